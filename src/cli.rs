@@ -1,0 +1,189 @@
+//! The command line of the `quadplay` binary, defined once.
+//!
+//! The generator writes `quadplay play …`/`quadplay down …` lines from these definitions'
+//! long option names, man pages and shell completions are generated from them, and the binary
+//! dispatches on them. Changing an option name here is a change of the generator's output format.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Run Kubernetes YAML on rootless Podman under systemd.
+#[derive(Debug, Parser)]
+#[command(name = "quadplay", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create and run the pods of Kubernetes YAML files; the main process of a `.kube` unit.
+    Play(PlayArgs),
+    /// Stop and remove what `play` created for the same YAML files.
+    Down(DownArgs),
+    /// Pull newer images of auto-updating containers and restart their units.
+    AutoUpdate(AutoUpdateArgs),
+    /// Check this machine's rootless Podman and systemd prerequisites.
+    Doctor(DoctorArgs),
+    /// Print the units the generator would write for the unit files found (a dry run).
+    Generate(GenerateArgs),
+    /// Convert a Docker Compose file into Kubernetes YAML (one pod per service) and a `.kube` unit.
+    Convert(ConvertArgs),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+    /// Write the man pages built from this command line definition.
+    #[command(hide = true)]
+    Man(ManArgs),
+}
+
+/// How the unit's exit status follows the containers' exit codes once every pod is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ExitCodePropagation {
+    /// Exit 0 whatever the containers' exit codes.
+    #[default]
+    None,
+    /// Fail if any container exited non-zero.
+    Any,
+    /// Fail only if every container exited non-zero.
+    All,
+}
+
+/// Options shared by `play` and `down` that say how to call Podman and what belongs to the unit.
+#[derive(Debug, Clone, Args, Default)]
+pub struct PodmanOptions {
+    /// The systemd unit this run belongs to (labels every object; default: $PODMAN_SYSTEMD_UNIT).
+    #[arg(long, env = "PODMAN_SYSTEMD_UNIT", value_name = "UNIT")]
+    pub unit: Option<String>,
+    /// A containers.conf module to load (`podman --module`); repeatable.
+    #[arg(long = "podman-module", value_name = "MODULE")]
+    pub podman_modules: Vec<String>,
+    /// An argument put between `podman` and its subcommand (Quadlet's GlobalArgs); repeatable.
+    #[arg(
+        long = "podman-global-arg",
+        value_name = "ARG",
+        allow_hyphen_values = true
+    )]
+    pub podman_global_args: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PlayArgs {
+    /// Kubernetes YAML files (multi-document); read in order as one stream.
+    #[arg(required = true, value_name = "YAML")]
+    pub yaml: Vec<PathBuf>,
+    #[command(flatten)]
+    pub podman: PodmanOptions,
+    /// Network the pods join instead of the shared default bridge; repeatable (`NAME[:OPTIONS]`).
+    #[arg(long, value_name = "NETWORK")]
+    pub network: Vec<String>,
+    /// Extra ConfigMap YAML file; repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub configmap: Vec<PathBuf>,
+    /// Publish a port, `[[IP:][HOSTPORT]:]CONTAINERPORT[/PROTO]`, overriding the YAML's; repeatable.
+    #[arg(long, value_name = "SPEC")]
+    pub publish: Vec<String>,
+    /// User namespace mode for every pod (`podman --userns`).
+    #[arg(long, value_name = "MODE")]
+    pub userns: Option<String>,
+    /// Log driver of every container.
+    #[arg(long, value_name = "DRIVER")]
+    pub log_driver: Option<String>,
+    /// Log driver option of every container; repeatable.
+    #[arg(long, value_name = "OPT")]
+    pub log_opt: Vec<String>,
+    /// Auto-update policy `registry|local` for all containers, or `CONTAINER/POLICY`; repeatable.
+    #[arg(long, value_name = "POLICY")]
+    pub auto_update: Vec<String>,
+    /// How the exit status follows the containers' exit codes once all pods are done.
+    #[arg(long, value_enum, default_value_t, value_name = "WHEN")]
+    pub exit_code_propagation: ExitCodePropagation,
+    /// Argument added to every `podman create` of a container (Quadlet's PodmanArgs); repeatable.
+    #[arg(long = "podman-arg", value_name = "ARG", allow_hyphen_values = true)]
+    pub podman_args: Vec<String>,
+    /// Treat unsupported kinds and fields as errors instead of warnings.
+    #[arg(long)]
+    pub strict: bool,
+    /// Upper bound, in seconds, on graceful stops (keep below the unit's TimeoutStopSec).
+    #[arg(long, value_name = "SECONDS", default_value_t = 80)]
+    pub stop_timeout: u64,
+    /// Create, start and report, then exit without supervising (for use outside systemd).
+    #[arg(long)]
+    pub detach: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DownArgs {
+    /// The YAML files given to `play`.
+    #[arg(required = true, value_name = "YAML")]
+    pub yaml: Vec<PathBuf>,
+    #[command(flatten)]
+    pub podman: PodmanOptions,
+    /// Also remove the named volumes (PersistentVolumeClaims) the YAML declares.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub force: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum OutputFormat {
+    #[default]
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AutoUpdateArgs {
+    /// Check and report, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Roll a unit back to its previous image when its restart fails.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub rollback: bool,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DoctorArgs {
+    /// Report format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GenerateArgs {
+    /// Generate user (rootless) units, as the user generator does.
+    #[arg(long)]
+    pub user: bool,
+    /// Read unit files from these directories instead of the Quadlet search paths; repeatable.
+    #[arg(long = "unit-dir", value_name = "DIR")]
+    pub unit_dirs: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ConvertArgs {
+    /// The compose file (`compose.yaml`, `docker-compose.yml`, ...).
+    #[arg(value_name = "COMPOSE")]
+    pub compose: PathBuf,
+    /// Directory to write `<name>.yaml` and `<name>.kube` into (default: print the YAML).
+    #[arg(long, short, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Application name (default: the compose file's directory name).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ManArgs {
+    /// Directory to write the pages into.
+    #[arg(value_name = "DIR")]
+    pub out_dir: PathBuf,
+}

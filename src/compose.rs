@@ -1,0 +1,1 @@
+//! Docker Compose → Kubernetes YAML conversion (to be written).

@@ -1,0 +1,1 @@
+//! Checks of a machine's rootless prerequisites (to be written).

@@ -1,0 +1,3 @@
+//! The kube-play executor: plan, apply (with rollback), supervise, down.
+
+pub mod plan;
