@@ -14,8 +14,17 @@ fn main() -> ExitCode {
         Command::Doctor(_) => Err("doctor: not built yet".into()),
         Command::Generate(_) => Err("generate: not built yet".into()),
         Command::Convert(_) => Err("convert: not built yet".into()),
-        Command::Completions(_) => Err("completions: not built yet".into()),
-        Command::Man(_) => Err("man: not built yet".into()),
+        Command::Completions(args) => {
+            use std::io::Write;
+            let script = quadplay::docs::completions(args.shell);
+            std::io::stdout()
+                .write_all(&script)
+                .map(|()| 0)
+                .map_err(Into::into)
+        }
+        Command::Man(args) => quadplay::docs::write_man_pages(&args.out_dir)
+            .map(|_| 0)
+            .map_err(Into::into),
     };
     match result {
         Ok(code) => ExitCode::from(code),
