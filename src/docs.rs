@@ -319,7 +319,10 @@ mod tests {
             );
             for arg in documented_args(sub) {
                 if let Some(long) = arg.get_long() {
-                    assert!(page.contains(&format!("\\fB\\-\\-{}\\fR", esc(long))), "{long}");
+                    assert!(
+                        page.contains(&format!("\\fB\\-\\-{}\\fR", esc(long))),
+                        "{long}"
+                    );
                 }
             }
         }

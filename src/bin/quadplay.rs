@@ -11,7 +11,14 @@ fn main() -> ExitCode {
         Command::Play(_) => Err("play: not built yet".into()),
         Command::Down(_) => Err("down: not built yet".into()),
         Command::AutoUpdate(_) => Err("auto-update: not built yet".into()),
-        Command::Doctor(_) => Err("doctor: not built yet".into()),
+        Command::Doctor(args) => {
+            let report = quadplay::doctor::run(&quadplay::doctor::RealHost);
+            match args.format {
+                quadplay::cli::OutputFormat::Json => println!("{}", report.to_json()),
+                quadplay::cli::OutputFormat::Table => print!("{}", report.to_table()),
+            }
+            Ok(u8::from(report.has_failures()))
+        }
         Command::Generate(_) => Err("generate: not built yet".into()),
         Command::Convert(_) => Err("convert: not built yet".into()),
         Command::Completions(args) => {
