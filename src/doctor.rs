@@ -387,6 +387,7 @@ fn check_tun(host: &dyn Host, user: &User) -> Check {
 #[derive(Debug, Default)]
 struct PodmanInfo {
     ran: bool,
+    missing: bool,
     error: String,
     fields: BTreeMap<&'static str, String>,
 }
@@ -400,7 +401,12 @@ fn podman_info(host: &dyn Host, podman: &str) -> PodmanInfo {
         ..PodmanInfo::default()
     };
     let out = match host.run(podman, &["info", "--format", "json"]) {
-        None => return failed(format!("{podman} not found")),
+        None => {
+            return PodmanInfo {
+                missing: true,
+                ..failed(format!("{podman} not found"))
+            }
+        }
         Some(out) if !out.success => return failed(first_line(&out.stderr).to_string()),
         Some(out) => out,
     };
@@ -417,6 +423,7 @@ fn podman_info(host: &dyn Host, podman: &str) -> PodmanInfo {
     ]);
     PodmanInfo {
         ran: true,
+        missing: false,
         error: String::new(),
         fields,
     }
@@ -441,11 +448,12 @@ pub fn parse_version(v: &str) -> Option<(u32, u32, u32)> {
 fn check_podman_version(podman: &str, info: &PodmanInfo) -> Check {
     const ID: &str = "podman";
     if !info.ran {
-        return Check::fail(
-            ID,
-            format!("podman info failed: {}", info.error),
-            "install podman (apt-get install podman / dnf install podman); set $PODMAN if it is not on PATH; run podman info to see the error",
-        );
+        let fix = if info.missing {
+            "install podman (apt-get install podman / dnf install podman), or set $PODMAN to its path"
+        } else {
+            "run podman info as this user and fix the error it prints"
+        };
+        return Check::fail(ID, format!("podman info failed: {}", info.error), fix);
     }
     let v = info.fields.get("version").map(String::as_str).unwrap_or("");
     match parse_version(v) {
@@ -684,6 +692,23 @@ fn check_manager(host: &dyn Host, user: &User) -> Check {
     const ID: &str = "manager";
     let mut args = vec!["show", "--property=SystemState", "--value"];
     if rootless(user) {
+        // After `su` the variable often still names the previous user's directory.
+        if let Some(dir) = host.env("XDG_RUNTIME_DIR") {
+            let owner = std::fs::metadata(host.path(&dir)).map(|m| m.uid());
+            if owner.as_ref().map_or(true, |&o| o != user.uid) {
+                return Check::fail(
+                    ID,
+                    match owner {
+                        Ok(o) => format!("XDG_RUNTIME_DIR={dir} belongs to uid {o}, not to {}", user.name),
+                        Err(e) => format!("XDG_RUNTIME_DIR={dir}: {e}"),
+                    },
+                    format!(
+                        "log in as {} through a PAM session (ssh, machinectl shell {}@), or export XDG_RUNTIME_DIR=/run/user/{}",
+                        user.name, user.name, user.uid
+                    ),
+                );
+            }
+        }
         if host.env("XDG_RUNTIME_DIR").is_none() {
             return Check::fail(
                 ID,
@@ -746,8 +771,13 @@ mod tests {
     }
 
     impl Fake {
+        /// `uid` 0 is root; any other asks for a rootless user, which is the test process's own
+        /// uid when that is not root (so that files it creates belong to the fake user).
         fn new(uid: u32) -> Self {
             let root = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+            // SAFETY: getuid cannot fail.
+            let real = unsafe { libc::getuid() };
+            let uid = if uid == 0 || real == 0 { uid } else { real };
             let user = User {
                 name: if uid == 0 {
                     "root".into()
@@ -759,6 +789,12 @@ mod tests {
             };
             let mut env = HashMap::new();
             env.insert("XDG_RUNTIME_DIR".into(), format!("/run/user/{uid}"));
+            let rt = root.path().join(format!("run/user/{uid}"));
+            std::fs::create_dir_all(&rt).unwrap_or_else(|e| panic!("{e}"));
+            if real == 0 {
+                std::os::unix::fs::chown(&rt, Some(uid), Some(uid))
+                    .unwrap_or_else(|e| panic!("{e}"));
+            }
             Self {
                 root,
                 user,
@@ -771,7 +807,11 @@ mod tests {
         fn healthy() -> Self {
             let f = Self::new(1000);
             f.file("/etc/subuid", "alice:100000:65536\n", 0o644);
-            f.file("/etc/subgid", "1000:100000:65536\n", 0o644);
+            f.file(
+                "/etc/subgid",
+                &format!("{}:100000:65536\n", f.user.uid),
+                0o644,
+            );
             f.file("/usr/bin/newuidmap", "", 0o4755);
             f.file("/usr/bin/newgidmap", "", 0o4755);
             f.file("/dev/net/tun", "", 0o666);
@@ -1091,6 +1131,25 @@ mod tests {
             Path::new("/dev/null"),
         );
         assert_eq!(check(&run(&f), "podman-quadlet").status, Status::Ok);
+    }
+
+    #[test]
+    fn runtime_dir_of_another_user_fails() {
+        let mut f = Fake::healthy();
+        std::fs::create_dir_all(f.host_path("/run/user/4242")).unwrap_or_else(|e| panic!("{e}"));
+        f.env
+            .insert("XDG_RUNTIME_DIR".into(), "/run/user/4242".into());
+        let c = check(&run(&f), "manager").clone();
+        if f.user.uid != 0 {
+            // Owned by the test process, which is not the fake user unless both are the same uid.
+            let owner = std::fs::metadata(f.host_path("/run/user/4242"))
+                .map(|m| m.uid())
+                .unwrap_or(0);
+            assert_eq!(c.status == Status::Fail, owner != f.user.uid, "{c:?}");
+        }
+        f.env
+            .insert("XDG_RUNTIME_DIR".into(), "/run/user/missing".into());
+        assert_eq!(check(&run(&f), "manager").status, Status::Fail);
     }
 
     #[test]
