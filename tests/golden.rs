@@ -38,17 +38,32 @@ fn golden_cases() {
         }
     }
     assert!(ran > 0, "no golden case matched {filter:?}");
-    assert!(failures.is_empty(), "{} of {ran} golden cases failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {ran} golden cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 fn check(case: &Case, update: bool) -> Result<(), String> {
     let run = run_case(case, &[]);
     let mut problems = Vec::new();
-    let expected_status = case.read("expected-status").map_or(0, |s| s.trim().parse().unwrap_or(-1));
+    let expected_status = case
+        .read("expected-status")
+        .map_or(0, |s| s.trim().parse().unwrap_or(-1));
     if run.status != expected_status {
-        problems.push(format!("exit status {} (expected {expected_status})", run.status));
+        problems.push(format!(
+            "exit status {} (expected {expected_status})",
+            run.status
+        ));
     }
-    for line in case.read("expected-stderr").unwrap_or_default().lines().filter(|l| !l.is_empty()) {
+    for line in case
+        .read("expected-stderr")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.is_empty())
+    {
         let line = case.substitute(line);
         if !run.stderr.contains(&line) {
             problems.push(format!("stderr lacks: {line}"));
@@ -68,7 +83,11 @@ fn check(case: &Case, update: bool) -> Result<(), String> {
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(format!("{}\n--- stderr ---\n{}", problems.join("\n"), run.stderr))
+        Err(format!(
+            "{}\n--- stderr ---\n{}",
+            problems.join("\n"),
+            run.stderr
+        ))
     }
 }
 
@@ -85,7 +104,10 @@ fn compare_trees(case: &Case, expected: &Tree, actual: &Tree, problems: &mut Vec
         }
     }
     for path in actual.keys().filter(|p| !expected.contains_key(*p)) {
-        problems.push(format!("unexpected output {path}:\n{}", case.normalise(&actual[path])));
+        problems.push(format!(
+            "unexpected output {path}:\n{}",
+            case.normalise(&actual[path])
+        ));
     }
 }
 
@@ -101,7 +123,11 @@ fn write_expected(case: &Case, actual: &Tree, stdout: &str) {
             None => fs::write(&target, content).unwrap(),
         }
     }
-    if case.args().iter().any(|a| a.trim_start_matches('-').starts_with("dryrun")) {
+    if case
+        .args()
+        .iter()
+        .any(|a| a.trim_start_matches('-').starts_with("dryrun"))
+    {
         fs::write(case.dir.join("expected-stdout"), stdout).unwrap();
     }
 }
@@ -122,15 +148,26 @@ fn missing_output_dir_is_an_error() {
 #[test]
 fn flags_behave_like_quadlets() {
     let gen = env!("CARGO_BIN_EXE_quadplay-generator");
-    let run = |args: &[&str]| std::process::Command::new(gen).args(args).env_clear().output().unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(gen)
+            .args(args)
+            .env_clear()
+            .output()
+            .unwrap()
+    };
     let unknown = run(&["-bogus", "/tmp/x"]);
     assert_eq!(unknown.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&unknown.stderr).contains("flag provided but not defined: -bogus"));
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("flag provided but not defined: -bogus")
+    );
     let help = run(&["--help"]);
     assert_eq!(help.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&help.stderr).contains("-dryrun"));
     let version = run(&["-version"]);
-    assert_eq!(String::from_utf8_lossy(&version.stdout), format!("{}\n", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout),
+        format!("{}\n", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 /// A tree we cannot read from `expected` must never pass by accident: the harness itself.
@@ -138,11 +175,18 @@ fn flags_behave_like_quadlets() {
 fn harness_sees_a_difference() {
     let a: Tree = [("x.service".to_string(), "a\nb\n".to_string())].into();
     let b: Tree = [("x.service".to_string(), "a\nc\n".to_string())].into();
-    let case = Case::all().into_iter().next().expect("at least one golden case");
+    let case = Case::all()
+        .into_iter()
+        .next()
+        .expect("at least one golden case");
     let mut problems = Vec::new();
     compare_trees(&case, &a, &b, &mut problems);
     assert_eq!(problems.len(), 1);
-    assert!(problems[0].contains("- b") && problems[0].contains("+ c"), "{}", problems[0]);
+    assert!(
+        problems[0].contains("- b") && problems[0].contains("+ c"),
+        "{}",
+        problems[0]
+    );
     let mut missing = Vec::new();
     compare_trees(&case, &a, &Tree::new(), &mut missing);
     assert_eq!(missing, ["missing output x.service"]);

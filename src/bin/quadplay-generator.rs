@@ -12,13 +12,6 @@ use std::process::ExitCode;
 use quadplay::quadlet::generator::{self, Options};
 use quadplay::quadlet::log::Log;
 use quadplay::quadlet::paths::{search_dirs, SearchEnv};
-use quadplay::quadlet::Settings;
-
-/// Where `quadplay` is installed; the Makefile sets it from its BINDIR.
-const BINDIR: &str = match option_env!("QUADPLAY_BINDIR") {
-    Some(dir) => dir,
-    None => "/usr/bin",
-};
 
 const USAGE: &str = "\
   -dryrun
@@ -96,7 +89,10 @@ fn parse_go_bool(value: &str) -> Option<bool> {
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().collect();
-    let argv0 = argv.first().cloned().unwrap_or_else(|| "quadplay-generator".into());
+    let argv0 = argv
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "quadplay-generator".into());
     let args = match parse_args(argv.get(1..).unwrap_or_default()) {
         Ok(args) => args,
         Err(why) => {
@@ -117,10 +113,7 @@ fn main() -> ExitCode {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let user = args.user || program.contains("user");
-    let mut log = Log::new(
-        !args.no_kmsg && !args.dry_run,
-        args.verbose || args.dry_run,
-    );
+    let mut log = Log::new(!args.no_kmsg && !args.dry_run, args.verbose || args.dry_run);
     let output_dir = args.positional.first().map(Path::new);
     if !args.dry_run && output_dir.is_none() {
         log.error("missing output directory argument");
@@ -132,11 +125,7 @@ fn main() -> ExitCode {
     ));
     let env = SearchEnv::from_process(user);
     let dirs = search_dirs(&env, &mut log);
-    let settings = Settings {
-        user,
-        podman: non_empty_env("PODMAN").unwrap_or_else(|| "/usr/bin/podman".into()),
-        quadplay: non_empty_env("QUADPLAY").unwrap_or_else(|| format!("{BINDIR}/quadplay")),
-    };
+    let settings = generator::settings_from_env(user);
     let options = Options {
         dry_run: args.dry_run,
         output_dir,
@@ -152,10 +141,6 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
-}
-
-fn non_empty_env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
 #[cfg(test)]
@@ -182,7 +167,10 @@ mod tests {
 
     #[test]
     fn flags_stop_at_the_first_non_flag_or_double_dash() {
-        assert_eq!(parse(&["out", "-user"]).unwrap().positional, ["out", "-user"]);
+        assert_eq!(
+            parse(&["out", "-user"]).unwrap().positional,
+            ["out", "-user"]
+        );
         let args = parse(&["-v", "--", "-dryrun"]).unwrap();
         assert!(args.verbose && !args.dry_run);
         assert_eq!(args.positional, ["-dryrun"]);
@@ -196,8 +184,12 @@ mod tests {
             parse(&["-nope"]).unwrap_err(),
             "flag provided but not defined: -nope"
         );
-        assert!(parse(&["-user=maybe"]).unwrap_err().starts_with("invalid boolean value"));
-        assert!(parse(&["---user"]).unwrap_err().starts_with("bad flag syntax"));
+        assert!(parse(&["-user=maybe"])
+            .unwrap_err()
+            .starts_with("invalid boolean value"));
+        assert!(parse(&["---user"])
+            .unwrap_err()
+            .starts_with("bad flag syntax"));
         assert!(parse(&["-=x"]).unwrap_err().starts_with("bad flag syntax"));
         assert!(parse(&["-h"]).unwrap().help);
     }

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use quadplay::cli::{Cli, Command};
+use quadplay::quadlet::{generator, log::Log};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -12,7 +13,12 @@ fn main() -> ExitCode {
         Command::Down(_) => Err("down: not built yet".into()),
         Command::AutoUpdate(_) => Err("auto-update: not built yet".into()),
         Command::Doctor(_) => Err("doctor: not built yet".into()),
-        Command::Generate(_) => Err("generate: not built yet".into()),
+        Command::Generate(args) => {
+            let mut log = Log::new(false, false).with_prefix("quadplay generate: ");
+            let outcome = generator::dry_run(&args, &mut log);
+            print!("{}", outcome.dry_run_text);
+            Ok(u8::from(log.error_count() > 0))
+        }
         Command::Convert(_) => Err("convert: not built yet".into()),
         Command::Completions(_) => Err("completions: not built yet".into()),
         Command::Man(_) => Err("man: not built yet".into()),

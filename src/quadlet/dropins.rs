@@ -52,9 +52,11 @@ pub fn find(file_name: &str, dirs: &[SearchDir], log: &mut Log) -> Vec<PathBuf> 
                 Ok(entries) => entries,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 // A symlink to a file, say: not a drop-in dir, and not worth an error.
-                Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => continue,
+                Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => continue,
                 Err(e) => {
-                    log.error(&format!("error reading drop-in directory {dropin_dir:?}: {e}"));
+                    log.error(&format!(
+                        "error reading drop-in directory {dropin_dir:?}: {e}"
+                    ));
                     continue;
                 }
             };
@@ -134,7 +136,11 @@ mod tests {
         write(r, "lo/other.kube.d/05-x.conf");
         let env = SearchEnv {
             root: r.to_path_buf(),
-            unit_dirs: Some(format!("{}:{}", r.join("hi").display(), r.join("lo").display())),
+            unit_dirs: Some(format!(
+                "{}:{}",
+                r.join("hi").display(),
+                r.join("lo").display()
+            )),
             ..SearchEnv::default()
         };
         let mut log = Log::capturing(false);
@@ -142,7 +148,12 @@ mod tests {
         let found = find("web-app.kube", &dirs, &mut log);
         let rel: Vec<String> = found
             .iter()
-            .map(|p| p.strip_prefix(fs::canonicalize(r).unwrap()).unwrap().display().to_string())
+            .map(|p| {
+                p.strip_prefix(fs::canonicalize(r).unwrap())
+                    .unwrap()
+                    .display()
+                    .to_string()
+            })
             .collect();
         assert_eq!(
             rel,

@@ -138,7 +138,12 @@ mod tests {
     #[test]
     fn wants_requires_upholds_and_aliases() {
         let install = Install {
-            alias: words(&["a.service", "in/a/dir/alias3.service", "/abs.service", "x/../y.service"]),
+            alias: words(&[
+                "a.service",
+                "in/a/dir/alias3.service",
+                "/abs.service",
+                "x/../y.service",
+            ]),
             wanted_by: words(&["default.target", "some/path.target"]),
             required_by: words(&["multi-user.target"]),
             upheld_by: words(&["other.service"]),

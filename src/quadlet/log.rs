@@ -34,6 +34,12 @@ impl Log {
         }
     }
 
+    /// The same log with another line prefix (e.g. for `quadplay generate`).
+    pub fn with_prefix(mut self, prefix: &str) -> Log {
+        self.prefix = prefix.to_string();
+        self
+    }
+
     /// A log that only records its lines (nothing is written anywhere).
     pub fn capturing(debug: bool) -> Log {
         Log {

@@ -126,7 +126,11 @@ pub fn search_dirs(env: &SearchEnv, log: &mut Log) -> Vec<SearchDir> {
     } else {
         // `/etc/containers/systemd/users/**` holds users' units: never root's. The test is a
         // plain string prefix, as upstream (so `usersX` is excluded too).
-        let not_users = |p: &Path| !p.as_os_str().as_bytes().starts_with(resolved_users.as_os_str().as_bytes());
+        let not_users = |p: &Path| {
+            !p.as_os_str()
+                .as_bytes()
+                .starts_with(resolved_users.as_os_str().as_bytes())
+        };
         walk.add(&env.rooted(UNIT_DIR_TEMP), &not_users, log);
         walk.add(&env.rooted(UNIT_DIR_ADMIN), &not_users, log);
         walk.add(&env.rooted(UNIT_DIR_DISTRO), &|_| true, log);
@@ -145,7 +149,11 @@ pub fn search_dirs_in(list: &[PathBuf], log: &mut Log) -> Vec<SearchDir> {
 
 fn add_rootless(env: &SearchEnv, walk: &mut Walk, resolved_users: &Path, log: &mut Log) {
     if let Some(runtime) = env.xdg_runtime_dir.as_deref().filter(|d| !d.is_empty()) {
-        walk.add(&env.rooted(runtime).join("containers/systemd"), &|_| true, log);
+        walk.add(
+            &env.rooted(runtime).join("containers/systemd"),
+            &|_| true,
+            log,
+        );
     }
     let config = match user_config_dir(env) {
         Ok(dir) => dir,
@@ -155,7 +163,11 @@ fn add_rootless(env: &SearchEnv, walk: &mut Walk, resolved_users: &Path, log: &m
             return;
         }
     };
-    walk.add(&env.rooted(&config).join("containers/systemd"), &|_| true, log);
+    walk.add(
+        &env.rooted(&config).join("containers/systemd"),
+        &|_| true,
+        log,
+    );
     // `users/` and its sub-directories, except the per-UID ones (`users/1000/...`).
     let not_per_uid = |p: &Path| match p.strip_prefix(resolved_users) {
         Ok(rest) => match rest.components().next() {
@@ -220,8 +232,10 @@ impl Walk {
         let entries = match read_sorted(&resolved) {
             Ok(entries) => entries,
             Err(e) => {
-                if e.kind() != std::io::ErrorKind::NotADirectory {
-                    log.debug(&format!("Error occurred walking sub directories {resolved:?}: {e}"));
+                if e.raw_os_error() != Some(libc::ENOTDIR) {
+                    log.debug(&format!(
+                        "Error occurred walking sub directories {resolved:?}: {e}"
+                    ));
                 }
                 return;
             }

@@ -111,7 +111,10 @@ impl Case {
             ("QUADPLAY".to_string(), "/usr/bin/quadplay".to_string()),
         ];
         if let Some(root) = self.root() {
-            env.push(("QUADPLAY_TEST_ROOT".into(), root.to_string_lossy().into_owned()));
+            env.push((
+                "QUADPLAY_TEST_ROOT".into(),
+                root.to_string_lossy().into_owned(),
+            ));
         } else if self.dir.join("dirs").exists() {
             let input = self.input().expect("a case with `dirs` needs input/");
             let dirs: Vec<String> = self
@@ -121,7 +124,10 @@ impl Case {
                 .collect();
             env.push(("QUADLET_UNIT_DIRS".into(), dirs.join(":")));
         } else if let Some(input) = self.input() {
-            env.push(("QUADLET_UNIT_DIRS".into(), input.to_string_lossy().into_owned()));
+            env.push((
+                "QUADLET_UNIT_DIRS".into(),
+                input.to_string_lossy().into_owned(),
+            ));
         }
         for line in self.lines("env") {
             if let Some((k, v)) = line.split_once('=') {
@@ -160,7 +166,9 @@ pub fn run_case(case: &Case, extra_env: &[(&str, &str)]) -> Run {
     for (k, v) in extra_env {
         cmd.env(k, v);
     }
-    let output = cmd.output().unwrap_or_else(|e| panic!("{}: {e}", program.display()));
+    let output = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
     Run {
         status: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -184,7 +192,11 @@ fn walk(base: &Path, dir: &Path, tree: &mut Tree) {
     };
     for entry in entries {
         let path = entry.unwrap().path();
-        let rel = path.strip_prefix(base).unwrap().to_string_lossy().into_owned();
+        let rel = path
+            .strip_prefix(base)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         let meta = fs::symlink_metadata(&path).unwrap();
         if meta.file_type().is_symlink() {
             let target = fs::read_link(&path).unwrap();
