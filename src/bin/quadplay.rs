@@ -11,11 +11,27 @@ fn main() -> ExitCode {
         Command::Play(_) => Err("play: not built yet".into()),
         Command::Down(_) => Err("down: not built yet".into()),
         Command::AutoUpdate(_) => Err("auto-update: not built yet".into()),
-        Command::Doctor(_) => Err("doctor: not built yet".into()),
+        Command::Doctor(args) => {
+            let report = quadplay::doctor::run(&quadplay::doctor::RealHost);
+            match args.format {
+                quadplay::cli::OutputFormat::Json => println!("{}", report.to_json()),
+                quadplay::cli::OutputFormat::Table => print!("{}", report.to_table()),
+            }
+            Ok(u8::from(report.has_failures()))
+        }
         Command::Generate(_) => Err("generate: not built yet".into()),
         Command::Convert(_) => Err("convert: not built yet".into()),
-        Command::Completions(_) => Err("completions: not built yet".into()),
-        Command::Man(_) => Err("man: not built yet".into()),
+        Command::Completions(args) => {
+            use std::io::Write;
+            let script = quadplay::docs::completions(args.shell);
+            std::io::stdout()
+                .write_all(&script)
+                .map(|()| 0)
+                .map_err(Into::into)
+        }
+        Command::Man(args) => quadplay::docs::write_man_pages(&args.out_dir)
+            .map(|_| 0)
+            .map_err(Into::into),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,0 +1,77 @@
+# Shared helpers for quadplay's end-to-end tests. Sourced by tests/e2e/NN-*.sh, which run as root and
+# drive the test user's real `systemd --user` and rootless Podman (brought up by setup.sh).
+# shellcheck shell=bash
+set -euo pipefail
+
+E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$E2E_DIR/../.." && pwd)
+eval "$("$E2E_DIR/setup.sh" env "${E2E_USER:-qtest}")"
+UNIT_DIR=$E2E_HOME/.config/containers/systemd
+export E2E_DIR REPO UNIT_DIR
+export PREFIX=${PREFIX:-/usr/local}
+TEST_NAME=$(basename "$0" .sh)
+
+# Run a command as the test user, in its session environment, from a directory it may read.
+as_user() {
+  (cd /tmp && runuser -u "$E2E_USER" -- env XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" HOME="$E2E_HOME" \
+    DBUS_SESSION_BUS_ADDRESS="unix:path=$XDG_RUNTIME_DIR/bus" PATH="$PREFIX/bin:/usr/bin:/bin" "$@")
+}
+uctl() { as_user systemctl --user "$@"; }
+upodman() { as_user podman "$@"; }
+
+log() { printf '[%s] %s\n' "$TEST_NAME" "$*"; }
+ok() { printf '[%s] ok: %s\n' "$TEST_NAME" "$*"; }
+fail() { printf '[%s] FAIL: %s\n' "$TEST_NAME" "$*" >&2; exit 1; }
+
+# wait_for SECONDS CMD... — retry CMD every 0.2 s until it succeeds or SECONDS pass.
+wait_for() {
+  local secs=$1; shift
+  local deadline=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.2
+  done
+}
+
+# http_get URL — body on stdout; fails on HTTP errors and after 3 s.
+http_get() { curl -fsS --max-time 3 "$1"; }
+
+# unit_prop UNIT PROP — one property of a user unit.
+unit_prop() { uctl show -p "$2" --value "$1"; }
+
+# Dump what a failed unit left behind, to make CI failures readable.
+unit_debug() {
+  local u=$1
+  uctl status --no-pager "$u" 2>&1 | head -40 || true
+  uctl show -p ActiveState,SubState,Result,ExecMainStatus,ExecMainCode "$u" || true
+  upodman ps -a --format '{{.Names}} {{.Status}}' || true
+}
+
+# put_unit FILE — write stdin to the user's Quadlet directory, owned by the user.
+put_unit() {
+  install -d -o "$E2E_USER" -g "$E2E_USER" "$UNIT_DIR"
+  cat > "$UNIT_DIR/$1"
+  chown "$E2E_USER:$E2E_USER" "$UNIT_DIR/$1"
+}
+# put_file PATH — write stdin to PATH (dirs created), owned by the user.
+put_file() {
+  install -d -o "$E2E_USER" -g "$E2E_USER" "$(dirname "$1")"
+  cat > "$1"
+  chown "$E2E_USER:$E2E_USER" "$1"
+}
+
+# Build and install quadplay (release) into $PREFIX so the user manager runs our generator.
+install_quadplay() {
+  if [ -z "${QUADPLAY_INSTALLED:-}" ]; then
+    make -C "$REPO" install PREFIX="$PREFIX" >/tmp/quadplay-install.log 2>&1 \
+      || { cat /tmp/quadplay-install.log >&2; fail "make install failed"; }
+    export QUADPLAY_INSTALLED=1
+  fi
+}
+
+# A user-manager reload that also shows generator errors (the generator logs to stderr here: no kmsg).
+reload() { uctl daemon-reload; }
+
+# Pods and containers of the test user, names only.
+pod_names() { upodman pod ps --format '{{.Name}}'; }
+container_names() { upodman ps -a --format '{{.Names}}'; }

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Run every end-to-end test (tests/e2e/NN-*.sh) as root against a real systemd --user + rootless Podman.
+# Usage: sudo tests/e2e/run.sh [PATTERN]   (PATTERN selects tests by file name, e.g. 2 or 21-seed)
+set -uo pipefail
+dir=$(cd "$(dirname "$0")" && pwd)
+"$dir/setup.sh" up || exit 1
+# shellcheck source=lib.sh
+source "$dir/lib.sh"
+set +e
+install_quadplay
+pattern=${1:-}
+passed=(); failed=()
+for t in "$dir"/[0-9][0-9]-*.sh; do
+  name=$(basename "$t" .sh)
+  [ -n "$pattern" ] && [[ "$name" != *"$pattern"* ]] && continue
+  echo "=== $name"
+  start=$SECONDS
+  if timeout 600 bash "$t"; then passed+=("$name"); echo "=== $name: PASS ($((SECONDS - start)) s)"
+  else failed+=("$name"); echo "=== $name: FAIL ($((SECONDS - start)) s)"; fi
+done
+echo "e2e: ${#passed[@]} passed, ${#failed[@]} failed ${failed[*]:-}"
+[ ${#failed[@]} -eq 0 ]

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Bring up (or tear down) a real rootless test machine for quadplay's end-to-end tests, on a Debian 12
+# host where systemd is NOT PID 1 (containers, CI runners): an unprivileged user with its own
+# `systemd --user` manager, rootless Podman, a tiny local image and a registry on loopback.
+#
+#   sudo tests/e2e/setup.sh up   [USER]   # default USER=qtest; idempotent, ~1 s once packages exist
+#   sudo tests/e2e/setup.sh down [USER]
+#   sudo tests/e2e/setup.sh env  [USER]   # print the exports tests use
+#
+# On a machine where systemd is PID 1 and the user has a real session (loginctl enable-linger), none of
+# the workarounds below are needed; this script is for the test machines.
+# Facts worked around (all seen on these machines):
+#  * crun refuses cgroup v1/v2 hybrid mode -> runtime = "runc".
+#  * CAP_SYS_RESOURCE is missing, so Podman's default RLIMIT_NPROC/NOFILE (raised above the hard limit)
+#    fail -> default_ulimits set below the hard limit.
+#  * /dev/net/tun is 0600 -> rootless networking (slirp4netns) needs it 0666.
+#  * `systemd --user` refuses to start unless /run/systemd/system exists, and needs a cgroup it may write
+#    -> it runs in a private mount namespace that has that directory, inside a cgroup delegated to the user.
+#  * No journald: units' output is not in the journal; tests read unit properties instead.
+set -euo pipefail
+
+cmd=${1:-up}
+user=${2:-qtest}
+registry_port=5000
+pkgs=(podman runc slirp4netns uidmap dbus dbus-user-session busybox-static iptables catatonit netavark
+      aardvark-dns docker-registry python3 curl)
+
+need_root() { [ "$(id -u)" = 0 ] || { echo "setup.sh: run as root" >&2; exit 1; }; }
+as_user() { (cd /tmp && runuser -u "$user" -- env XDG_RUNTIME_DIR="$rt" HOME="$home" "$@"); }
+
+manager_up() {
+  case "$(as_user systemctl --user show --property=SystemState --value 2>/dev/null)" in
+    running|degraded) return 0;; *) return 1;;
+  esac
+}
+
+install_pkgs() {
+  local missing=()
+  for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  # The registry package starts a system service on real systems; here we run our own instance.
+}
+
+cgroup_dirs() {
+  if [ -d /sys/fs/cgroup/unified ]; then echo /sys/fs/cgroup/unified/"$user".slice; else echo /sys/fs/cgroup/"$user".slice; fi
+  [ -d /sys/fs/cgroup/systemd ] && echo /sys/fs/cgroup/systemd/"$user".slice
+  return 0
+}
+
+podman_config() {
+  mkdir -p /etc/containers
+  grep -qs 'runtime = "runc"' /etc/containers/containers.conf || printf '[engine]\nruntime = "runc"\n' >> /etc/containers/containers.conf
+  install -d -o "$user" -g "$user" -m 700 "$rt"
+  install -d -o "$user" -g "$user" "$home/.config" "$home/.config/containers" "$home/.config/containers/systemd"
+  cat > "$home/.config/containers/containers.conf" <<CONF
+[containers]
+default_ulimits = ["nproc=4096:4096", "nofile=4096:4096"]
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+runtime = "runc"
+CONF
+  # The loopback registry speaks plain HTTP.
+  cat > "$home/.config/containers/registries.conf" <<CONF
+unqualified-search-registries = []
+[[registry]]
+location = "127.0.0.1:$registry_port"
+insecure = true
+CONF
+  chown "$user:$user" "$home/.config/containers/containers.conf" "$home/.config/containers/registries.conf"
+}
+
+start_manager() {
+  manager_up && return 0
+  for d in $(cgroup_dirs); do mkdir -p "$d"; chown -R "$user:$user" "$d"; done
+  local procs=""; for d in $(cgroup_dirs); do procs="$procs $d/cgroup.procs"; done
+  # A private mount namespace gets /run/systemd/system so that the host stays as it is.
+  setsid unshare -m --propagation private bash -c "
+    for f in $procs; do echo \$\$ > \$f; done
+    mount -t tmpfs tmpfs /run/systemd 2>/dev/null || { mkdir -p /run/systemd && mount -t tmpfs tmpfs /run/systemd; }
+    mkdir -p /run/systemd/system
+    exec runuser -u $user -- env XDG_RUNTIME_DIR=$rt HOME=$home /lib/systemd/systemd --user
+  " > "/tmp/systemd-user-$user.log" 2>&1 < /dev/null &
+  for _ in $(seq 1 100); do manager_up && break; sleep 0.2; done
+  manager_up || { echo "systemd --user did not come up; see /tmp/systemd-user-$user.log" >&2; exit 1; }
+}
+
+# The session bus for D-Bus clients (quadplay auto-update): dbus-user-session's dbus.socket in the user
+# manager; the manager's private socket works too, and auto-update falls back to it.
+start_session_bus() {
+  [ -S "$rt/bus" ] && return 0
+  as_user systemctl --user daemon-reload
+  as_user systemctl --user start dbus.socket
+  for _ in $(seq 1 50); do [ -S "$rt/bus" ] && break; sleep 0.1; done
+}
+
+build_image() {
+  as_user podman image exists localhost/busybox:latest 2>/dev/null && return 0
+  local tmp; tmp=$(mktemp -d); mkdir -p "$tmp/root/bin" "$tmp/root/tmp" "$tmp/root/etc" "$tmp/root/var/www"
+  cp /bin/busybox "$tmp/root/bin/busybox"
+  for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$tmp/root/bin/$a"; done
+  echo "root:x:0:0:root:/root:/bin/sh" > "$tmp/root/etc/passwd"
+  echo "root:x:0:" > "$tmp/root/etc/group"
+  tar -C "$tmp/root" -cf "$tmp/busybox.tar" .
+  chmod -R a+rx "$tmp"
+  as_user podman import --change 'CMD ["/bin/sh"]' --change 'ENV PATH=/bin' "$tmp/busybox.tar" localhost/busybox:latest >/dev/null
+  rm -rf "$tmp"
+}
+
+start_registry() {
+  if ! curl -fsS "http://127.0.0.1:$registry_port/v2/" >/dev/null 2>&1; then
+    mkdir -p /var/tmp/quadplay-registry
+    cat > /var/tmp/quadplay-registry/config.yml <<CONF
+version: 0.1
+storage:
+  filesystem:
+    rootdirectory: /var/tmp/quadplay-registry/data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$registry_port
+CONF
+    setsid docker-registry serve /var/tmp/quadplay-registry/config.yml >/tmp/quadplay-registry.log 2>&1 < /dev/null &
+    for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$registry_port/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
+  fi
+  curl -fsS "http://127.0.0.1:$registry_port/v2/" >/dev/null || { echo "registry did not start; see /tmp/quadplay-registry.log" >&2; exit 1; }
+}
+
+up() {
+  need_root
+  install_pkgs
+  id "$user" >/dev/null 2>&1 || useradd -m -s /bin/bash "$user"
+  uid=$(id -u "$user"); home=$(getent passwd "$user" | cut -d: -f6); rt=/run/user/$uid
+  grep -q "^$user:" /etc/subuid || echo "$user:200000:65536" >> /etc/subuid
+  grep -q "^$user:" /etc/subgid || echo "$user:200000:65536" >> /etc/subgid
+  chmod 666 /dev/net/tun 2>/dev/null || true
+  podman_config
+  start_manager
+  start_session_bus
+  build_image
+  start_registry
+  echo "ready: user=$user uid=$uid XDG_RUNTIME_DIR=$rt unit dir=$home/.config/containers/systemd registry=127.0.0.1:$registry_port"
+}
+
+down() {
+  need_root
+  uid=$(id -u "$user"); home=$(getent passwd "$user" | cut -d: -f6); rt=/run/user/$uid
+  as_user podman pod rm -a -f >/dev/null 2>&1 || true
+  as_user podman rm -a -f >/dev/null 2>&1 || true
+  as_user systemctl --user exit >/dev/null 2>&1 || true
+  sleep 1
+  echo "stopped systemd --user of $user"
+}
+
+envout() {
+  uid=$(id -u "$user"); home=$(getent passwd "$user" | cut -d: -f6)
+  echo "export E2E_USER=$user E2E_UID=$uid E2E_HOME=$home XDG_RUNTIME_DIR=/run/user/$uid E2E_REGISTRY=127.0.0.1:$registry_port"
+}
+
+case "$cmd" in
+  up) up ;;
+  down) down ;;
+  env) envout ;;
+  *) echo "usage: $0 up|down|env [USER]" >&2; exit 2 ;;
+esac
