@@ -463,7 +463,10 @@ mod tests {
             panic!("not play: {play:?}");
         };
         let dir = "/etc/containers/systemd";
-        assert_eq!(p.yaml, [format!("{dir}/my app.yml"), format!("{dir}/b.yml")].map(std::path::PathBuf::from));
+        assert_eq!(
+            p.yaml,
+            [format!("{dir}/my app.yml"), format!("{dir}/b.yml")].map(std::path::PathBuf::from)
+        );
         assert_eq!(p.podman.podman_modules, ["/m.conf"]);
         assert_eq!(p.podman.podman_global_args, ["--log-level=debug"]);
         assert_eq!(p.exit_code_propagation, ExitCodePropagation::All);
@@ -472,7 +475,10 @@ mod tests {
         assert_eq!(p.userns.as_deref(), Some("auto"));
         assert_eq!(p.network, ["host", "other:ip=10.0.0.2"]);
         assert_eq!(p.auto_update, ["web/local"]);
-        assert_eq!(p.configmap, [std::path::PathBuf::from(format!("{dir}/cm.yml"))]);
+        assert_eq!(
+            p.configmap,
+            [std::path::PathBuf::from(format!("{dir}/cm.yml"))]
+        );
         assert_eq!(p.publish, ["127.0.0.1:8080:80"]);
         assert_eq!(p.podman_args, ["--annotation=a=b c", "-q"]);
         assert_eq!(p.stop_timeout, 25);
