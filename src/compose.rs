@@ -759,28 +759,29 @@ fn service_key(
         }
         "restart" => {
             let r = ctx.string(v, key)?;
-            p.restart =
-                Some(match r.split(':').next().unwrap_or("") {
-                    "always" | "unless-stopped" => "Always",
-                    "on-failure" => {
-                        if r.contains(':') {
-                            ctx.warn(
-                                e.line,
-                                key,
-                                "the retry limit of on-failure:N is not kept (Kubernetes has none)",
-                            );
-                        }
-                        "OnFailure"
+            p.restart = Some(match r.split(':').next().unwrap_or("") {
+                "always" | "unless-stopped" => "Always",
+                "on-failure" => {
+                    if r.contains(':') {
+                        ctx.warn(
+                            e.line,
+                            key,
+                            "the retry limit of on-failure:N is not kept (Kubernetes has none)",
+                        );
                     }
-                    "no" | "" => "Never",
-                    _ => return Err(ctx.invalid(
+                    "OnFailure"
+                }
+                "no" | "" => "Never",
+                _ => {
+                    return Err(ctx.invalid(
                         v.line,
                         key,
                         format!(
                             "unknown restart policy {r:?} (no, always, on-failure, unless-stopped)"
                         ),
-                    )),
-                });
+                    ))
+                }
+            });
         }
         "depends_on" => p.depends_on = depends_on(ctx, v, key)?,
         "deploy" => deploy(ctx, p, v, key)?,

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use quadplay::cli::{Cli, Command};
+use quadplay::quadlet::{generator, log::Log};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -19,7 +20,12 @@ fn main() -> ExitCode {
             }
             Ok(u8::from(report.has_failures()))
         }
-        Command::Generate(_) => Err("generate: not built yet".into()),
+        Command::Generate(args) => {
+            let mut log = Log::new(false, false).with_prefix("quadplay generate: ");
+            let outcome = generator::dry_run(&args, &mut log);
+            print!("{}", outcome.dry_run_text);
+            Ok(u8::from(log.error_count() > 0))
+        }
         Command::Convert(args) => {
             quadplay::compose::convert_file(&args.compose, args.name.as_deref())
                 .and_then(|conv| {
