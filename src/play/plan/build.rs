@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
+use super::annotations::{self, owns};
 use super::env::{self, EnvValue};
 use super::volumes::{self, PodVolumes};
 use super::*;
@@ -309,16 +310,28 @@ pub fn plan(docs: &Documents, opts: &PlanOptions) -> Result<Plan, PlanError> {
     let secrets = volumes::secret_plans(&ctx)?;
     volumes::pvc_volumes(&mut ctx)?;
 
-    let mut pods = Vec::new();
+    let mut pods: Vec<PodPlan> = Vec::new();
     for w in &workloads {
+        annotations::warn_unsupported(&mut ctx, w);
         if w.replicas == 0 {
             ctx.warn(w.obj, "spec.replicas", "replicas: 0, no pod is created");
         }
         for (i, name) in w.pod_names().into_iter().enumerate() {
             let replica = (w.replicas > 1).then_some(i);
+            if let Some(other) = pods.iter().find(|p| p.name == name) {
+                return Err(invalid(
+                    w.obj,
+                    "metadata.name",
+                    format!(
+                        "its pod would be named {name}, as the pod of {} is",
+                        other.workload
+                    ),
+                ));
+            }
             pods.push(pod_plan(&mut ctx, w, &name, replica, &auto_update)?);
         }
     }
+    annotations::order(&mut pods, &workloads)?;
     apply_publish(&mut pods, &publish)?;
     check_host_ports(&pods, &workloads)?;
     set_aliases(&mut ctx, &mut pods, &workloads, &services);
@@ -692,6 +705,9 @@ fn container(
             labels.insert(LABEL_AUTOUPDATE.to_string(), policy);
         }
     }
+    let mut extra_args = Vec::new();
+    annotations::container_extras(w, &c.name, &mut extra_args, &mut labels)?;
+    extra_args.extend(ctx.opts.podman_args.iter().cloned());
     let mut annotations = w.template_meta.annotations.clone();
     annotations.extend(w.meta.annotations.clone());
     let mut cp = ContainerPlan {
@@ -713,7 +729,7 @@ fn container(
         stop_timeout: stop_timeout(ctx, w)?,
         log_driver: ctx.opts.log_driver.clone(),
         log_opts: ctx.opts.log_opts.clone(),
-        extra_args: ctx.opts.podman_args.clone(),
+        extra_args,
         ..ContainerPlan::default()
     };
     security(w, c, path, &mut cp)?;
@@ -1174,10 +1190,7 @@ fn check_host_ports(pods: &[PodPlan], workloads: &[Workload]) -> Result<(), Plan
                 if first.name == pod.name {
                     continue;
                 }
-                let obj = workloads
-                    .iter()
-                    .find(|w| pod.workload.starts_with(&w.obj.describe()))
-                    .map(|w| w.obj);
+                let obj = workloads.iter().find(|w| owns(w, pod)).map(|w| w.obj);
                 let message = format!(
                     "pods {} and {} both publish host port {}/{}",
                     first.name, pod.name, m.host_port, m.protocol
@@ -1210,10 +1223,7 @@ fn set_aliases(
     let mut selected: BTreeSet<&str> = BTreeSet::new();
     for pod in pods.iter_mut() {
         let mut aliases = vec![pod.name.clone()];
-        if let Some(w) = workloads
-            .iter()
-            .find(|w| pod.workload.starts_with(&w.obj.describe()))
-        {
+        if let Some(w) = workloads.iter().find(|w| owns(w, pod)) {
             aliases.push(w.obj.name.clone());
         }
         if let Some(h) = &pod.hostname {

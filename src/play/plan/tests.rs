@@ -695,3 +695,82 @@ fn no_workload_and_duplicate_containers() {
         "{e}"
     );
 }
+
+#[test]
+fn after_annotation_orders_pods_and_refuses_cycles() {
+    let yaml = "kind: Pod\nmetadata: {name: db}\nspec: {containers: [{name: pg, image: i}]}\n---\nkind: Deployment\nmetadata:\n  name: api\n  annotations: {io.quadplay.after: db}\nspec:\n  replicas: 2\n  template:\n    spec: {containers: [{name: a, image: i}]}\n---\nkind: Pod\nmetadata:\n  name: web\n  annotations: {io.quadplay.after: 'api, db'}\nspec: {containers: [{name: w, image: i}]}\n";
+    let p = plan_of(yaml);
+    let after: Vec<(&str, Vec<&str>)> = p
+        .pods
+        .iter()
+        .map(|p| {
+            (
+                p.name.as_str(),
+                p.after.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        after,
+        [
+            ("db", vec![]),
+            ("api-pod-0", vec!["db"]),
+            ("api-pod-1", vec!["db"]),
+            ("web", vec!["api-pod-0", "api-pod-1", "db"]),
+        ]
+    );
+    let cyclic = yaml.replace(
+        "kind: Pod\nmetadata: {name: db}\n",
+        "kind: Pod\nmetadata: {name: db, annotations: {io.quadplay.after: web}}\n",
+    );
+    let e = err_of(&cyclic);
+    assert!(e.contains("forms a cycle: api → db → web → api"), "{e}");
+    let e = err_of(&yaml.replace("after: db}", "after: nope}"));
+    assert!(
+        e.contains("no Pod, Deployment, DaemonSet or Job named `nope`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn podman_annotations_map_to_flags_or_warnings() {
+    let p = plan_of(
+        "kind: Pod\nmetadata:\n  name: p\n  annotations:\n    io.podman.annotations.ulimit: nofile=1024:2048,nproc=64\n    io.podman.annotations.pids-limit/a: '100'\n    io.podman.annotations.init/a: 'true'\n    io.containers.autoupdate.authfile: /etc/auth.json\n    io.containers.sdnotify: healthy\nspec:\n  containers: [{name: a, image: i}, {name: b, image: i}]\n",
+    );
+    let a = &p.pods[0].containers[0];
+    assert_eq!(
+        a.extra_args,
+        [
+            "--ulimit=nofile=1024:2048",
+            "--ulimit=nproc=64",
+            "--pids-limit=100",
+            "--init"
+        ]
+    );
+    assert_eq!(
+        a.labels
+            .get("io.containers.autoupdate.authfile")
+            .map(String::as_str),
+        Some("/etc/auth.json")
+    );
+    assert_eq!(
+        p.pods[0].containers[1].extra_args,
+        ["--ulimit=nofile=1024:2048", "--ulimit=nproc=64"]
+    );
+    let w: Vec<&str> = p.warnings.iter().map(|w| w.message.as_str()).collect();
+    assert_eq!(
+        w,
+        ["annotation `io.containers.sdnotify` is not supported by quadplay, ignored"]
+    );
+}
+
+#[test]
+fn pod_and_volume_name_collisions_are_refused() {
+    let e = err_of("kind: Pod\nmetadata: {name: web-pod}\nspec: {containers: [{name: a, image: i}]}\n---\nkind: Deployment\nmetadata: {name: web}\nspec: {template: {spec: {containers: [{name: a, image: i}]}}}\n");
+    assert!(e.contains("Deployment/web: metadata.name: its pod would be named web-pod, as the pod of Pod/web-pod is"), "{e}");
+    let e = err_of("kind: PersistentVolumeClaim\nmetadata: {name: p-data}\n---\nkind: Pod\nmetadata: {name: p}\nspec:\n  volumes: [{name: data, emptyDir: {}}]\n  containers: [{name: a, image: i}]\n");
+    assert!(
+        e.contains("would be named p-data, like another volume"),
+        "{e}"
+    );
+}

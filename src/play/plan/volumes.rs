@@ -440,6 +440,16 @@ fn empty_dir(
                 );
             }
             let name = format!("{pod}-{}", v.name);
+            if ctx.volumes.iter().any(|x| x.name == name) {
+                // `down` removes emptyDir volumes: sharing a name with a claim would lose data.
+                return Err(invalid(
+                    w.obj,
+                    field,
+                    format!(
+                        "its Podman volume would be named {name}, like another volume of this YAML"
+                    ),
+                ));
+            }
             ctx.volumes.push(VolumePlan {
                 name: name.clone(),
                 labels: ctx.base_labels(),
