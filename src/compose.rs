@@ -544,6 +544,10 @@ fn pvc(claim: &str) -> Value {
     })
 }
 
+/// The workload annotation naming the workloads whose pods quadplay starts first
+/// (`crate::play::plan`'s `io.quadplay.after`); plain Kubernetes ignores it.
+const AFTER_ANNOTATION: &str = "io.quadplay.after";
+
 /// One converted service.
 struct ServiceDoc {
     name: String,
@@ -675,6 +679,12 @@ fn convert_service(
     let mut metadata = Map::new();
     metadata.insert("name".into(), json!(name));
     metadata.insert("labels".into(), labels.clone());
+    if !p.depends_on.is_empty() {
+        // quadplay's executor creates this workload's pods once those are ready.
+        let after: Vec<String> = p.depends_on.iter().map(|(d, _)| sanitize_name(d)).collect();
+        p.annotations
+            .insert(AFTER_ANNOTATION.into(), json!(after.join(",")));
+    }
     if !p.annotations.is_empty() {
         metadata.insert("annotations".into(), Value::Object(p.annotations));
     }
@@ -1320,8 +1330,8 @@ fn depends_on(ctx: &mut Ctx, v: &Item, key: &str) -> Result<Vec<(String, u64)>, 
                 for c in ctx.map(&e.value, &format!("{key}.{}", e.key))?.to_vec() {
                     if c.key == "condition" {
                         let cond = ctx.string(&c.value, &format!("{key}.{}.condition", e.key))?;
-                        if cond != "service_started" {
-                            ctx.warn(c.line, &format!("{key}.{}.condition", e.key), format!("{cond} is not waited for: pods start together (put a check in the command, or use separate .kube units ordered with After=)"));
+                        if cond == "service_completed_successfully" {
+                            ctx.warn(c.line, &format!("{key}.{}.condition", e.key), format!("{cond} is not supported: the pod waits until {} is running and ready, not until it has exited", e.key));
                         }
                     }
                 }
@@ -1475,15 +1485,14 @@ fn duration_secs(s: &str) -> Option<u64> {
     Some(total_ms.div_ceil(1000))
 }
 
-/// The services in an order where each comes after what it depends on (documents are read in
-/// order; the executor starts pods in parallel, so this is an order, not a wait).
+/// The services in an order where each comes after what it depends on, so that the YAML reads in
+/// start order (the waiting itself is the `io.quadplay.after` annotation's).
 fn dependency_order(
     ctx: &mut Ctx,
     entries: &[Entry],
     deps: &BTreeMap<String, Vec<(String, u64)>>,
 ) -> Result<Vec<String>, ComposeError> {
     let names: Vec<String> = entries.iter().map(|e| sanitize_name(&e.key)).collect();
-    let mut warned = false;
     for (svc, list) in deps {
         for (d, line) in list {
             if !names.contains(&sanitize_name(d)) {
@@ -1492,10 +1501,6 @@ fn dependency_order(
                     &format!("services.{svc}.depends_on"),
                     format!("unknown service {d:?}"),
                 ));
-            }
-            if !warned {
-                ctx.warn(*line, &format!("services.{svc}.depends_on"), "pods are started together, not one after the other; a service must wait for its dependencies itself (documents are written in dependency order)");
-                warned = true;
             }
         }
     }
@@ -1663,14 +1668,13 @@ services:
         assert_eq!(d[1]["metadata"]["labels"]["app"], "shop");
         assert!(c.kube.contains("[Kube]\nYaml=shop.yaml\n"));
         assert!(c.kube.contains("[Install]\nWantedBy=default.target\n"));
-        // depends_on only orders the documents; it says so.
-        assert!(
-            c.warnings
-                .iter()
-                .any(|w| w.contains("depends_on") && w.contains(":16:")),
-            "{:?}",
-            c.warnings
+        // depends_on → quadplay's ordering annotation (Kubernetes ignores it).
+        assert_eq!(
+            d[1]["metadata"]["annotations"],
+            json!({"io.quadplay.after": "web"})
         );
+        assert!(d[0]["metadata"].get("annotations").is_none());
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
     }
 
     #[test]
@@ -1681,9 +1685,15 @@ services:
             .map(|d| d["metadata"]["name"].clone())
             .collect();
         assert_eq!(names, vec![json!("c"), json!("b"), json!("a")]);
+        assert_eq!(
+            docs(&c)[1]["metadata"]["annotations"]["io.quadplay.after"],
+            "c"
+        );
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        let c = convert("services:\n  a:\n    image: x\n    depends_on:\n      m:\n        condition: service_completed_successfully\n  m:\n    image: x\n");
         assert!(
             c.warnings.iter().any(|w| w.contains(
-                ":9: services.b.depends_on.c.condition: service_healthy is not waited for"
+                ":6: services.a.depends_on.m.condition: service_completed_successfully is not supported"
             )),
             "{:?}",
             c.warnings
