@@ -774,3 +774,131 @@ fn pod_and_volume_name_collisions_are_refused() {
         "{e}"
     );
 }
+
+#[test]
+fn down_plans_survive_missing_configmap_files_and_port_conflicts() {
+    // `--configmap` files are not given to `down`; replicas' ports do not matter to it.
+    let yaml = format!(
+        "{POD}  - name: c\n    image: i\n    envFrom: [{{configMapRef: {{name: from-file}}}}]\n    env:\n    - {{name: K, valueFrom: {{configMapKeyRef: {{name: from-file, key: k}}}}}}\n  volumes:\n  - {{name: v, configMap: {{name: from-file}}}}\n---\n{}",
+        DEPLOY3
+    );
+    assert!(err_of(&yaml).contains("no ConfigMap `from-file`"));
+    let down = PlanOptions {
+        down: true,
+        ..opts()
+    };
+    let p = plan(&docs(&yaml), &down).unwrap();
+    let names: Vec<&str> = p.pods.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["p", "web-pod-0", "web-pod-1", "web-pod-2"]);
+    assert!(p.pods[0].containers[0].env.is_empty());
+}
+
+#[test]
+fn options_from_the_cli_contract() {
+    use clap::Parser;
+    let cli = crate::cli::Cli::try_parse_from([
+        "quadplay",
+        "play",
+        "--unit",
+        "web.service",
+        "--network",
+        "n1",
+        "--publish",
+        "8080:80",
+        "--userns",
+        "keep-id",
+        "--log-driver",
+        "k8s-file",
+        "--log-opt",
+        "max-size=1m",
+        "--auto-update",
+        "registry",
+        "--exit-code-propagation",
+        "all",
+        "--podman-arg=--pids-limit=5",
+        "--strict",
+        "--stop-timeout",
+        "30",
+        "/a.yaml",
+    ])
+    .unwrap();
+    let crate::cli::Command::Play(args) = cli.command else {
+        panic!("not play")
+    };
+    let o = PlanOptions::from_play(&args, PathBuf::from("/run/x"));
+    assert_eq!(o.unit.as_deref(), Some("web.service"));
+    assert_eq!(
+        (o.network.as_slice(), o.publish.as_slice()),
+        (&["n1".to_string()][..], &["8080:80".to_string()][..])
+    );
+    assert_eq!(o.userns.as_deref(), Some("keep-id"));
+    assert_eq!(o.log_driver.as_deref(), Some("k8s-file"));
+    assert_eq!(o.log_opts, ["max-size=1m"]);
+    assert_eq!(o.auto_update, ["registry"]);
+    assert_eq!(o.exit_code_propagation, ExitCodePropagation::All);
+    assert_eq!(o.podman_args, ["--pids-limit=5"]);
+    assert!(o.strict && !o.down);
+    assert_eq!(o.stop_timeout, 30);
+    let cli =
+        crate::cli::Cli::try_parse_from(["quadplay", "down", "--unit", "web.service", "/a.yaml"])
+            .unwrap();
+    let crate::cli::Command::Down(args) = cli.command else {
+        panic!("not down")
+    };
+    let o = PlanOptions::from_down(&args, PathBuf::from("/run/x"));
+    assert!(o.down && !o.strict);
+    assert_eq!(o.unit.as_deref(), Some("web.service"));
+}
+
+/// Bad input must give errors, never panics: mutate the seed YAML thousands of ways
+/// (deterministically) and run load + plan on each.
+#[test]
+fn mutated_yaml_never_panics() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kube/seed.yaml");
+    let seed = std::fs::read_to_string(path).unwrap();
+    let bytes: Vec<char> = seed.chars().collect();
+    let alphabet: Vec<char> = " :-\n[]{}'\"&*!|>#0123456789abcxyz~.,/$()%@`\t"
+        .chars()
+        .collect();
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let (mut ok, mut errors) = (0, 0);
+    for _ in 0..1500 {
+        let mut text = bytes.clone();
+        for _ in 0..1 + next(4) {
+            let at = next(text.len());
+            match next(4) {
+                0 => {
+                    text.remove(at);
+                }
+                1 => text.insert(at, alphabet[next(alphabet.len())]),
+                2 => text[at] = alphabet[next(alphabet.len())],
+                _ => {
+                    let end = (at + next(40)).min(text.len());
+                    let chunk: Vec<char> = text[at..end].to_vec();
+                    let to = next(text.len());
+                    text.splice(to..to, chunk);
+                }
+            }
+        }
+        let text: String = text.into_iter().collect();
+        let mut d = Documents::default();
+        match kube::load_text(&mut d, Path::new("/apps/app.yaml"), &text, false)
+            .map_err(|e| e.to_string())
+            .and_then(|()| plan(&d, &opts()).map_err(|e| e.to_string()))
+        {
+            Ok(_) => ok += 1,
+            Err(e) => {
+                assert!(!e.is_empty());
+                errors += 1;
+            }
+        }
+    }
+    // Both outcomes must occur, or the mutations test nothing.
+    assert!(ok > 100 && errors > 100, "ok {ok}, errors {errors}");
+}
