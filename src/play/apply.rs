@@ -350,14 +350,16 @@ fn apply_pods(ctx: &Context<'_>, plan: &Plan, log: &UndoLog) -> Result<(), PlayE
                 })
                 .collect()
         });
-        // The first real error is the one to report; the others are usually its echoes.
+        // The first real error is the one to report; "aborted" ones are its echoes.
+        let rank = |e: &PlayError| match e {
+            PlayError::Aborted => 0,
+            PlayError::Interrupted => 1,
+            _ => 2,
+        };
         let mut first: Option<PlayError> = None;
-        for result in results {
-            if let Err(e) = result {
-                match (&first, &e) {
-                    (None, _) | (Some(PlayError::Aborted), _) => first = Some(e),
-                    _ => {}
-                }
+        for e in results.into_iter().filter_map(Result::err) {
+            if first.as_ref().map_or(true, |f| rank(&e) > rank(f)) {
+                first = Some(e);
             }
         }
         if let Some(e) = first {
@@ -423,9 +425,13 @@ fn apply_pod(
             proceed()?;
             ctx.notifier
                 .status(&format!("waiting for {kind} probe of {}", c.name));
-            match probe::wait_until_passing(engine, &c.name, probe, kind, ctx.stop) {
+            let sleep = |d| sleep_unless_aborted(ctx, abort, d);
+            match probe::wait_until_passing(engine, &c.name, probe, kind, &sleep) {
                 Ok(()) => {}
-                Err(WaitFailure::Stopped) => return Err(PlayError::Interrupted),
+                Err(WaitFailure::Stopped) => {
+                    proceed()?;
+                    return Err(PlayError::Aborted);
+                }
                 Err(WaitFailure::Failed { failures }) => {
                     return Err(PlayError::Probe {
                         workload: pod.workload.clone(),
@@ -438,6 +444,24 @@ fn apply_pod(
         }
     }
     Ok(())
+}
+
+/// Sleeps up to `duration`; true as soon as a stop is requested or another pod failed (checked
+/// every 200 ms: this only runs while the app starts).
+fn sleep_unless_aborted(ctx: &Context<'_>, abort: &AtomicBool, duration: Duration) -> bool {
+    let deadline = std::time::Instant::now() + duration;
+    loop {
+        if abort.load(Ordering::SeqCst) {
+            return true;
+        }
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        if ctx.stop.sleep(left.min(Duration::from_millis(200))) {
+            return true;
+        }
+    }
 }
 
 /// Runs one init container to completion; removes it after success (`once`, as kube play).

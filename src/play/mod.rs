@@ -32,6 +32,7 @@ use self::supervise::{Msg, Outcome};
 /// Why `play` or `down` failed. Messages name the workload, the container and Podman's words.
 #[derive(Debug, Error)]
 pub enum PlayError {
+    // @@LOAD_PLAN_VARIANTS@@
     #[error("{0}")]
     Engine(#[from] EngineError),
     #[error("{workload}: {source}")]
