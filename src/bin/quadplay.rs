@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use quadplay::cli::{Cli, Command};
+use quadplay::quadlet::{generator, log::Log};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -11,11 +12,32 @@ fn main() -> ExitCode {
         Command::Play(_) => Err("play: not built yet".into()),
         Command::Down(_) => Err("down: not built yet".into()),
         Command::AutoUpdate(_) => Err("auto-update: not built yet".into()),
-        Command::Doctor(_) => Err("doctor: not built yet".into()),
-        Command::Generate(_) => Err("generate: not built yet".into()),
+        Command::Doctor(args) => {
+            let report = quadplay::doctor::run(&quadplay::doctor::RealHost);
+            match args.format {
+                quadplay::cli::OutputFormat::Json => println!("{}", report.to_json()),
+                quadplay::cli::OutputFormat::Table => print!("{}", report.to_table()),
+            }
+            Ok(u8::from(report.has_failures()))
+        }
+        Command::Generate(args) => {
+            let mut log = Log::new(false, false).with_prefix("quadplay generate: ");
+            let outcome = generator::dry_run(&args, &mut log);
+            print!("{}", outcome.dry_run_text);
+            Ok(u8::from(log.error_count() > 0))
+        }
         Command::Convert(_) => Err("convert: not built yet".into()),
-        Command::Completions(_) => Err("completions: not built yet".into()),
-        Command::Man(_) => Err("man: not built yet".into()),
+        Command::Completions(args) => {
+            use std::io::Write;
+            let script = quadplay::docs::completions(args.shell);
+            std::io::stdout()
+                .write_all(&script)
+                .map(|()| 0)
+                .map_err(Into::into)
+        }
+        Command::Man(args) => quadplay::docs::write_man_pages(&args.out_dir)
+            .map(|_| 0)
+            .map_err(Into::into),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -89,6 +89,7 @@ fn plan(policy: RestartPolicy, dir: &std::path::Path) -> Plan {
         exit_code_propagation: ExitCodePropagation::Any,
         stop_timeout: 30,
         warnings: vec![],
+        host_paths: vec![],
     }
 }
 

@@ -450,6 +450,47 @@ mod tests {
         );
     }
 
+    /// The lines we write must parse with the executor's own command line definition.
+    #[test]
+    fn exec_lines_parse_with_the_cli_contract() {
+        use crate::cli::{Cli, Command, ExitCodePropagation};
+        use crate::unit::split::split_exec;
+        use clap::Parser;
+        let text = "[Kube]\nYaml=\"my app.yml\" b.yml\nContainersConfModule=/m.conf\nGlobalArgs=--log-level=debug\nExitCodePropagation=all\nLogDriver=journald\nLogOpt=tag=x\nUserNS=auto\nNetwork=host\nNetwork=other:ip=10.0.0.2\nAutoUpdate=web/local\nConfigMap=cm.yml\nPublishPort=127.0.0.1:8080:80\nPodmanArgs=--annotation=\"a=b c\" -q\nKubeDownForce=true\n[Service]\nTimeoutStopSec=30\n";
+        let out = convert1("app.kube", text).unwrap();
+        let play = split_exec(line(&out, "ExecStart").unwrap()).unwrap();
+        let Command::Play(p) = Cli::try_parse_from(&play).unwrap().command else {
+            panic!("not play: {play:?}");
+        };
+        let dir = "/etc/containers/systemd";
+        assert_eq!(
+            p.yaml,
+            [format!("{dir}/my app.yml"), format!("{dir}/b.yml")].map(std::path::PathBuf::from)
+        );
+        assert_eq!(p.podman.podman_modules, ["/m.conf"]);
+        assert_eq!(p.podman.podman_global_args, ["--log-level=debug"]);
+        assert_eq!(p.exit_code_propagation, ExitCodePropagation::All);
+        assert_eq!(p.log_driver.as_deref(), Some("journald"));
+        assert_eq!(p.log_opt, ["tag=x"]);
+        assert_eq!(p.userns.as_deref(), Some("auto"));
+        assert_eq!(p.network, ["host", "other:ip=10.0.0.2"]);
+        assert_eq!(p.auto_update, ["web/local"]);
+        assert_eq!(
+            p.configmap,
+            [std::path::PathBuf::from(format!("{dir}/cm.yml"))]
+        );
+        assert_eq!(p.publish, ["127.0.0.1:8080:80"]);
+        assert_eq!(p.podman_args, ["--annotation=a=b c", "-q"]);
+        assert_eq!(p.stop_timeout, 25);
+        let down = split_exec(line(&out, "ExecStopPost").unwrap()).unwrap();
+        let Command::Down(d) = Cli::try_parse_from(&down).unwrap().command else {
+            panic!("not down: {down:?}");
+        };
+        assert_eq!(d.force, Some(true));
+        assert_eq!(d.yaml.len(), 2);
+        assert_eq!(d.podman.podman_global_args, ["--log-level=debug"]);
+    }
+
     #[test]
     fn yaml_with_space_is_quoted() {
         let out = convert1("x.kube", "[Kube]\nYaml=\"my app.yml\"\n").unwrap();
