@@ -49,8 +49,14 @@ pub struct PlanOptions {
     pub strict: bool,
     /// Upper bound on any graceful stop, seconds.
     pub stop_timeout: u64,
-    /// Where ConfigMap/Secret file sets are written (`$XDG_RUNTIME_DIR/quadplay/<app>`).
+    /// Where ConfigMap/Secret file sets are written: `$XDG_RUNTIME_DIR/quadplay/<app>` or
+    /// `/run/quadplay/<app>`, with `<app>` from [`app_name`] — per app, so two apps with a pod
+    /// of the same name do not share files.
     pub runtime_dir: PathBuf,
+    /// Planning for `down`: only names matter. Missing ConfigMap/Secret references (the
+    /// `--configmap` files are not given to `down`) are treated as optional and host ports are
+    /// not checked, so teardown never fails on what `play` accepted.
+    pub down: bool,
 }
 
 impl Default for PlanOptions {
@@ -68,6 +74,7 @@ impl Default for PlanOptions {
             strict: false,
             stop_timeout: 80,
             runtime_dir: PathBuf::new(),
+            down: false,
         }
     }
 }
@@ -87,6 +94,7 @@ impl PlanOptions {
             strict: args.strict,
             stop_timeout: args.stop_timeout,
             runtime_dir,
+            down: false,
         }
     }
 
@@ -95,6 +103,7 @@ impl PlanOptions {
         PlanOptions {
             unit: args.podman.unit.clone(),
             runtime_dir,
+            down: true,
             ..PlanOptions::default()
         }
     }
@@ -165,6 +174,11 @@ pub(super) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Whether a missing reference is skipped rather than an error.
+    pub fn optional(&self, declared: bool) -> bool {
+        declared || self.opts.down
+    }
+
     pub fn warn(&mut self, obj: &Object, field: &str, message: impl Into<String>) {
         self.warnings.push(Warning {
             location: obj.location(field),
@@ -333,7 +347,9 @@ pub fn plan(docs: &Documents, opts: &PlanOptions) -> Result<Plan, PlanError> {
     }
     annotations::order(&mut pods, &workloads)?;
     apply_publish(&mut pods, &publish)?;
-    check_host_ports(&pods, &workloads)?;
+    if !opts.down {
+        check_host_ports(&pods, &workloads)?;
+    }
     set_aliases(&mut ctx, &mut pods, &workloads, &services);
 
     let networks = networks(opts, &pods);
@@ -511,7 +527,7 @@ fn pod_plan(
             &mut seen,
         )?;
         cp.restart_policy = restart_policy;
-        ports.extend(container_ports(w, c, &path, replica)?);
+        ports.extend(container_ports(w, c, &path, replica, ctx.opts.down)?);
         containers.push(cp);
     }
     let sec = spec.security_context.clone().unwrap_or_default();
@@ -982,6 +998,7 @@ fn container_ports(
     c: &Container,
     path: &str,
     replica: Option<usize>,
+    down: bool,
 ) -> Result<Vec<PortMapping>, PlanError> {
     let mut out = Vec::new();
     for (i, p) in c.ports.iter().enumerate() {
@@ -991,6 +1008,7 @@ fn container_ports(
         };
         let mapping = match replica {
             None => mapping,
+            Some(_) if down => continue,
             Some(r) => replica_port(w, mapping, r, &field)?,
         };
         out.push(mapping);

@@ -774,3 +774,78 @@ fn pod_and_volume_name_collisions_are_refused() {
         "{e}"
     );
 }
+
+#[test]
+fn down_plans_survive_missing_configmap_files_and_port_conflicts() {
+    // `--configmap` files are not given to `down`; replicas' ports do not matter to it.
+    let yaml = format!(
+        "{POD}  - name: c\n    image: i\n    envFrom: [{{configMapRef: {{name: from-file}}}}]\n    env:\n    - {{name: K, valueFrom: {{configMapKeyRef: {{name: from-file, key: k}}}}}}\n  volumes:\n  - {{name: v, configMap: {{name: from-file}}}}\n---\n{}",
+        DEPLOY3
+    );
+    assert!(err_of(&yaml).contains("no ConfigMap `from-file`"));
+    let down = PlanOptions {
+        down: true,
+        ..opts()
+    };
+    let p = plan(&docs(&yaml), &down).unwrap();
+    let names: Vec<&str> = p.pods.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["p", "web-pod-0", "web-pod-1", "web-pod-2"]);
+    assert!(p.pods[0].containers[0].env.is_empty());
+}
+
+#[test]
+fn options_from_the_cli_contract() {
+    use clap::Parser;
+    let cli = crate::cli::Cli::try_parse_from([
+        "quadplay",
+        "play",
+        "--unit",
+        "web.service",
+        "--network",
+        "n1",
+        "--publish",
+        "8080:80",
+        "--userns",
+        "keep-id",
+        "--log-driver",
+        "k8s-file",
+        "--log-opt",
+        "max-size=1m",
+        "--auto-update",
+        "registry",
+        "--exit-code-propagation",
+        "all",
+        "--podman-arg=--pids-limit=5",
+        "--strict",
+        "--stop-timeout",
+        "30",
+        "/a.yaml",
+    ])
+    .unwrap();
+    let crate::cli::Command::Play(args) = cli.command else {
+        panic!("not play")
+    };
+    let o = PlanOptions::from_play(&args, PathBuf::from("/run/x"));
+    assert_eq!(o.unit.as_deref(), Some("web.service"));
+    assert_eq!(
+        (o.network.as_slice(), o.publish.as_slice()),
+        (&["n1".to_string()][..], &["8080:80".to_string()][..])
+    );
+    assert_eq!(o.userns.as_deref(), Some("keep-id"));
+    assert_eq!(o.log_driver.as_deref(), Some("k8s-file"));
+    assert_eq!(o.log_opts, ["max-size=1m"]);
+    assert_eq!(o.auto_update, ["registry"]);
+    assert_eq!(o.exit_code_propagation, ExitCodePropagation::All);
+    assert_eq!(o.podman_args, ["--pids-limit=5"]);
+    assert!(o.strict && !o.down);
+    assert_eq!(o.stop_timeout, 30);
+    let cli =
+        crate::cli::Cli::try_parse_from(["quadplay", "down", "--unit", "web.service", "/a.yaml"])
+            .unwrap();
+    let crate::cli::Command::Down(args) = cli.command else {
+        panic!("not down")
+    };
+    let o = PlanOptions::from_down(&args, PathBuf::from("/run/x"));
+    assert!(o.down && !o.strict);
+    assert_eq!(o.unit.as_deref(), Some("web.service"));
+}
