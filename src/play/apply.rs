@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use crate::engine::{Engine, EngineError};
 use crate::play::plan::{
-    ContainerPlan, FileSetPlan, Plan, PodPlan, PullPolicy, LABEL_APP, LABEL_SYSTEMD_UNIT,
-    LABEL_UNIT,
+    ContainerPlan, FileSetPlan, HostPathPlan, HostPathType, Plan, PodPlan, PullPolicy, LABEL_APP,
+    LABEL_SYSTEMD_UNIT, LABEL_UNIT,
 };
 
 use super::notify::Notifier;
@@ -194,6 +194,9 @@ fn apply_steps(ctx: &Context<'_>, plan: &Plan, log: &UndoLog) -> Result<(), Play
         log.push(Created::Files(set.dir.clone()));
         write_file_set(set)?;
     }
+    for host_path in &plan.host_paths {
+        prepare_host_path(host_path)?;
+    }
     check_stop(ctx)?;
     apply_pods(ctx, plan, log)
 }
@@ -305,6 +308,71 @@ fn write_file_set(set: &FileSetPlan) -> Result<(), PlayError> {
         file.write_all(content).map_err(io(&path))?;
     }
     Ok(())
+}
+
+/// Creates `…OrCreate` host paths and checks the type of the others, as the kubelet does.
+/// Created paths are the user's data from then on: a rollback leaves them.
+fn prepare_host_path(host: &HostPathPlan) -> Result<(), PlayError> {
+    use std::os::unix::fs::FileTypeExt;
+    let path = &host.path;
+    let fail = |message: &str| PlayError::HostPath {
+        path: path.clone(),
+        message: message.to_string(),
+    };
+    let io = |source| PlayError::Files {
+        path: path.clone(),
+        source,
+    };
+    match host.kind {
+        HostPathType::DirectoryOrCreate => {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o755)
+                .create(path)
+                .map_err(io)?;
+        }
+        HostPathType::FileOrCreate => {
+            if let Some(parent) = path.parent() {
+                fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o755)
+                    .create(parent)
+                    .map_err(io)?;
+            }
+            let created = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o644)
+                .open(path);
+            match created {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(io(e)),
+            }
+        }
+        _ => {}
+    }
+    let meta = match fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(fail("hostPath does not exist"))
+        }
+        Err(e) => return Err(io(e)),
+    };
+    let t = meta.file_type();
+    let (ok, wanted) = match host.kind {
+        HostPathType::Unset => (true, ""),
+        HostPathType::Directory | HostPathType::DirectoryOrCreate => (t.is_dir(), "a directory"),
+        HostPathType::File | HostPathType::FileOrCreate => (t.is_file(), "a regular file"),
+        HostPathType::Socket => (t.is_socket(), "a socket"),
+        HostPathType::CharDevice => (t.is_char_device(), "a character device"),
+        HostPathType::BlockDevice => (t.is_block_device(), "a block device"),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(fail(&format!("hostPath is not {wanted}")))
+    }
 }
 
 /// Creates the pods wave by wave: each wave is every pod whose `after` pods are done.

@@ -480,3 +480,37 @@ fn a_failing_pod_ends_the_readiness_wait_of_its_sibling() {
     assert!(start.elapsed() < std::time::Duration::from_secs(5));
     assert!(fake.lock().pods.is_empty());
 }
+
+#[test]
+fn host_paths_are_created_or_checked_before_any_pod() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let mut p = plan(RestartPolicy::Always, tmp.path());
+    let dir = tmp.path().join("made/dir");
+    let file = tmp.path().join("made/file.txt");
+    p.host_paths = vec![
+        HostPathPlan {
+            path: dir.clone(),
+            kind: HostPathType::DirectoryOrCreate,
+        },
+        HostPathPlan {
+            path: file.clone(),
+            kind: HostPathType::FileOrCreate,
+        },
+    ];
+    Run::new().exec(&fake, &p, true).unwrap();
+    assert!(dir.is_dir() && file.is_file());
+
+    let fake = Fake::new();
+    p.host_paths = vec![HostPathPlan {
+        path: file.clone(),
+        kind: HostPathType::Directory,
+    }];
+    let err = Run::new().exec(&fake, &p, true).unwrap_err().to_string();
+    assert!(
+        err.contains("file.txt: hostPath is not a directory"),
+        "{err}"
+    );
+    assert!(!fake.calls().iter().any(|c| c.starts_with("create_pod")));
+    assert!(fake.lock().secrets.is_empty());
+}
