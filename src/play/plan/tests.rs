@@ -849,3 +849,56 @@ fn options_from_the_cli_contract() {
     assert!(o.down && !o.strict);
     assert_eq!(o.unit.as_deref(), Some("web.service"));
 }
+
+/// Bad input must give errors, never panics: mutate the seed YAML thousands of ways
+/// (deterministically) and run load + plan on each.
+#[test]
+fn mutated_yaml_never_panics() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kube/seed.yaml");
+    let seed = std::fs::read_to_string(path).unwrap();
+    let bytes: Vec<char> = seed.chars().collect();
+    let alphabet: Vec<char> = " :-\n[]{}'\"&*!|>#0123456789abcxyz~.,/$()%@`\t"
+        .chars()
+        .collect();
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let (mut ok, mut errors) = (0, 0);
+    for _ in 0..1500 {
+        let mut text = bytes.clone();
+        for _ in 0..1 + next(4) {
+            let at = next(text.len());
+            match next(4) {
+                0 => {
+                    text.remove(at);
+                }
+                1 => text.insert(at, alphabet[next(alphabet.len())]),
+                2 => text[at] = alphabet[next(alphabet.len())],
+                _ => {
+                    let end = (at + next(40)).min(text.len());
+                    let chunk: Vec<char> = text[at..end].to_vec();
+                    let to = next(text.len());
+                    text.splice(to..to, chunk);
+                }
+            }
+        }
+        let text: String = text.into_iter().collect();
+        let mut d = Documents::default();
+        match kube::load_text(&mut d, Path::new("/apps/app.yaml"), &text, false)
+            .map_err(|e| e.to_string())
+            .and_then(|()| plan(&d, &opts()).map_err(|e| e.to_string()))
+        {
+            Ok(_) => ok += 1,
+            Err(e) => {
+                assert!(!e.is_empty());
+                errors += 1;
+            }
+        }
+    }
+    // Both outcomes must occur, or the mutations test nothing.
+    assert!(ok > 100 && errors > 100, "ok {ok}, errors {errors}");
+}
