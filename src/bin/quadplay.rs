@@ -26,7 +26,24 @@ fn main() -> ExitCode {
             print!("{}", outcome.dry_run_text);
             Ok(u8::from(log.error_count() > 0))
         }
-        Command::Convert(_) => Err("convert: not built yet".into()),
+        Command::Convert(args) => {
+            quadplay::compose::convert_file(&args.compose, args.name.as_deref())
+                .and_then(|conv| {
+                    for w in &conv.warnings {
+                        eprintln!("quadplay: warning: {w}");
+                    }
+                    match &args.output {
+                        None => print!("{}", conv.yaml),
+                        Some(dir) => {
+                            for path in quadplay::compose::write(&conv, dir)? {
+                                println!("wrote {}", path.display());
+                            }
+                        }
+                    }
+                    Ok(0)
+                })
+                .map_err(Into::into)
+        }
         Command::Completions(args) => {
             use std::io::Write;
             let script = quadplay::docs::completions(args.shell);
