@@ -9,8 +9,8 @@ use quadplay::quadlet::{generator, log::Log};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: Result<u8, Box<dyn std::error::Error>> = match cli.command {
-        Command::Play(_) => Err("play: not built yet".into()),
-        Command::Down(_) => Err("down: not built yet".into()),
+        Command::Play(args) => quadplay::play::play(&args).map_err(Into::into),
+        Command::Down(args) => quadplay::play::down(&args).map(|()| 0).map_err(Into::into),
         Command::AutoUpdate(_) => Err("auto-update: not built yet".into()),
         Command::Doctor(args) => {
             let report = quadplay::doctor::run(&quadplay::doctor::RealHost);
