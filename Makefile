@@ -1,35 +1,157 @@
-# quadplay — build and install.
-#   make                      build release binaries
-#   make install PREFIX=/usr DESTDIR=...   install (see below); make uninstall
+# quadplay — build, documentation, install, packages.
+#
+#   make                                   release binaries, man pages, completions
+#   make install PREFIX=/usr DESTDIR=...   install everything (see "install" below); make uninstall
+#   make install MASK_PODMAN_QUADLET=1     also mask Podman's own Quadlet generator (same service names)
+#   make check-man                         render every man page with groff -ww; fail on any warning
+#   make deb                               Debian package (dpkg-buildpackage, offline) into dist/
+#   make rpm-check                         rpmspec -P and rpmlint on packaging/rpm/quadplay.spec
+#   PROFILE=debug make ...                 debug build instead of release (faster to build)
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib
 LIBEXECDIR ?= $(PREFIX)/libexec
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+SYSCONFDIR ?= /etc
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
+ZSHCOMPDIR ?= $(DATADIR)/zsh/site-functions
+FISHCOMPDIR ?= $(DATADIR)/fish/vendor_completions.d
 CARGO ?= cargo
+CARGO_FLAGS ?= --locked
 CARGO_TARGET_DIR ?= target
-RELEASE := $(CARGO_TARGET_DIR)/release
+PROFILE ?= release
+PANDOC ?= pandoc
+MASK_PODMAN_QUADLET ?=
 
-.PHONY: all build install uninstall check
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+OUT := $(CARGO_TARGET_DIR)/$(PROFILE)
+ifeq ($(PROFILE),release)
+PROFILE_FLAG := --release
+else
+PROFILE_FLAG := --profile $(PROFILE)
+endif
+ifeq ($(PROFILE),debug)
+PROFILE_FLAG :=
+endif
+BUILD := build
+MAN_SRC := $(wildcard man/*.md)
+MAN_PAGES := $(BUILD)/man/quadplay.1 $(patsubst man/%.md,$(BUILD)/man/%,$(MAN_SRC))
+# quadplay.unit(5) documents every kind; these names lead to it.
+MAN_LINKS := quadplay.kube.5 quadplay.container.5 quadplay.network.5 quadplay.volume.5 quadplay.pod.5
+COMPLETIONS := $(BUILD)/completions/quadplay.bash $(BUILD)/completions/_quadplay $(BUILD)/completions/quadplay.fish
+UNITS := $(wildcard units/*.service units/*.timer)
+QUADPLAY := $(OUT)/quadplay
 
-all: build
+.PHONY: all build man completions check-man install uninstall check deb rpm-check clean
+
+all: build man completions
 
 # The generator writes ExecStart=$(BINDIR)/quadplay into units: the path is fixed at build time.
 # (cargo tracks option_env! values, so a different BINDIR rebuilds the crate.)
 build:
-	QUADPLAY_BINDIR=$(BINDIR) $(CARGO) build --release --locked
+	QUADPLAY_BINDIR=$(BINDIR) $(CARGO) build $(PROFILE_FLAG) $(CARGO_FLAGS) --bins
 
-install: build
-	install -D -m 0755 $(RELEASE)/quadplay $(DESTDIR)$(BINDIR)/quadplay
-	install -D -m 0755 $(RELEASE)/quadplay-generator $(DESTDIR)$(LIBEXECDIR)/quadplay/quadplay-generator
+$(QUADPLAY): build
+
+man: $(MAN_PAGES)
+
+# quadplay(1) comes from the CLI definition (src/cli.rs), so it cannot drift from the binary.
+$(BUILD)/man/quadplay.1: build
+	@mkdir -p $(BUILD)/man
+	$(QUADPLAY) man $(BUILD)/man
+
+$(BUILD)/man/%: man/%.md
+	@mkdir -p $(BUILD)/man
+	@command -v $(PANDOC) >/dev/null || { echo "make: pandoc is needed for the man pages (apt-get install pandoc)" >&2; exit 1; }
+	$(PANDOC) --standalone --to man -M date="" -M footer="quadplay $(VERSION)" $< -o $@
+
+completions: $(COMPLETIONS)
+
+$(BUILD)/completions/quadplay.bash: build
+	@mkdir -p $(BUILD)/completions
+	$(QUADPLAY) completions bash > $@
+$(BUILD)/completions/_quadplay: build
+	@mkdir -p $(BUILD)/completions
+	$(QUADPLAY) completions zsh > $@
+$(BUILD)/completions/quadplay.fish: build
+	@mkdir -p $(BUILD)/completions
+	$(QUADPLAY) completions fish > $@
+
+# Every page must render without a single groff warning (stderr empty).
+check-man: man
+	@set -e; for p in $(MAN_PAGES); do \
+	  err=$$(groff -ww -man -Tutf8 $$p 2>&1 >/dev/null); \
+	  if [ -n "$$err" ]; then echo "$$p: $$err" >&2; exit 1; fi; \
+	  echo "ok: $$p renders without warnings"; \
+	done
+
+install: all
+	install -D -m 0755 $(OUT)/quadplay $(DESTDIR)$(BINDIR)/quadplay
+	install -D -m 0755 $(OUT)/quadplay-generator $(DESTDIR)$(LIBEXECDIR)/quadplay/quadplay-generator
 	install -d $(DESTDIR)$(LIBDIR)/systemd/system-generators $(DESTDIR)$(LIBDIR)/systemd/user-generators
 	ln -sfr $(DESTDIR)$(LIBEXECDIR)/quadplay/quadplay-generator $(DESTDIR)$(LIBDIR)/systemd/system-generators/quadplay-system-generator
 	ln -sfr $(DESTDIR)$(LIBEXECDIR)/quadplay/quadplay-generator $(DESTDIR)$(LIBDIR)/systemd/user-generators/quadplay-user-generator
+	@# The same auto-update units serve the system and the user manager.
+	@set -e; for u in $(UNITS); do \
+	  for m in system user; do \
+	    install -d $(DESTDIR)$(LIBDIR)/systemd/$$m; \
+	    sed 's|/usr/bin/quadplay|$(BINDIR)/quadplay|g' $$u > $(DESTDIR)$(LIBDIR)/systemd/$$m/$$(basename $$u); \
+	    chmod 0644 $(DESTDIR)$(LIBDIR)/systemd/$$m/$$(basename $$u); \
+	  done; \
+	done
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	@set -e; for p in $(MAN_PAGES); do \
+	  s=$${p##*.}; install -m 0644 $$p $(DESTDIR)$(MANDIR)/man$$s/; \
+	done
+	@set -e; for l in $(MAN_LINKS); do \
+	  echo '.so man5/quadplay.unit.5' > $(DESTDIR)$(MANDIR)/man5/$$l; chmod 0644 $(DESTDIR)$(MANDIR)/man5/$$l; \
+	done
+	install -D -m 0644 $(BUILD)/completions/quadplay.bash $(DESTDIR)$(BASHCOMPDIR)/quadplay
+	install -D -m 0644 $(BUILD)/completions/_quadplay $(DESTDIR)$(ZSHCOMPDIR)/_quadplay
+	install -D -m 0644 $(BUILD)/completions/quadplay.fish $(DESTDIR)$(FISHCOMPDIR)/quadplay.fish
+ifneq ($(MASK_PODMAN_QUADLET),)
+	@# Podman's generator would write services of the same names from the same files.
+	install -d $(DESTDIR)$(SYSCONFDIR)/systemd/system-generators $(DESTDIR)$(SYSCONFDIR)/systemd/user-generators
+	ln -sfn /dev/null $(DESTDIR)$(SYSCONFDIR)/systemd/system-generators/podman-system-generator
+	ln -sfn /dev/null $(DESTDIR)$(SYSCONFDIR)/systemd/user-generators/podman-user-generator
+endif
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/quadplay $(DESTDIR)$(LIBEXECDIR)/quadplay/quadplay-generator
+	-rmdir $(DESTDIR)$(LIBEXECDIR)/quadplay
 	rm -f $(DESTDIR)$(LIBDIR)/systemd/system-generators/quadplay-system-generator
 	rm -f $(DESTDIR)$(LIBDIR)/systemd/user-generators/quadplay-user-generator
-	-rmdir $(DESTDIR)$(LIBEXECDIR)/quadplay
+	@set -e; for u in $(UNITS); do \
+	  rm -f $(DESTDIR)$(LIBDIR)/systemd/system/$$(basename $$u) $(DESTDIR)$(LIBDIR)/systemd/user/$$(basename $$u); \
+	done
+	rm -f $(DESTDIR)$(MANDIR)/man1/quadplay.1 $(DESTDIR)$(MANDIR)/man8/quadplay-generator.8 $(DESTDIR)$(MANDIR)/man5/quadplay.unit.5
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(MAN_LINKS))
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/quadplay $(DESTDIR)$(ZSHCOMPDIR)/_quadplay $(DESTDIR)$(FISHCOMPDIR)/quadplay.fish
+	@# Only our own masks: a link to /dev/null; anything else there belongs to the administrator.
+	@for g in system-generators/podman-system-generator user-generators/podman-user-generator; do \
+	  l=$(DESTDIR)$(SYSCONFDIR)/systemd/$$g; \
+	  if [ -n "$(MASK_PODMAN_QUADLET)" ] && [ "$$(readlink $$l)" = /dev/null ]; then rm -f $$l; echo "rm -f $$l"; fi; \
+	done
 
 check:
-	$(CARGO) test --locked
+	$(CARGO) test $(CARGO_FLAGS)
+
+# The Debian package is built from a copy of the tree with packaging/debian as debian/, offline
+# (cargo's registry cache in $$CARGO_HOME must already hold the dependencies).
+deb:
+	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/quadplay-$(VERSION) dist
+	git ls-files -z | xargs -0 cp --parents -t $(BUILD)/deb/quadplay-$(VERSION)
+	cp -r packaging/debian $(BUILD)/deb/quadplay-$(VERSION)/debian
+	cd $(BUILD)/deb/quadplay-$(VERSION) && CARGO_TARGET_DIR=$(abspath $(CARGO_TARGET_DIR))/deb \
+	  dpkg-buildpackage -b -us -uc $(DEB_BUILD_FLAGS)
+	mv $(BUILD)/deb/quadplay_$(VERSION)*.deb dist/
+	@ls -l dist/*.deb
+
+rpm-check:
+	rpmspec -P packaging/rpm/quadplay.spec >/dev/null && echo "ok: rpmspec -P parses packaging/rpm/quadplay.spec"
+	rpmlint packaging/rpm/quadplay.spec
+
+clean:
+	rm -rf $(BUILD) dist
+	$(CARGO) clean

@@ -13,6 +13,7 @@
 pub mod autoupdate;
 pub mod cli;
 pub mod compose;
+pub mod docs;
 pub mod doctor;
 pub mod engine;
 pub mod kube;

@@ -1,1 +1,235 @@
-//! (to be written)
+//! The container engine, in the plan's terms.
+//!
+//! [`Engine`] is everything the executor asks of a container engine: networks, secrets, volumes,
+//! pods, containers, probes and a stream of container deaths. [`podman::Podman`] implements it with
+//! the `podman` CLI; [`fake::Fake`] records calls for unit tests of the apply/down logic.
+//!
+//! The trait is `Send + Sync` because independent pods are applied from parallel threads.
+
+pub mod fake;
+pub mod podman;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use thiserror::Error;
+
+use crate::play::plan::{ContainerPlan, NetworkPlan, PodPlan, PullPolicy, VolumePlan};
+
+pub use podman::Podman;
+
+/// A Podman version, `major.minor.patch`; flags newer than 4.3 are gated on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Version {
+    pub major: u32,
+    pub minor: u32,
+    pub patch: u32,
+}
+
+impl Version {
+    pub const fn new(major: u32, minor: u32, patch: u32) -> Self {
+        Version {
+            major,
+            minor,
+            patch,
+        }
+    }
+
+    /// Parses `4.3.1`, `5.0.0-dev`, `4.9.4-rhel`: the numeric prefix of each of three fields.
+    pub fn parse(text: &str) -> Option<Version> {
+        let mut parts = text.trim().splitn(3, '.');
+        let mut field = || -> Option<u32> {
+            let part = parts.next()?;
+            let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        };
+        let major = field()?;
+        let minor = field()?;
+        let patch = field().unwrap_or(0);
+        Some(Version::new(major, minor, patch))
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+/// What went wrong talking to the engine. Carries the engine's own message verbatim.
+#[derive(Debug, Error)]
+pub enum EngineError {
+    /// The engine binary could not be run at all.
+    #[error("cannot run {program}: {source}")]
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
+    /// The engine ran and refused: `action` is e.g. `create container web-app`.
+    #[error("podman {action}: {message}")]
+    Failed {
+        action: String,
+        /// The engine's stderr, trimmed (never contains secret values: those go on stdin).
+        message: String,
+        code: Option<i32>,
+    },
+    /// The engine's answer could not be understood.
+    #[error("podman {action}: unexpected output: {detail}")]
+    Output { action: String, detail: String },
+    /// The plan asks for something this engine version cannot do.
+    #[error("{feature} needs Podman {needed} or newer (this is {found})")]
+    Unsupported {
+        feature: String,
+        needed: Version,
+        found: Version,
+    },
+    /// A command did not finish in time (probes).
+    #[error("podman {action}: timed out after {seconds} s")]
+    Timeout { action: String, seconds: u64 },
+}
+
+/// The state of one container, as far as supervision needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerState {
+    pub name: String,
+    /// Podman's state string: `created`, `running`, `exited`, `stopped`, `paused`, ...
+    pub status: String,
+    pub exit_code: i32,
+    /// Podman's restart policy name: `no`, `always`, `on-failure`, `unless-stopped`, `""`.
+    pub restart_policy: String,
+}
+
+impl ContainerState {
+    pub fn is_running(&self) -> bool {
+        matches!(self.status.as_str(), "running" | "paused")
+    }
+
+    /// True once the container has exited and the engine will not restart it.
+    pub fn is_done(&self) -> bool {
+        let exited = matches!(
+            self.status.as_str(),
+            "exited" | "stopped" | "dead" | "configured" | "created"
+        );
+        exited
+            && match self.restart_policy.as_str() {
+                "always" | "unless-stopped" => false,
+                "on-failure" => self.exit_code == 0,
+                _ => true,
+            }
+    }
+}
+
+/// A running watch over container deaths; dropping or stopping it ends the stream.
+pub trait Watch: Send {
+    fn stop(&mut self);
+}
+
+/// One message of a watch: a container of ours died, or the stream ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WatchEvent {
+    Died { container: String },
+    Ended,
+}
+
+/// Receives watch events; returns false to end the watch.
+pub type EventSink = Box<dyn FnMut(WatchEvent) -> bool + Send>;
+
+/// Everything the executor asks of a container engine.
+///
+/// Removal methods treat "no such object" as success and return whether something was removed,
+/// so that `down` is idempotent and a rollback can run after a partial apply.
+pub trait Engine: Send + Sync {
+    fn version(&self) -> Version;
+
+    /// Creates the network (DNS-enabled bridge) if asked and missing; true if created now.
+    fn ensure_network(
+        &self,
+        net: &NetworkPlan,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<bool, EngineError>;
+
+    /// Creates a secret whose value is passed on stdin only.
+    fn create_secret(
+        &self,
+        name: &str,
+        data: &[u8],
+        labels: &BTreeMap<String, String>,
+    ) -> Result<(), EngineError>;
+    fn remove_secret(&self, name: &str) -> Result<bool, EngineError>;
+
+    fn volume_exists(&self, name: &str) -> Result<bool, EngineError>;
+    fn create_volume(&self, volume: &VolumePlan) -> Result<(), EngineError>;
+    fn remove_volume(&self, name: &str) -> Result<bool, EngineError>;
+
+    fn image_exists(&self, image: &str) -> Result<bool, EngineError>;
+    fn pull(&self, image: &str, policy: PullPolicy) -> Result<(), EngineError>;
+
+    fn create_pod(&self, pod: &PodPlan) -> Result<(), EngineError>;
+    fn pod_exists(&self, name: &str) -> Result<bool, EngineError>;
+    /// Force-removes pods with their containers.
+    fn remove_pods(&self, names: &[String]) -> Result<(), EngineError>;
+    /// Names of pods carrying the label `key=value`.
+    fn list_pods(&self, key: &str, value: &str) -> Result<Vec<String>, EngineError>;
+
+    fn create_container(&self, pod: &str, container: &ContainerPlan) -> Result<(), EngineError>;
+    fn start(&self, names: &[String]) -> Result<(), EngineError>;
+    /// Blocks until the container exits; its exit code.
+    fn wait(&self, name: &str) -> Result<i32, EngineError>;
+    fn inspect(&self, names: &[String]) -> Result<Vec<ContainerState>, EngineError>;
+    /// Stops containers with each one's own stop signal and timeout, or `timeout` if given.
+    fn stop(&self, names: &[String], timeout: Option<u64>) -> Result<(), EngineError>;
+    fn restart(&self, name: &str) -> Result<(), EngineError>;
+    /// Force-removes containers.
+    fn remove_containers(&self, names: &[String]) -> Result<(), EngineError>;
+    /// Names of containers (any state, infra excluded) carrying the label `key=value`.
+    fn list_containers(&self, key: &str, value: &str) -> Result<Vec<String>, EngineError>;
+    /// The last lines of a container's output, for error messages.
+    fn logs_tail(&self, name: &str, lines: u32) -> Result<String, EngineError>;
+
+    /// Runs `argv` in the container; its exit code. Times out after `timeout`.
+    fn exec(&self, container: &str, argv: &[String], timeout: Duration)
+        -> Result<i32, EngineError>;
+
+    /// Starts calling `sink` with [`WatchEvent`]s for deaths of containers labelled `key=value`,
+    /// from another thread, until the watch is stopped or `sink` returns false.
+    fn watch_deaths(
+        &self,
+        key: &str,
+        value: &str,
+        sink: EventSink,
+    ) -> Result<Box<dyn Watch>, EngineError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_versions() {
+        assert_eq!(Version::parse("4.3.1"), Some(Version::new(4, 3, 1)));
+        assert_eq!(Version::parse("5.0.0-dev"), Some(Version::new(5, 0, 0)));
+        assert_eq!(Version::parse("4.9"), Some(Version::new(4, 9, 0)));
+        assert_eq!(Version::parse("banana"), None);
+        assert!(Version::new(4, 3, 1) < Version::new(4, 10, 0));
+    }
+
+    fn state(status: &str, code: i32, policy: &str) -> ContainerState {
+        ContainerState {
+            name: "c".into(),
+            status: status.into(),
+            exit_code: code,
+            restart_policy: policy.into(),
+        }
+    }
+
+    #[test]
+    fn done_follows_restart_policy() {
+        assert!(state("exited", 1, "no").is_done());
+        assert!(state("exited", 0, "").is_done());
+        assert!(!state("exited", 1, "on-failure").is_done());
+        assert!(state("exited", 0, "on-failure").is_done());
+        assert!(!state("exited", 0, "always").is_done());
+        assert!(!state("running", 0, "no").is_done());
+    }
+}

@@ -1,3 +1,203 @@
 //! The kube-play executor: plan, apply (with rollback), supervise, down.
+//!
+//! `quadplay play` is the main process of a `Type=notify` unit:
+//!
+//! ```text
+//! load → plan → clear leftovers → apply (undo log) → READY=1 → supervise → tear down → exit
+//!                                     SIGTERM at any point ──────────────► tear down → exit 0
+//! ```
 
+pub mod apply;
+pub mod cli;
+pub mod down;
+pub mod notify;
 pub mod plan;
+pub mod probe;
+pub mod signals;
+pub mod supervise;
+
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, Sender};
+
+use thiserror::Error;
+
+use crate::engine::{Engine, EngineError};
+
+use self::apply::Context;
+use self::down::DownError;
+use self::notify::Notifier;
+use self::plan::Plan;
+use self::signals::StopFlag;
+use self::supervise::{Msg, Outcome};
+
+pub use self::cli::{down, play};
+
+/// Why `play` or `down` failed. Messages name the workload, the container and Podman's words.
+#[derive(Debug, Error)]
+pub enum PlayError {
+    #[error(transparent)]
+    Load(#[from] crate::kube::KubeError),
+    #[error(transparent)]
+    Plan(#[from] plan::PlanError),
+    #[error("{0}")]
+    Engine(#[from] EngineError),
+    #[error("{workload}: {source}")]
+    Pod {
+        workload: String,
+        source: EngineError,
+    },
+    #[error("{workload}: container {container}: {source}")]
+    Container {
+        workload: String,
+        container: String,
+        source: EngineError,
+    },
+    #[error("{workload}: init container {container} exited with code {code}{}", tail(.output))]
+    InitFailed {
+        workload: String,
+        container: String,
+        code: i32,
+        output: String,
+    },
+    #[error("{workload}: container {container}: {kind} probe failed {failures} times in a row")]
+    Probe {
+        workload: String,
+        container: String,
+        kind: String,
+        failures: u32,
+    },
+    #[error("{workload}: container {container}: image {image} is not present and imagePullPolicy is Never")]
+    ImageMissing {
+        workload: String,
+        container: String,
+        image: String,
+    },
+    #[error("{}: {source}", .path.display())]
+    Files {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {message}", .path.display())]
+    HostPath { path: PathBuf, message: String },
+    #[error("pods wait for each other in a cycle: {0}")]
+    Cycle(String),
+    #[error("--strict: {0} unsupported field(s) or kind(s), listed above")]
+    Strict(usize),
+    #[error("stopped by a signal before the app was up")]
+    Interrupted,
+    /// Another pod of the same wave failed; that pod's error is the one reported.
+    #[error("aborted because another pod failed")]
+    Aborted,
+    #[error("{} problem(s) while tearing down:\n  {}", .0.len(), join(.0))]
+    Down(Vec<DownError>),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn tail(output: &str) -> String {
+    if output.is_empty() {
+        String::new()
+    } else {
+        format!("; last output:\n{output}")
+    }
+}
+
+fn join(errors: &[DownError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n  ")
+}
+
+/// How one `play` run behaves beyond the plan.
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    /// Apply, report READY, and return without supervising.
+    pub detach: bool,
+}
+
+/// Prints the plan's warnings on stderr; with `strict` they are an error.
+pub fn report_warnings(plan: &Plan, strict: bool) -> Result<(), PlayError> {
+    let level = if strict { "error" } else { "warning" };
+    for w in &plan.warnings {
+        eprintln!("quadplay: {level}: {w}");
+    }
+    if strict && !plan.warnings.is_empty() {
+        return Err(PlayError::Strict(plan.warnings.len()));
+    }
+    Ok(())
+}
+
+/// Runs a planned app: clear leftovers, apply, READY, supervise, tear down. Returns the exit
+/// status. `tx`/`rx` carry stop requests (the signal thread holds a clone of `tx`).
+pub fn execute(
+    engine: &dyn Engine,
+    plan: &Plan,
+    options: RunOptions,
+    notifier: Notifier,
+    stop: &StopFlag,
+    tx: &Sender<Msg>,
+    rx: &Receiver<Msg>,
+) -> Result<u8, PlayError> {
+    let plan = apply::prepare(plan);
+    notifier.status("removing leftovers of an earlier run");
+    apply::clear_leftovers(engine, &plan)?;
+    let ctx = Context {
+        engine,
+        notifier,
+        stop,
+    };
+    match apply::apply(&ctx, &plan) {
+        Ok(()) => {}
+        // Stopped while starting: the undo log already removed what we made; that is a stop.
+        Err(PlayError::Interrupted) => {
+            notifier.stopping("stopped while starting");
+            return Ok(0);
+        }
+        Err(e) => return Err(e),
+    }
+    let containers: usize = plan.pods.iter().map(|p| p.containers.len()).sum();
+    notifier.ready(&format!(
+        "running: {} pod(s), {containers} container(s)",
+        plan.pods.len()
+    ));
+    if options.detach {
+        return Ok(0);
+    }
+    let outcome = supervise::supervise(engine, &plan, stop, tx, rx);
+    let code = match outcome {
+        Ok(Outcome::Stopped) => {
+            notifier.stopping("stopping");
+            0
+        }
+        Ok(Outcome::Done(code)) => {
+            notifier.stopping(&format!("all containers done, exit status {code}"));
+            code
+        }
+        Err(e) => {
+            // Supervision broke down: still remove everything, then report.
+            let _ = down::teardown(engine, &plan, false);
+            return Err(e);
+        }
+    };
+    let errors = down::teardown(engine, &plan, false);
+    if !errors.is_empty() {
+        return Err(PlayError::Down(errors));
+    }
+    Ok(code)
+}
+
+/// Tears down what `play` made for the plan; every error is reported.
+pub fn execute_down(engine: &dyn Engine, plan: &Plan, force: bool) -> Result<(), PlayError> {
+    let plan = apply::prepare(plan);
+    let errors = down::teardown(engine, &plan, force);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(PlayError::Down(errors))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -14,6 +14,17 @@ use std::path::PathBuf;
 
 use crate::cli::ExitCodePropagation;
 
+mod annotations;
+mod build;
+mod env;
+#[cfg(test)]
+mod tests;
+mod volumes;
+
+pub use annotations::AFTER_ANNOTATION;
+pub use build::{app_name, plan, PlanError, PlanOptions, REPLICA_HOST_PORTS};
+pub use volumes::secret_name;
+
 /// Label put on every pod, container, volume and network a run creates: the owning unit.
 pub const LABEL_UNIT: &str = "io.quadplay.unit";
 /// Label carrying the app identity (unit name, or a hash of the YAML paths outside systemd).
@@ -46,6 +57,44 @@ pub struct Plan {
     pub stop_timeout: u64,
     /// Things the YAML asked for that are not (fully) honoured: printed, or errors with --strict.
     pub warnings: Vec<Warning>,
+    /// Host paths of `hostPath` volumes with their declared type, for apply to create
+    /// (`DirectoryOrCreate`, `FileOrCreate`) or check (the others) before any container.
+    pub host_paths: Vec<HostPathPlan>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostPathPlan {
+    /// Absolute (relative paths in the YAML are resolved against the YAML file's directory).
+    pub path: PathBuf,
+    pub kind: HostPathType,
+}
+
+/// Kubernetes `hostPath.type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HostPathType {
+    /// Unset: the path must exist (Podman refuses a missing bind source); no type check.
+    #[default]
+    Unset,
+    /// `mkdir -p` with mode 0755 if missing.
+    DirectoryOrCreate,
+    Directory,
+    /// Create an empty file with mode 0644 if missing.
+    FileOrCreate,
+    File,
+    Socket,
+    /// Passed as a device (`ContainerPlan::devices`), not a mount.
+    CharDevice,
+    BlockDevice,
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.location, self.object)?;
+        if !self.field.is_empty() {
+            write!(f, ": {}", self.field)?;
+        }
+        write!(f, ": {}", self.message)
+    }
 }
 
 /// A finding about the input that does not stop the run.
@@ -133,6 +182,7 @@ pub struct PodPlan {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortMapping {
     pub host_ip: Option<String>,
+    /// 0 = a port Podman picks (`--publish 80` with no host port).
     pub host_port: u16,
     pub container_port: u16,
     /// `tcp`, `udp` or `sctp`, lower case.

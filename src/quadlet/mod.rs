@@ -1,1 +1,257 @@
-//! (to be written)
+//! The generator: Quadlet unit files (`.container .volume .network .kube .pod`) → `.service` units.
+//!
+//! This module holds the contract between the generator's mechanics (search paths, drop-ins,
+//! output, `[Install]` links: `generator`, `paths`, `dropins`, `install`, `log`) and the pure
+//! conversions in [`convert`]: the driver hands over every loaded [`Source`] (drop-ins merged) and
+//! gets one [`Service`] or [`ConvertError`] back per source, in Quadlet's processing order.
+
+pub mod convert;
+pub mod dropins;
+pub mod generator;
+pub mod install;
+pub mod log;
+pub mod paths;
+
+use std::path::PathBuf;
+
+use crate::unit::{Origin, UnitFile};
+
+/// The Quadlet unit kinds quadplay converts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Container,
+    Volume,
+    Network,
+    Kube,
+    Pod,
+}
+
+impl Kind {
+    /// The kind of a unit file name, by its extension (`web.container` → `Container`).
+    pub fn from_file_name(name: &str) -> Option<Kind> {
+        let (_, ext) = name.rsplit_once('.')?;
+        Some(match ext {
+            "container" => Kind::Container,
+            "volume" => Kind::Volume,
+            "network" => Kind::Network,
+            "kube" => Kind::Kube,
+            "pod" => Kind::Pod,
+            _ => return None,
+        })
+    }
+
+    /// The file extension without the dot (`container`), also the top-level drop-in dir stem.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Kind::Container => "container",
+            Kind::Volume => "volume",
+            Kind::Network => "network",
+            Kind::Kube => "kube",
+            Kind::Pod => "pod",
+        }
+    }
+
+    /// The group holding the kind's keys (`[Container]`).
+    pub fn group(self) -> &'static str {
+        match self {
+            Kind::Container => "Container",
+            Kind::Volume => "Volume",
+            Kind::Network => "Network",
+            Kind::Kube => "Kube",
+            Kind::Pod => "Pod",
+        }
+    }
+
+    /// Suffix added to the service name (`foo.volume` → `foo-volume.service`).
+    fn service_suffix(self) -> &'static str {
+        match self {
+            Kind::Container | Kind::Kube => "",
+            Kind::Volume => "-volume",
+            Kind::Network => "-network",
+            Kind::Pod => "-pod",
+        }
+    }
+
+    /// Processing rank (§1.8): resources first, pods last (containers register with them).
+    fn rank(self) -> u8 {
+        match self {
+            Kind::Volume | Kind::Network => 2,
+            Kind::Container | Kind::Kube => 4,
+            Kind::Pod => 5,
+        }
+    }
+}
+
+/// Whether a file name has one of Quadlet's extensions (including the kinds quadplay does not
+/// convert), as used when translating `[Unit]` dependencies.
+pub fn is_quadlet_file_name(name: &str) -> bool {
+    matches!(
+        name.rsplit_once('.').map(|(_, e)| e),
+        Some("container" | "volume" | "network" | "kube" | "pod" | "image" | "build" | "artifact")
+    )
+}
+
+/// A loaded unit file with its drop-ins already merged.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The file name (`web.container`); references between units use it.
+    pub file_name: String,
+    pub unit: UnitFile,
+}
+
+/// What the conversion needs to know about the machine and the build.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// User (rootless) mode.
+    pub user: bool,
+    /// The podman binary written into Exec lines.
+    pub podman: String,
+    /// The quadplay binary written into `.kube` Exec lines.
+    pub quadplay: String,
+}
+
+/// A Podman version (`major.minor`), for flags that older Podman lacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PodmanVersion {
+    pub major: u32,
+    pub minor: u32,
+}
+
+impl PodmanVersion {
+    /// Parses `podman --version` output (`podman version 4.3.1`) or a bare `4.3.1`.
+    pub fn parse(text: &str) -> Option<PodmanVersion> {
+        let word = text.split_whitespace().last()?;
+        let mut parts = word.split('.');
+        let major = parts.next()?.parse().ok()?;
+        let minor = parts
+            .next()?
+            .chars()
+            .take_while(|c| c.is_ascii_digit())
+            .collect::<String>()
+            .parse()
+            .ok()?;
+        Some(PodmanVersion { major, minor })
+    }
+
+    /// Runs `<podman> --version` (about 60 ms). The generator should call this at most once
+    /// per run, and only when it has `.network`/`.volume` units to convert.
+    pub fn detect(podman: &str) -> Option<PodmanVersion> {
+        let out = std::process::Command::new(podman)
+            .arg("--version")
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()?;
+        if !out.status.success() {
+            return None;
+        }
+        PodmanVersion::parse(&String::from_utf8_lossy(&out.stdout))
+    }
+
+    /// `podman network create --ignore` / `volume create --ignore` exist from Podman 4.4 on.
+    pub fn has_create_ignore(self) -> bool {
+        self >= PodmanVersion { major: 4, minor: 4 }
+    }
+}
+
+/// One generated service.
+#[derive(Debug, Clone)]
+pub struct Service {
+    /// `web.container`
+    pub source_file_name: String,
+    /// `web.service`: the output file name.
+    pub service_name: String,
+    /// The service unit; its `[Install]` group is still there for the link step.
+    pub unit: UnitFile,
+    /// Non-fatal problems, each `path:line: key: message`.
+    pub warnings: Vec<String>,
+}
+
+/// Why a unit could not be converted. Display: `path:line: key: what is wrong` (or `path: key:
+/// what is wrong` when there is no line, e.g. for a missing key).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConvertError {
+    #[error("{origin}: {key}: unsupported key '{key}' in group '{group}'")]
+    UnsupportedKey {
+        origin: Origin,
+        group: String,
+        key: String,
+    },
+    #[error("{origin}: {key}: {message}")]
+    Invalid {
+        origin: Origin,
+        key: String,
+        message: String,
+    },
+    #[error("{}: {key}: {message}", path.display())]
+    Missing {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
+}
+
+impl ConvertError {
+    /// The key the error is about.
+    pub fn key(&self) -> &str {
+        match self {
+            ConvertError::UnsupportedKey { key, .. }
+            | ConvertError::Invalid { key, .. }
+            | ConvertError::Missing { key, .. } => key,
+        }
+    }
+}
+
+/// The service file name of a Quadlet file (`foo.container` → `foo.service`, `foo@.volume` →
+/// `foo-volume@.service`, `foo@bar.volume` → `foo@bar-volume.service`); `ServiceName=` in the
+/// kind's group wins. Names that are not Quadlet kinds just get `.service`.
+pub fn service_file_name(file_name: &str, unit: &UnitFile) -> String {
+    format!("{}.service", convert::names::service_base(file_name, unit))
+}
+
+/// Converts every source in Quadlet's processing order (§1.8) and returns one result per source,
+/// in that order. Cross-unit references resolve against `sources`.
+///
+/// The Podman version is not known here, so `.network`/`.volume` units use the form that works
+/// on every Podman (see [`convert_all_for`]).
+pub fn convert_all(
+    sources: &[Source],
+    settings: &Settings,
+) -> Vec<(String, Result<Service, ConvertError>)> {
+    convert::convert_all(sources, settings, None)
+}
+
+/// Like [`convert_all`] for a known Podman version: from 4.4 on, networks and volumes are
+/// created exactly as Quadlet does (`create --ignore`); before (Debian 12 ships 4.3), and when
+/// the version is unknown, `ExecStartPre=-… create` may fail because the object exists (ignored)
+/// and `ExecStart=… exists NAME` fails the unit if the object is really missing.
+pub fn convert_all_for(
+    sources: &[Source],
+    settings: &Settings,
+    podman: Option<PodmanVersion>,
+) -> Vec<(String, Result<Service, ConvertError>)> {
+    convert::convert_all(sources, settings, podman)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PodmanVersion;
+
+    #[test]
+    fn podman_versions() {
+        let v = |s| PodmanVersion::parse(s);
+        assert_eq!(
+            v("podman version 4.3.1"),
+            Some(PodmanVersion { major: 4, minor: 3 })
+        );
+        assert_eq!(v("5.8.2\n"), Some(PodmanVersion { major: 5, minor: 8 }));
+        assert_eq!(
+            v("podman version 5.0.0-rc1"),
+            Some(PodmanVersion { major: 5, minor: 0 })
+        );
+        assert_eq!(v("garbage"), None);
+        assert!(!v("4.3.1").unwrap().has_create_ignore());
+        assert!(v("4.4.0").unwrap().has_create_ignore());
+        assert!(v("5.0.0").unwrap().has_create_ignore());
+    }
+}

@@ -1,0 +1,680 @@
+//! Secrets, named volumes, ConfigMap/Secret file sets, host paths, and container mounts.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+use base64::Engine;
+
+use super::build::{invalid, Ctx, Workload};
+use super::*;
+use crate::kube::model::{Container, KeyToPath, Volume};
+use crate::kube::Object;
+
+/// The Podman secret holding key `key` of Kubernetes Secret `secret`: `<secret>-<key>`, with
+/// any character Podman does not allow in a name (outside `A-Za-z0-9_.-`) replaced by `_`.
+/// Kubernetes' own name and key rules already keep to that set, so the replacement only
+/// matters for hand-made names; collisions (`a-b`+`c` vs `a`+`b-c`) are refused by the planner.
+pub fn secret_name(secret: &str, key: &str) -> String {
+    format!("{secret}-{key}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Kubernetes ConfigMap/Secret keys: `[-._a-zA-Z0-9]+`, and never `.` or `..`: they become
+/// file names, so anything else could escape the file set's directory.
+fn check_key(obj: &Object, field: &str, key: &str) -> Result<(), PlanError> {
+    let ok = !key.is_empty()
+        && key != "."
+        && key != ".."
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'));
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(
+            obj,
+            field,
+            format!("`{key}` is not a valid key (letters, digits, `-`, `.`, `_`)"),
+        ))
+    }
+}
+
+fn decode(obj: &Object, field: &str, text: &str) -> Result<Vec<u8>, PlanError> {
+    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .map_err(|e| invalid(obj, field, format!("not valid base64: {e}")))
+}
+
+/// The keys of a Secret with their decoded values (`stringData` wins over `data`).
+fn secret_data(
+    obj: &Object,
+    s: &crate::kube::model::Secret,
+) -> Result<BTreeMap<String, Vec<u8>>, PlanError> {
+    let mut out = BTreeMap::new();
+    for (k, v) in &s.data {
+        let field = format!("data.{k}");
+        check_key(obj, &field, k)?;
+        out.insert(k.clone(), decode(obj, &field, v)?);
+    }
+    for (k, v) in &s.string_data {
+        check_key(obj, &format!("stringData.{k}"), k)?;
+        out.insert(k.clone(), v.clone().into_bytes());
+    }
+    Ok(out)
+}
+
+/// The files of a ConfigMap (`data` as text, `binaryData` decoded).
+fn configmap_data(
+    obj: &Object,
+    cm: &crate::kube::model::ConfigMap,
+) -> Result<BTreeMap<String, Vec<u8>>, PlanError> {
+    let mut out = BTreeMap::new();
+    for (k, v) in &cm.data {
+        check_key(obj, &format!("data.{k}"), k)?;
+        out.insert(k.clone(), v.clone().into_bytes());
+    }
+    for (k, v) in &cm.binary_data {
+        let field = format!("binaryData.{k}");
+        check_key(obj, &field, k)?;
+        if out.contains_key(k) {
+            return Err(invalid(obj, &field, format!("key `{k}` is also in data")));
+        }
+        out.insert(k.clone(), decode(obj, &field, v)?);
+    }
+    Ok(out)
+}
+
+/// One Podman secret per key of every Secret in the YAML: `down` must know every name, and
+/// creating an unreferenced one costs nothing.
+pub(super) fn secret_plans(ctx: &Ctx) -> Result<Vec<SecretPlan>, PlanError> {
+    let mut out: Vec<SecretPlan> = Vec::new();
+    let mut owners: BTreeMap<String, String> = BTreeMap::new();
+    for (name, (obj, s)) in &ctx.secrets {
+        for (key, data) in secret_data(obj, s)? {
+            let podman = secret_name(name, &key);
+            if let Some(other) = owners.insert(podman.clone(), format!("{name}/{key}")) {
+                return Err(invalid(
+                    obj,
+                    "metadata.name",
+                    format!(
+                        "key `{key}` maps to Podman secret `{podman}`, as {other} does; rename one"
+                    ),
+                ));
+            }
+            out.push(SecretPlan { name: podman, data });
+        }
+    }
+    Ok(out)
+}
+
+/// Named volumes of the PersistentVolumeClaims in the YAML, with Podman's PVC annotations.
+pub(super) fn pvc_volumes(ctx: &mut Ctx) -> Result<(), PlanError> {
+    let pvcs: Vec<(&Object, &crate::kube::model::PersistentVolumeClaim)> =
+        ctx.pvcs.values().copied().collect();
+    for (obj, pvc) in pvcs {
+        let a = &pvc.metadata.annotations;
+        let mut labels = ctx.base_labels();
+        labels.extend(pvc.metadata.labels.clone());
+        let mut options = Vec::new();
+        for key in ["device", "type"] {
+            if let Some(v) = a.get(&format!("volume.podman.io/{key}")) {
+                options.push(format!("{key}={v}"));
+            }
+        }
+        let mut mount_opts: Vec<String> = a
+            .get("volume.podman.io/mount-options")
+            .map(|v| vec![v.clone()])
+            .unwrap_or_default();
+        for key in ["uid", "gid"] {
+            if let Some(v) = a.get(&format!("volume.podman.io/{key}")) {
+                if v.parse::<u32>().is_err() {
+                    return Err(invalid(
+                        obj,
+                        "metadata.annotations",
+                        format!("volume.podman.io/{key}: `{v}` is not a number"),
+                    ));
+                }
+                mount_opts.push(format!("{key}={v}"));
+            }
+        }
+        if !mount_opts.is_empty() {
+            options.push(format!("o={}", mount_opts.join(",")));
+        }
+        for key in ["volume.podman.io/import-source", "volume.podman.io/image"] {
+            if a.contains_key(key) {
+                ctx.warn(
+                    obj,
+                    "metadata.annotations",
+                    format!("{key} is not supported, ignored"),
+                );
+            }
+        }
+        ctx.volumes.push(VolumePlan {
+            name: obj.name.clone(),
+            labels,
+            driver: a.get("volume.podman.io/driver").cloned(),
+            options,
+            keep_on_down: true,
+        });
+    }
+    Ok(())
+}
+
+/// What a pod's volume resolved to.
+#[derive(Debug, Clone)]
+pub(super) enum PodVolume {
+    HostPath(PathBuf),
+    Device(PathBuf),
+    Named {
+        name: String,
+        read_only: bool,
+    },
+    Tmpfs {
+        size: Option<String>,
+    },
+    Files(PathBuf),
+    /// An optional ConfigMap/Secret that does not exist: mounts of it are skipped.
+    Missing,
+}
+
+pub(super) type PodVolumes = BTreeMap<String, PodVolume>;
+
+pub(super) fn pod_volumes(ctx: &mut Ctx, w: &Workload, pod: &str) -> Result<PodVolumes, PlanError> {
+    let mut out = PodVolumes::new();
+    for (i, v) in w.spec.volumes.iter().enumerate() {
+        let field = w.path(&format!("volumes[{i}]"));
+        let valid_name = !v.name.is_empty()
+            && v.name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && !v.name.starts_with('.');
+        if !valid_name {
+            return Err(invalid(
+                w.obj,
+                &format!("{field}.name"),
+                format!("`{}` is not a valid volume name", v.name),
+            ));
+        }
+        if out.contains_key(&v.name) {
+            return Err(invalid(
+                w.obj,
+                &format!("{field}.name"),
+                format!("a second volume named `{}`", v.name),
+            ));
+        }
+        let resolved = pod_volume(ctx, w, pod, v, &field)?;
+        out.insert(v.name.clone(), resolved);
+    }
+    Ok(out)
+}
+
+fn pod_volume(
+    ctx: &mut Ctx,
+    w: &Workload,
+    pod: &str,
+    v: &Volume,
+    field: &str,
+) -> Result<PodVolume, PlanError> {
+    let count = [
+        v.host_path.is_some(),
+        v.empty_dir.is_some(),
+        v.persistent_volume_claim.is_some(),
+        v.config_map.is_some(),
+        v.secret.is_some(),
+    ]
+    .iter()
+    .filter(|x| **x)
+    .count();
+    if count != 1 {
+        return Err(invalid(
+            w.obj,
+            field,
+            if count == 0 {
+                "no supported source (hostPath, emptyDir, persistentVolumeClaim, configMap, secret)"
+            } else {
+                "more than one source"
+            },
+        ));
+    }
+    if let Some(h) = &v.host_path {
+        return host_path(ctx, w, h, &format!("{field}.hostPath"));
+    }
+    if let Some(e) = &v.empty_dir {
+        return empty_dir(ctx, w, pod, v, e, &format!("{field}.emptyDir"));
+    }
+    if let Some(p) = &v.persistent_volume_claim {
+        if p.claim_name.is_empty() {
+            return Err(invalid(
+                w.obj,
+                &format!("{field}.persistentVolumeClaim.claimName"),
+                "empty",
+            ));
+        }
+        if !ctx.volumes.iter().any(|x| x.name == p.claim_name) {
+            // No PVC document: Podman makes the named volume on first use; keep it on down too.
+            ctx.volumes.push(VolumePlan {
+                name: p.claim_name.clone(),
+                labels: ctx.base_labels(),
+                driver: None,
+                options: Vec::new(),
+                keep_on_down: true,
+            });
+        }
+        return Ok(PodVolume::Named {
+            name: p.claim_name.clone(),
+            read_only: p.read_only,
+        });
+    }
+    if let Some(c) = &v.config_map {
+        let field = format!("{field}.configMap");
+        let Some((obj, cm)) = ctx.configmaps.get(c.name.as_str()).copied() else {
+            return missing(
+                w,
+                ctx.optional(c.optional),
+                &format!("{field}.name"),
+                "ConfigMap",
+                &c.name,
+            );
+        };
+        let data = configmap_data(obj, cm)?;
+        return file_set(
+            ctx,
+            w,
+            pod,
+            v,
+            &field,
+            data,
+            &c.items,
+            c.default_mode,
+            ctx.optional(c.optional),
+            false,
+        );
+    }
+    if let Some(s) = &v.secret {
+        let field = format!("{field}.secret");
+        let Some((obj, secret)) = ctx.secrets.get(s.secret_name.as_str()).copied() else {
+            return missing(
+                w,
+                ctx.optional(s.optional),
+                &format!("{field}.secretName"),
+                "Secret",
+                &s.secret_name,
+            );
+        };
+        let data = secret_data(obj, secret)?;
+        return file_set(
+            ctx,
+            w,
+            pod,
+            v,
+            &field,
+            data,
+            &s.items,
+            s.default_mode,
+            ctx.optional(s.optional),
+            true,
+        );
+    }
+    Ok(PodVolume::Missing)
+}
+
+fn missing(
+    w: &Workload,
+    optional: bool,
+    field: &str,
+    kind: &str,
+    name: &str,
+) -> Result<PodVolume, PlanError> {
+    if optional {
+        Ok(PodVolume::Missing)
+    } else {
+        Err(invalid(
+            w.obj,
+            field,
+            format!("no {kind} `{name}` in the YAML"),
+        ))
+    }
+}
+
+fn host_path(
+    ctx: &mut Ctx,
+    w: &Workload,
+    h: &crate::kube::model::HostPathSource,
+    field: &str,
+) -> Result<PodVolume, PlanError> {
+    if h.path.is_empty() {
+        return Err(invalid(w.obj, &format!("{field}.path"), "empty path"));
+    }
+    // Relative paths mean "next to the YAML" (Podman's #25437 makes them unusable there).
+    let path = w.obj.source.dir.join(&h.path);
+    let path = normalize(&path);
+    let kind = match h.type_.as_deref().unwrap_or("") {
+        "" => HostPathType::Unset,
+        "DirectoryOrCreate" => HostPathType::DirectoryOrCreate,
+        "Directory" => HostPathType::Directory,
+        "FileOrCreate" => HostPathType::FileOrCreate,
+        "File" => HostPathType::File,
+        "Socket" => HostPathType::Socket,
+        "CharDevice" => HostPathType::CharDevice,
+        "BlockDevice" => HostPathType::BlockDevice,
+        other => {
+            return Err(invalid(
+                w.obj,
+                &format!("{field}.type"),
+                format!("`{other}` is not a hostPath type (DirectoryOrCreate, Directory, FileOrCreate, File, Socket, CharDevice, BlockDevice)"),
+            ))
+        }
+    };
+    match ctx.host_paths.iter().find(|p| p.path == path) {
+        Some(existing) if existing.kind != kind => {
+            return Err(invalid(
+                w.obj,
+                &format!("{field}.type"),
+                format!("{} is used elsewhere with another type", path.display()),
+            ))
+        }
+        Some(_) => {}
+        None => ctx.host_paths.push(HostPathPlan {
+            path: path.clone(),
+            kind,
+        }),
+    }
+    Ok(match kind {
+        HostPathType::CharDevice | HostPathType::BlockDevice => PodVolume::Device(path),
+        _ => PodVolume::HostPath(path),
+    })
+}
+
+/// Lexically removes `.` and `..` so labels and messages show the path the kernel will use.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn empty_dir(
+    ctx: &mut Ctx,
+    w: &Workload,
+    pod: &str,
+    v: &Volume,
+    e: &crate::kube::model::EmptyDirSource,
+    field: &str,
+) -> Result<PodVolume, PlanError> {
+    match e.medium.as_deref().unwrap_or("") {
+        "Memory" => {
+            // Podman's tmpfs `size=` wants bytes, not `64Mi`.
+            let size = match &e.size_limit {
+                Some(text) => Some(
+                    crate::kube::quantity::Quantity::parse(text)
+                        .map_err(|m| invalid(w.obj, &format!("{field}.sizeLimit"), m))?
+                        .ceil_units()
+                        .to_string(),
+                ),
+                None => None,
+            };
+            Ok(PodVolume::Tmpfs { size })
+        }
+        "" => {
+            if e.size_limit.is_some() {
+                ctx.warn(
+                    w.obj,
+                    &format!("{field}.sizeLimit"),
+                    "not enforced for a disk-backed emptyDir",
+                );
+            }
+            let name = format!("{pod}-{}", v.name);
+            if ctx.volumes.iter().any(|x| x.name == name) {
+                // `down` removes emptyDir volumes: sharing a name with a claim would lose data.
+                return Err(invalid(
+                    w.obj,
+                    field,
+                    format!(
+                        "its Podman volume would be named {name}, like another volume of this YAML"
+                    ),
+                ));
+            }
+            ctx.volumes.push(VolumePlan {
+                name: name.clone(),
+                labels: ctx.base_labels(),
+                driver: None,
+                options: Vec::new(),
+                keep_on_down: false,
+            });
+            Ok(PodVolume::Named {
+                name,
+                read_only: false,
+            })
+        }
+        other => Err(invalid(
+            w.obj,
+            &format!("{field}.medium"),
+            format!("`{other}` is not supported (\"\" or Memory)"),
+        )),
+    }
+}
+
+/// A mode as Kubernetes allows it: 0..=0777.
+fn mode(w: &Workload, field: &str, m: Option<i64>, default: u32) -> Result<u32, PlanError> {
+    match m {
+        None => Ok(default),
+        Some(m) if (0..=0o777).contains(&m) => Ok(m as u32),
+        Some(m) => Err(invalid(
+            w.obj,
+            field,
+            format!("mode {m} (0{m:o}) is out of range 0..0777"),
+        )),
+    }
+}
+
+/// A relative path with no `..`: for `items[].path` and `subPath`.
+fn check_relative(w: &Workload, field: &str, p: &str) -> Result<(), PlanError> {
+    let path = Path::new(p);
+    let ok = !p.is_empty()
+        && path
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(
+            w.obj,
+            field,
+            format!("`{p}` must be a relative path without `..`"),
+        ))
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn file_set(
+    ctx: &mut Ctx,
+    w: &Workload,
+    pod: &str,
+    v: &Volume,
+    field: &str,
+    data: BTreeMap<String, Vec<u8>>,
+    items: &[KeyToPath],
+    default_mode: Option<i64>,
+    optional: bool,
+    secret: bool,
+) -> Result<PodVolume, PlanError> {
+    let default = mode(w, &format!("{field}.defaultMode"), default_mode, 0o644)?;
+    let mut files = BTreeMap::new();
+    if items.is_empty() {
+        for (k, content) in data {
+            files.insert(k, (content, default));
+        }
+    } else {
+        for (i, item) in items.iter().enumerate() {
+            let f = format!("{field}.items[{i}]");
+            check_relative(w, &format!("{f}.path"), &item.path)?;
+            let m = mode(w, &format!("{f}.mode"), item.mode, default)?;
+            match data.get(&item.key) {
+                Some(content) => {
+                    files.insert(item.path.clone(), (content.clone(), m));
+                }
+                None if optional => {}
+                None => {
+                    return Err(invalid(
+                        w.obj,
+                        &format!("{f}.key"),
+                        format!("no key `{}`", item.key),
+                    ));
+                }
+            }
+        }
+    }
+    let dir = ctx.opts.runtime_dir.join(pod).join(&v.name);
+    ctx.files.push(FileSetPlan {
+        dir: dir.clone(),
+        files,
+        secret,
+    });
+    Ok(PodVolume::Files(dir))
+}
+
+/// The mounts and devices of one container.
+pub(super) fn mounts(
+    ctx: &mut Ctx,
+    w: &Workload,
+    vols: &PodVolumes,
+    c: &Container,
+    path: &str,
+) -> Result<(Vec<Mount>, Vec<String>), PlanError> {
+    let mut mounts = Vec::new();
+    let mut devices = Vec::new();
+    for (i, m) in c.volume_mounts.iter().enumerate() {
+        let field = format!("{path}.volumeMounts[{i}]");
+        let Some(vol) = vols.get(&m.name) else {
+            return Err(invalid(
+                w.obj,
+                &format!("{field}.name"),
+                format!("no volume `{}` in this pod", m.name),
+            ));
+        };
+        // Podman's extension `mountPath: /x:z,ro`.
+        let (target, extra) = match m.mount_path.split_once(':') {
+            Some((t, o)) => (
+                t,
+                o.split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            ),
+            None => (m.mount_path.as_str(), Vec::new()),
+        };
+        if !target.starts_with('/') {
+            return Err(invalid(
+                w.obj,
+                &format!("{field}.mountPath"),
+                "must be an absolute path",
+            ));
+        }
+        let mut read_only = m.read_only || extra.iter().any(|o| o == "ro");
+        let mut options: Vec<String> = extra
+            .into_iter()
+            .filter(|o| o != "ro" && o != "rw")
+            .collect();
+        if let Some(sp) = &m.sub_path {
+            check_relative(w, &format!("{field}.subPath"), sp)?;
+        }
+        let propagation = match m.mount_propagation.as_deref() {
+            None => None,
+            Some("None") => Some("private"),
+            Some("HostToContainer") => Some("rslave"),
+            Some("Bidirectional") => Some("rshared"),
+            Some(other) => {
+                return Err(invalid(
+                    w.obj,
+                    &format!("{field}.mountPropagation"),
+                    format!("`{other}` is not None, HostToContainer or Bidirectional"),
+                ))
+            }
+        };
+        let bind_only = |ctx: &mut Ctx, what: &str| {
+            if propagation.is_some() {
+                ctx.warn(
+                    w.obj,
+                    &format!("{field}.mountPropagation"),
+                    format!("ignored for a {what} volume"),
+                );
+            }
+        };
+        let target = target.to_string();
+        match vol {
+            PodVolume::Missing => {}
+            PodVolume::HostPath(src) | PodVolume::Files(src) => {
+                let files = matches!(vol, PodVolume::Files(_));
+                read_only |= files;
+                let source = match &m.sub_path {
+                    Some(sp) => src.join(sp),
+                    None => src.clone(),
+                };
+                options.extend(propagation.map(str::to_string));
+                mounts.push(Mount::Bind {
+                    source,
+                    target,
+                    read_only,
+                    options,
+                });
+            }
+            PodVolume::Device(src) => {
+                devices.push(if read_only {
+                    format!("{}:{target}:r", src.display())
+                } else {
+                    format!("{}:{target}", src.display())
+                });
+            }
+            PodVolume::Named {
+                name,
+                read_only: ro,
+            } => {
+                bind_only(ctx, "named");
+                mounts.push(Mount::Volume {
+                    name: name.clone(),
+                    target,
+                    read_only: read_only || *ro,
+                    sub_path: m.sub_path.clone(),
+                });
+            }
+            PodVolume::Tmpfs { size } => {
+                bind_only(ctx, "memory");
+                if m.sub_path.is_some() {
+                    return Err(invalid(
+                        w.obj,
+                        &format!("{field}.subPath"),
+                        "not supported for a memory-backed emptyDir",
+                    ));
+                }
+                if read_only {
+                    ctx.warn(
+                        w.obj,
+                        &format!("{field}.readOnly"),
+                        "a tmpfs is mounted read-write",
+                    );
+                }
+                mounts.push(Mount::Tmpfs {
+                    target,
+                    size: size.clone(),
+                });
+            }
+        }
+    }
+    Ok((mounts, devices))
+}

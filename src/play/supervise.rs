@@ -1,0 +1,286 @@
+//! Supervise a running app until it is done or asked to stop.
+//!
+//! Restarts are Podman's job: every container is created with `--restart` from its pod's
+//! `restartPolicy` (always / on-failure / no), and Podman's exit handler (`podman container
+//! cleanup`, run by conmon) restarts it even while we sleep or are being restarted ourselves.
+//! Doing it ourselves would mean a `podman start` per exit plus backoff bookkeeping here, and
+//! nothing would restart containers if the executor died. What stays here:
+//!
+//! * one `podman events` stream filtered on our app label and `died` events — we block on it,
+//!   so an idle app costs no CPU in this process; on every death we inspect our containers once
+//!   and decide whether everything is done (exited and not going to be restarted);
+//! * liveness probes, one small thread per probed container, sleeping between checks;
+//! * stop requests (SIGTERM/SIGINT) arriving as messages.
+
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::thread;
+use std::time::Duration;
+
+use crate::cli::ExitCodePropagation;
+use crate::engine::{ContainerState, Engine, EngineError, Watch, WatchEvent};
+use crate::play::plan::{ContainerPlan, Plan, Probe, RestartPolicy, LABEL_APP};
+
+use super::probe;
+use super::signals::StopFlag;
+use super::PlayError;
+
+/// What the supervisor hears about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Msg {
+    Watch(WatchEvent),
+    Signal(i32),
+    /// A container failed its liveness probe `failureThreshold` times in a row.
+    Liveness(String),
+}
+
+/// How supervision ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every container is done; the exit status per ExitCodePropagation.
+    Done(u8),
+    /// A stop was requested.
+    Stopped,
+}
+
+/// How often to look when the event stream cannot be kept up.
+const FALLBACK_POLL: Duration = Duration::from_secs(10);
+/// Event stream restarts tried before falling back to polling.
+const MAX_WATCH_RESTARTS: u32 = 5;
+
+/// The exit status once every container is done.
+pub fn propagate(policy: ExitCodePropagation, states: &[ContainerState]) -> u8 {
+    let failed: Vec<&ContainerState> = states.iter().filter(|s| s.exit_code != 0).collect();
+    let code = |s: &ContainerState| {
+        u8::try_from(s.exit_code)
+            .ok()
+            .filter(|c| *c != 0)
+            .unwrap_or(1)
+    };
+    match policy {
+        ExitCodePropagation::None => 0,
+        ExitCodePropagation::Any => failed.first().map(|s| code(s)).unwrap_or(0),
+        ExitCodePropagation::All => {
+            if !states.is_empty() && failed.len() == states.len() {
+                failed.first().map(|s| code(s)).unwrap_or(1)
+            } else {
+                0
+            }
+        }
+    }
+}
+
+fn app_containers(plan: &Plan) -> Vec<&ContainerPlan> {
+    plan.pods.iter().flat_map(|p| p.containers.iter()).collect()
+}
+
+/// Inspects our containers; `Some(states)` once all are done. A container that vanished (removed
+/// behind our back) counts as done with a failure.
+fn all_done(
+    engine: &dyn Engine,
+    names: &[String],
+) -> Result<Option<Vec<ContainerState>>, EngineError> {
+    let states = engine.inspect(names)?;
+    let mut finals = Vec::with_capacity(names.len());
+    for name in names {
+        match states.iter().find(|s| &s.name == name) {
+            Some(s) if s.is_done() => finals.push(s.clone()),
+            Some(_) => return Ok(None),
+            None => finals.push(ContainerState {
+                name: name.clone(),
+                status: "removed".into(),
+                exit_code: 1,
+                restart_policy: String::new(),
+            }),
+        }
+    }
+    Ok(Some(finals))
+}
+
+fn start_watch(
+    engine: &dyn Engine,
+    plan: &Plan,
+    tx: &Sender<Msg>,
+) -> Result<Box<dyn Watch>, EngineError> {
+    let tx = tx.clone();
+    engine.watch_deaths(
+        LABEL_APP,
+        &plan.app,
+        Box::new(move |event| tx.send(Msg::Watch(event)).is_ok()),
+    )
+}
+
+fn liveness_loop(
+    engine: &dyn Engine,
+    name: &str,
+    probe: &Probe,
+    tx: &Sender<Msg>,
+    stop: &StopFlag,
+) {
+    let period = Duration::from_secs(probe.period_seconds.max(1));
+    let threshold = probe.failure_threshold.max(1);
+    let mut delay = Duration::from_secs(probe.initial_delay_seconds);
+    let mut failures = 0;
+    loop {
+        if stop.sleep(delay) {
+            return;
+        }
+        delay = period;
+        if probe::check(engine, name, probe) {
+            failures = 0;
+            continue;
+        }
+        failures += 1;
+        if failures >= threshold {
+            failures = 0;
+            if tx.send(Msg::Liveness(name.to_string())).is_err() {
+                return;
+            }
+            // As Kubernetes: the restarted container gets its initial delay again.
+            delay = period + Duration::from_secs(probe.initial_delay_seconds);
+        }
+    }
+}
+
+/// Kubernetes kills a container that fails liveness; it comes back unless the policy is Never.
+fn on_liveness_failure(engine: &dyn Engine, plan: &Plan, name: &str) {
+    let policy = app_containers(plan)
+        .iter()
+        .find(|c| c.name == name)
+        .map(|c| c.restart_policy)
+        .unwrap_or_default();
+    eprintln!(
+        "quadplay: {name}: liveness probe failed, {}",
+        match policy {
+            RestartPolicy::Never => "stopping it (restartPolicy Never)",
+            _ => "restarting it",
+        }
+    );
+    let result = match policy {
+        RestartPolicy::Never => engine.stop(&[name.to_string()], None),
+        _ => engine.restart(name),
+    };
+    if let Err(e) = result {
+        eprintln!("quadplay: {name}: {e}");
+    }
+}
+
+/// Runs until every container is done or a stop is requested. `tx` is the sender side of `rx`
+/// (the signal thread holds another).
+pub fn supervise(
+    engine: &dyn Engine,
+    plan: &Plan,
+    stop: &StopFlag,
+    tx: &Sender<Msg>,
+    rx: &Receiver<Msg>,
+) -> Result<Outcome, PlayError> {
+    if stop.is_set() {
+        return Ok(Outcome::Stopped);
+    }
+    let names: Vec<String> = app_containers(plan)
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    let probes_done = StopFlag::new();
+    thread::scope(|s| {
+        for c in app_containers(plan) {
+            if let Some(probe) = &c.liveness {
+                let (name, probes_done) = (c.name.as_str(), &probes_done);
+                let spawned = thread::Builder::new()
+                    .name("liveness".into())
+                    .stack_size(128 * 1024)
+                    .spawn_scoped(s, move || {
+                        liveness_loop(engine, name, probe, tx, probes_done)
+                    });
+                if let Err(e) = spawned {
+                    eprintln!("quadplay: {name}: liveness probe not run: {e}");
+                }
+            }
+        }
+        let outcome = event_loop(engine, plan, &names, stop, tx, rx);
+        probes_done.set();
+        outcome
+    })
+}
+
+fn event_loop(
+    engine: &dyn Engine,
+    plan: &Plan,
+    names: &[String],
+    stop: &StopFlag,
+    tx: &Sender<Msg>,
+    rx: &Receiver<Msg>,
+) -> Result<Outcome, PlayError> {
+    let mut watch = Some(start_watch(engine, plan, tx)?);
+    let mut restarts = 0;
+    // Containers may have died before the stream was listening: look once now.
+    let mut check = true;
+    loop {
+        if stop.is_set() {
+            return Ok(Outcome::Stopped);
+        }
+        if check {
+            if let Some(states) = all_done(engine, names)? {
+                if let Some(mut w) = watch.take() {
+                    w.stop();
+                }
+                return Ok(Outcome::Done(propagate(
+                    plan.exit_code_propagation,
+                    &states,
+                )));
+            }
+        }
+        let msg = match &watch {
+            Some(_) => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            None => rx.recv_timeout(FALLBACK_POLL),
+        };
+        check = false;
+        match msg {
+            Ok(Msg::Signal(_)) => return Ok(Outcome::Stopped),
+            Ok(Msg::Watch(WatchEvent::Died { .. })) => check = true,
+            Ok(Msg::Watch(WatchEvent::Ended)) => {
+                watch = None;
+                check = true;
+                if restarts < MAX_WATCH_RESTARTS && !stop.sleep(Duration::from_secs(1)) {
+                    restarts += 1;
+                    match start_watch(engine, plan, tx) {
+                        Ok(w) => watch = Some(w),
+                        Err(e) => eprintln!("quadplay: event stream: {e}; polling instead"),
+                    }
+                }
+            }
+            Ok(Msg::Liveness(name)) => on_liveness_failure(engine, plan, &name),
+            Err(RecvTimeoutError::Timeout) => check = true,
+            Err(RecvTimeoutError::Disconnected) => {
+                return Err(PlayError::Internal("supervisor channel closed".into()))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn st(code: i32) -> ContainerState {
+        ContainerState {
+            name: format!("c{code}"),
+            status: "exited".into(),
+            exit_code: code,
+            restart_policy: "no".into(),
+        }
+    }
+
+    #[test]
+    fn propagation_matrix() {
+        use ExitCodePropagation::*;
+        // As podman's 260-sdnotify.bats: all/true,false→0; all/false,false→fail; any/false,true→fail.
+        assert_eq!(propagate(All, &[st(0), st(1)]), 0);
+        assert_eq!(propagate(All, &[st(1), st(2)]), 1);
+        assert_eq!(propagate(Any, &[st(1), st(0)]), 1);
+        assert_eq!(propagate(Any, &[st(0), st(0)]), 0);
+        assert_eq!(propagate(Any, &[st(0), st(3)]), 3);
+        assert_eq!(propagate(None, &[st(1), st(1)]), 0);
+        assert_eq!(propagate(All, &[]), 0);
+        assert_eq!(propagate(Any, &[st(-1)]), 1);
+    }
+}

@@ -1,0 +1,516 @@
+//! Apply/supervise/down logic against the fake engine. Behaviour against real Podman and
+//! systemd is proven by tests/e2e/2*-*.sh.
+
+use std::collections::BTreeMap;
+use std::sync::mpsc;
+
+use super::plan::*;
+use super::*;
+use crate::cli::ExitCodePropagation;
+use crate::engine::fake::Fake;
+use crate::engine::WatchEvent;
+
+const SECRET_VALUE: &[u8] = b"hunter2-very-secret";
+
+fn container(pod: &str, short: &str, policy: RestartPolicy) -> ContainerPlan {
+    ContainerPlan {
+        name: format!("{pod}-{short}"),
+        short_name: short.into(),
+        image: "localhost/busybox:latest".into(),
+        restart_policy: policy,
+        secret_env: vec![SecretEnv {
+            variable: "PASSWORD".into(),
+            secret: "app-db".into(),
+        }],
+        ..ContainerPlan::default()
+    }
+}
+
+fn pod(name: &str, policy: RestartPolicy) -> PodPlan {
+    PodPlan {
+        name: name.into(),
+        workload: format!("Deployment/{name}"),
+        labels: BTreeMap::new(),
+        hostname: None,
+        networks: vec![DEFAULT_NETWORK.into()],
+        aliases: vec![name.into()],
+        ports: vec![],
+        host_network: false,
+        host_pid: false,
+        host_ipc: false,
+        share_process_namespace: false,
+        userns: None,
+        dns_servers: vec![],
+        dns_search: vec![],
+        dns_options: vec![],
+        add_hosts: vec![],
+        sysctls: vec![],
+        init_containers: vec![],
+        containers: vec![container(name, "app", policy)],
+        restart_policy: policy,
+        after: vec![],
+    }
+}
+
+fn plan(policy: RestartPolicy, dir: &std::path::Path) -> Plan {
+    Plan {
+        app: "app.service".into(),
+        unit: Some("app.service".into()),
+        networks: vec![NetworkPlan {
+            name: DEFAULT_NETWORK.into(),
+            create_if_missing: true,
+        }],
+        secrets: vec![SecretPlan {
+            name: "app-db".into(),
+            data: SECRET_VALUE.to_vec(),
+        }],
+        volumes: vec![
+            VolumePlan {
+                name: "data".into(),
+                labels: BTreeMap::new(),
+                driver: None,
+                options: vec![],
+                keep_on_down: true,
+            },
+            VolumePlan {
+                name: "scratch".into(),
+                labels: BTreeMap::new(),
+                driver: None,
+                options: vec![],
+                keep_on_down: false,
+            },
+        ],
+        files: vec![FileSetPlan {
+            dir: dir.join("quadplay/app.service/secret-db"),
+            files: [("password".to_string(), (SECRET_VALUE.to_vec(), 0o644))].into(),
+            secret: true,
+        }],
+        pods: vec![pod("web1", policy), pod("web2", policy)],
+        exit_code_propagation: ExitCodePropagation::Any,
+        stop_timeout: 30,
+        warnings: vec![],
+        host_paths: vec![],
+    }
+}
+
+struct Run {
+    stop: StopFlag,
+    tx: mpsc::Sender<Msg>,
+    rx: mpsc::Receiver<Msg>,
+}
+
+impl Run {
+    fn new() -> Run {
+        let (tx, rx) = mpsc::channel();
+        Run {
+            stop: StopFlag::new(),
+            tx,
+            rx,
+        }
+    }
+
+    fn exec(&self, fake: &Fake, plan: &Plan, detach: bool) -> Result<u8, PlayError> {
+        execute(
+            fake,
+            plan,
+            RunOptions { detach },
+            Notifier::disabled(),
+            &self.stop,
+            &self.tx,
+            &self.rx,
+        )
+    }
+}
+
+#[test]
+fn applies_in_order_and_stops_cleanly_on_signal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let plan = plan(RestartPolicy::Always, tmp.path());
+    let run = Run::new();
+    // The stop request is already queued: supervise returns at its first receive.
+    run.tx.send(Msg::Signal(15)).unwrap();
+    let code = run.exec(&fake, &plan, false).unwrap();
+    assert_eq!(code, 0);
+    let calls = fake.calls();
+    let pos = |prefix: &str| calls.iter().position(|c| c.starts_with(prefix)).unwrap();
+    assert!(pos("ensure_network") < pos("create_secret app-db"));
+    assert!(pos("create_secret") < pos("create_volume data"));
+    assert!(pos("create_volume") < pos("create_pod"));
+    assert!(pos("create_pod web1") < pos("start web1-app"));
+    assert!(pos("watch") > pos("start web2-app"));
+    assert!(pos("stop web1-app web2-app") > pos("watch"));
+    let state = fake.lock();
+    assert!(state.pods.is_empty(), "pods left: {:?}", state.pods);
+    assert!(state.containers.is_empty());
+    assert!(state.secrets.is_empty());
+    assert!(state.volumes.contains("data"), "PVC volumes stay");
+    assert!(!state.volumes.contains("scratch"), "emptyDir volumes go");
+    assert!(!plan.files[0].dir.exists());
+    for call in &state.calls {
+        assert!(!call.contains("hunter2"), "secret value in a call: {call}");
+    }
+}
+
+#[test]
+fn labels_and_bounded_stop_timeouts_reach_the_engine() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut p = plan(RestartPolicy::Always, tmp.path());
+    p.pods[0].containers[0].stop_timeout = Some(300);
+    let prepared = apply::prepare(&p);
+    let c = &prepared.pods[0].containers[0];
+    assert_eq!(c.stop_timeout, Some(30));
+    assert_eq!(prepared.pods[1].containers[0].stop_timeout, Some(10));
+    assert_eq!(
+        c.labels.get(LABEL_APP).map(String::as_str),
+        Some("app.service")
+    );
+    assert_eq!(
+        c.labels.get(LABEL_SYSTEMD_UNIT).map(String::as_str),
+        Some("app.service")
+    );
+    assert!(prepared.pods[0].labels.contains_key(LABEL_UNIT));
+}
+
+#[test]
+fn secret_files_are_owner_only_in_an_owner_only_dir() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let plan = plan(RestartPolicy::Always, tmp.path());
+    let run = Run::new();
+    run.exec(&fake, &plan, true).unwrap();
+    let dir = &plan.files[0].dir;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(dir), 0o700);
+    assert_eq!(mode(dir.parent().unwrap()), 0o700);
+    assert_eq!(mode(&dir.join("password")), 0o600);
+    assert_eq!(std::fs::read(dir.join("password")).unwrap(), SECRET_VALUE);
+    // Detached: nothing was stopped or watched.
+    assert!(!fake.calls().iter().any(|c| c.starts_with("watch")));
+    assert_eq!(fake.lock().pods.len(), 2);
+}
+
+#[test]
+fn leftovers_of_a_killed_run_are_removed_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    {
+        let mut state = fake.lock();
+        let labels: BTreeMap<String, String> =
+            [(LABEL_APP.to_string(), "app.service".to_string())].into();
+        state.pods.insert("old-pod".into(), labels);
+        // Same name as the plan's pod, without our labels (e.g. from `podman kube play`).
+        state.pods.insert("web1".into(), BTreeMap::new());
+    }
+    let plan = plan(RestartPolicy::Always, tmp.path());
+    let run = Run::new();
+    run.exec(&fake, &plan, true).unwrap();
+    let state = fake.lock();
+    assert!(!state.pods.contains_key("old-pod"));
+    assert!(state.pods.contains_key("web1"));
+    let first_create = state.calls.iter().position(|c| c.starts_with("create_pod"));
+    let removal = state
+        .calls
+        .iter()
+        .position(|c| c.starts_with("remove_pods"));
+    assert!(removal < first_create);
+}
+
+#[test]
+fn failure_midway_rolls_back_everything_this_run_made() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    fake.lock().volumes.insert("data".into()); // an existing PVC: must survive
+    fake.fail(
+        "start web2-app",
+        "rootlessport listen tcp 0.0.0.0:8082: bind: address already in use",
+    );
+    let plan = plan(RestartPolicy::Always, tmp.path());
+    let run = Run::new();
+    let err = run.exec(&fake, &plan, false).unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("Deployment/web2"), "{message}");
+    assert!(message.contains("container app"), "{message}");
+    assert!(message.contains("address already in use"), "{message}");
+    let state = fake.lock();
+    assert!(state.pods.is_empty(), "pods leaked: {:?}", state.pods);
+    assert!(state.containers.is_empty());
+    assert!(state.secrets.is_empty(), "secret leaked");
+    assert!(state.volumes.contains("data"), "pre-existing PVC removed");
+    assert!(
+        !state.volumes.contains("scratch"),
+        "volume created by the run leaked"
+    );
+    assert!(!plan.files[0].dir.exists(), "secret files leaked");
+}
+
+#[test]
+fn missing_image_with_never_policy_fails_before_creating_pods() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let mut plan = plan(RestartPolicy::Always, tmp.path());
+    plan.pods[1].containers[0].image = "example.org/nope:1".into();
+    plan.pods[1].containers[0].pull_policy = PullPolicy::Never;
+    let err = Run::new().exec(&fake, &plan, false).unwrap_err();
+    assert!(matches!(err, PlayError::ImageMissing { .. }), "{err}");
+    assert!(!fake.calls().iter().any(|c| c.starts_with("create_pod")));
+}
+
+#[test]
+fn missing_image_is_pulled_and_pull_errors_name_the_container() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let mut p = plan(RestartPolicy::Always, tmp.path());
+    p.pods[1].containers[0].image = "127.0.0.1:5000/demo/app:1".into();
+    Run::new().exec(&fake, &p, true).unwrap();
+    assert!(fake
+        .calls()
+        .contains(&"pull 127.0.0.1:5000/demo/app:1".to_string()));
+
+    let fake = Fake::new();
+    fake.fail("pull", "manifest unknown");
+    let err = Run::new().exec(&fake, &p, true).unwrap_err().to_string();
+    assert!(err.contains("Deployment/web2: container app"), "{err}");
+    assert!(err.contains("manifest unknown"), "{err}");
+    assert!(fake.lock().secrets.is_empty());
+}
+
+#[test]
+fn failing_init_container_stops_the_pod_and_reports_its_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let mut plan = plan(RestartPolicy::Always, tmp.path());
+    plan.pods[0].init_containers = vec![container("web1", "migrate", RestartPolicy::Never)];
+    fake.lock().exit_on_start.insert("web1-migrate".into(), 3);
+    let err = Run::new()
+        .exec(&fake, &plan, false)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("Deployment/web1: init container migrate exited with code 3"),
+        "{err}"
+    );
+    assert!(err.contains("output of web1-migrate"), "{err}");
+    assert!(fake.lock().pods.is_empty());
+}
+
+#[test]
+fn successful_init_container_runs_before_the_app_and_is_removed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let mut plan = plan(RestartPolicy::Always, tmp.path());
+    plan.pods[0].init_containers = vec![container("web1", "migrate", RestartPolicy::Never)];
+    fake.lock().exit_on_start.insert("web1-migrate".into(), 0);
+    Run::new().exec(&fake, &plan, true).unwrap();
+    let calls = fake.calls();
+    let pos = |l: &str| calls.iter().position(|c| c == l).unwrap();
+    assert!(pos("wait web1-migrate") < pos("create_container web1-app"));
+    assert!(!fake.lock().containers.contains_key("web1-migrate"));
+}
+
+fn run_to_completion(policy: ExitCodePropagation, codes: [i32; 2]) -> u8 {
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let mut plan = plan(RestartPolicy::Never, tmp.path());
+    plan.exit_code_propagation = policy;
+    {
+        let mut state = fake.lock();
+        state.exit_on_start.insert("web1-app".into(), codes[0]);
+        state.exit_on_start.insert("web2-app".into(), codes[1]);
+    }
+    let code = Run::new().exec(&fake, &plan, false).unwrap();
+    assert!(fake.lock().pods.is_empty(), "pods left after completion");
+    code
+}
+
+#[test]
+fn exit_code_propagation_when_all_containers_are_done() {
+    assert_eq!(run_to_completion(ExitCodePropagation::Any, [0, 1]), 1);
+    assert_eq!(run_to_completion(ExitCodePropagation::Any, [0, 0]), 0);
+    assert_eq!(run_to_completion(ExitCodePropagation::All, [0, 1]), 0);
+    assert_eq!(run_to_completion(ExitCodePropagation::All, [2, 1]), 2);
+    assert_eq!(run_to_completion(ExitCodePropagation::None, [2, 1]), 0);
+}
+
+#[test]
+fn supervisor_wakes_on_death_events() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let plan = plan(RestartPolicy::OnFailure, tmp.path());
+    let run = Run::new();
+    let code = std::thread::scope(|s| {
+        let (f, p) = (&fake, &plan);
+        let handle = s.spawn(move || run.exec(f, p, false));
+        // Wait until the supervisor listens, then let both containers finish.
+        while !fake.calls().iter().any(|c| c.starts_with("watch")) {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        // A failure under OnFailure is restarted by Podman: not done yet.
+        fake.exit("web1-app", 1);
+        fake.exit("web2-app", 0);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(
+            !handle.is_finished(),
+            "on-failure container counted as done"
+        );
+        fake.exit("web1-app", 0);
+        handle.join().unwrap()
+    });
+    assert_eq!(code.unwrap(), 0);
+}
+
+#[test]
+fn ended_event_stream_is_restarted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let plan = plan(RestartPolicy::Always, tmp.path());
+    let run = Run::new();
+    run.tx.send(Msg::Watch(WatchEvent::Ended)).unwrap();
+    let tx = run.tx.clone();
+    std::thread::scope(|s| {
+        let (f, p) = (&fake, &plan);
+        let handle = s.spawn(move || run.exec(f, p, false));
+        while fake
+            .calls()
+            .iter()
+            .filter(|c| c.starts_with("watch"))
+            .count()
+            < 2
+        {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        tx.send(Msg::Signal(15)).unwrap();
+        assert_eq!(handle.join().unwrap().unwrap(), 0);
+    });
+}
+
+#[test]
+fn down_is_idempotent_and_reports_every_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let plan = plan(RestartPolicy::Always, tmp.path());
+    Run::new().exec(&fake, &plan, true).unwrap();
+    fake.fail("remove_secret", "secret is busy");
+    fake.fail("remove_volume scratch", "volume is busy");
+    let err = execute_down(&fake, &plan, false).unwrap_err();
+    let PlayError::Down(errors) = &err else {
+        panic!("not a down error: {err}")
+    };
+    assert_eq!(errors.len(), 2, "{err}");
+    assert!(
+        fake.lock().pods.is_empty(),
+        "pods must go despite other errors"
+    );
+    // Second run: nothing left to remove except the still-failing secret.
+    fake.lock().failures.clear();
+    execute_down(&fake, &plan, true).unwrap();
+    execute_down(&fake, &plan, true).unwrap();
+    let state = fake.lock();
+    assert!(state.secrets.is_empty());
+    assert!(state.volumes.is_empty(), "--force removes PVC volumes");
+}
+
+#[test]
+fn pods_with_after_wait_for_their_wave_and_cycles_are_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let mut p = plan(RestartPolicy::Always, tmp.path());
+    p.pods[0].after = vec!["web2".into()];
+    Run::new().exec(&fake, &p, true).unwrap();
+    let calls = fake.calls();
+    let pos = |l: &str| calls.iter().position(|c| c == l).unwrap();
+    assert!(pos("start web2-app") < pos("create_pod web1"));
+
+    let fake = Fake::new();
+    p.pods[1].after = vec!["web1".into()];
+    let err = Run::new().exec(&fake, &p, true).unwrap_err();
+    assert!(matches!(err, PlayError::Cycle(_)), "{err}");
+    assert!(fake.lock().secrets.is_empty());
+}
+
+#[test]
+fn stop_during_start_rolls_back_and_exits_zero() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let plan = plan(RestartPolicy::Always, tmp.path());
+    let run = Run::new();
+    run.stop.set();
+    assert_eq!(run.exec(&fake, &plan, false).unwrap(), 0);
+    let state = fake.lock();
+    assert!(state.pods.is_empty() && state.secrets.is_empty());
+}
+
+#[test]
+fn strict_turns_warnings_into_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut p = plan(RestartPolicy::Always, tmp.path());
+    p.warnings.push(Warning {
+        location: "app.yaml:3:5".into(),
+        object: "Pod/web".into(),
+        field: "spec.containers[0].lifecycle".into(),
+        message: "not supported".into(),
+    });
+    assert!(report_warnings(&p, false).is_ok());
+    assert!(matches!(
+        report_warnings(&p, true),
+        Err(PlayError::Strict(1))
+    ));
+}
+
+#[test]
+fn a_failing_pod_ends_the_readiness_wait_of_its_sibling() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let mut p = plan(RestartPolicy::Always, tmp.path());
+    // web1 never gets ready; web2 fails to start: the run must fail fast, not hang.
+    p.pods[0].containers[0].readiness = Some(Probe {
+        action: ProbeAction::Exec(vec!["false".into()]),
+        initial_delay_seconds: 0,
+        period_seconds: 1,
+        timeout_seconds: 1,
+        success_threshold: 1,
+        failure_threshold: 3,
+    });
+    fake.lock().exec_codes.insert("web1-app".into(), 1);
+    fake.fail("start web2-app", "address already in use");
+    let start = std::time::Instant::now();
+    let err = Run::new().exec(&fake, &p, false).unwrap_err().to_string();
+    assert!(err.contains("Deployment/web2"), "{err}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    assert!(fake.lock().pods.is_empty());
+}
+
+#[test]
+fn host_paths_are_created_or_checked_before_any_pod() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let mut p = plan(RestartPolicy::Always, tmp.path());
+    let dir = tmp.path().join("made/dir");
+    let file = tmp.path().join("made/file.txt");
+    p.host_paths = vec![
+        HostPathPlan {
+            path: dir.clone(),
+            kind: HostPathType::DirectoryOrCreate,
+        },
+        HostPathPlan {
+            path: file.clone(),
+            kind: HostPathType::FileOrCreate,
+        },
+    ];
+    Run::new().exec(&fake, &p, true).unwrap();
+    assert!(dir.is_dir() && file.is_file());
+
+    let fake = Fake::new();
+    p.host_paths = vec![HostPathPlan {
+        path: file.clone(),
+        kind: HostPathType::Directory,
+    }];
+    let err = Run::new().exec(&fake, &p, true).unwrap_err().to_string();
+    assert!(
+        err.contains("file.txt: hostPath is not a directory"),
+        "{err}"
+    );
+    assert!(!fake.calls().iter().any(|c| c.starts_with("create_pod")));
+    assert!(fake.lock().secrets.is_empty());
+}

@@ -1,0 +1,122 @@
+//! The generator's log: `quadplay-generator[PID]: message` lines to `/dev/kmsg` or stderr.
+//!
+//! Generators run before journald exists, so Quadlet (and we) write to the kernel log when it can
+//! be opened for writing; a failed kmsg write falls back to stderr so that nothing is lost.
+//! The log also counts errors: the generator's exit status is "did any error get logged".
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+
+/// Where log lines go and which of them are shown.
+pub struct Log {
+    kmsg: Option<File>,
+    debug: bool,
+    prefix: String,
+    errors: usize,
+    /// Every line logged, kept when `capture` is on (for tests and `quadplay generate`).
+    captured: Option<Vec<String>>,
+}
+
+impl Log {
+    /// A log that writes to `/dev/kmsg` when `use_kmsg` and it can be opened, else to stderr.
+    pub fn new(use_kmsg: bool, debug: bool) -> Log {
+        let kmsg = if use_kmsg {
+            OpenOptions::new().write(true).open("/dev/kmsg").ok()
+        } else {
+            None
+        };
+        Log {
+            kmsg,
+            debug,
+            prefix: format!("quadplay-generator[{}]: ", std::process::id()),
+            errors: 0,
+            captured: None,
+        }
+    }
+
+    /// The same log with another line prefix (e.g. for `quadplay generate`).
+    pub fn with_prefix(mut self, prefix: &str) -> Log {
+        self.prefix = prefix.to_string();
+        self
+    }
+
+    /// A log that only records its lines (nothing is written anywhere).
+    pub fn capturing(debug: bool) -> Log {
+        Log {
+            kmsg: None,
+            debug,
+            prefix: String::new(),
+            errors: 0,
+            captured: Some(Vec::new()),
+        }
+    }
+
+    /// Whether debug lines are shown (`-v`, `-dryrun`).
+    pub fn debug_enabled(&self) -> bool {
+        self.debug
+    }
+
+    /// An informational line (warnings included): never changes the exit status.
+    pub fn info(&mut self, msg: &str) {
+        self.write(msg);
+    }
+
+    /// A line shown only with `-v`.
+    pub fn debug(&mut self, msg: &str) {
+        if self.debug {
+            self.write(msg);
+        }
+    }
+
+    /// An error: logged, and the run will exit with status 1.
+    pub fn error(&mut self, msg: &str) {
+        self.errors += 1;
+        self.write(msg);
+    }
+
+    /// How many errors were logged.
+    pub fn error_count(&self) -> usize {
+        self.errors
+    }
+
+    /// The lines recorded by a capturing log.
+    pub fn captured(&self) -> &[String] {
+        self.captured.as_deref().unwrap_or(&[])
+    }
+
+    fn write(&mut self, msg: &str) {
+        if let Some(lines) = self.captured.as_mut() {
+            lines.push(msg.to_string());
+            return;
+        }
+        let line = format!("{}{}\n", self.prefix, msg);
+        if let Some(kmsg) = self.kmsg.as_mut() {
+            // One write per line: /dev/kmsg takes each write as one record.
+            if kmsg.write_all(line.as_bytes()).is_ok() {
+                return;
+            }
+        }
+        // Nothing better to do when stderr itself is gone.
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_errors_and_hides_debug_unless_asked() {
+        let mut log = Log::capturing(false);
+        log.debug("hidden");
+        log.info("shown");
+        log.error("bad");
+        assert_eq!(log.captured(), ["shown", "bad"]);
+        assert_eq!(log.error_count(), 1);
+
+        let mut verbose = Log::capturing(true);
+        verbose.debug("now shown");
+        assert_eq!(verbose.captured(), ["now shown"]);
+        assert_eq!(verbose.error_count(), 0);
+    }
+}
