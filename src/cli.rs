@@ -120,7 +120,14 @@ pub struct DownArgs {
     #[command(flatten)]
     pub podman: PodmanOptions,
     /// Also remove the named volumes (PersistentVolumeClaims) the YAML declares.
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    /// (`--force` alone means true; a value needs `=`, so `down --force app.yaml` works.)
+    #[arg(
+        long,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_name = "BOOL"
+    )]
     pub force: Option<bool>,
 }
 
@@ -142,6 +149,13 @@ pub struct AutoUpdateArgs {
     /// Report format.
     #[arg(long, value_enum, default_value_t)]
     pub format: OutputFormat,
+    /// Seconds a restarted unit must stay active (same invocation) to count as running the new
+    /// image; catches containers that exit right after start.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    pub settle: f64,
+    /// Only consider containers of this systemd unit (`NAME` means `NAME.service`); repeatable.
+    #[arg(long = "unit", value_name = "UNIT")]
+    pub units: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]

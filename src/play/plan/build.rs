@@ -539,6 +539,17 @@ fn pod_plan(
         .or_else(|| (spec.host_users == Some(false)).then(|| "auto".to_string()));
     let dns = spec.dns_config.clone().unwrap_or_default();
     let host_network = spec.host_network || ctx.opts.network.iter().any(|n| n == "host");
+    if host_network && !ports.is_empty() {
+        // The containers bind the host's ports themselves: there is nothing to publish.
+        if ports.iter().any(|m| m.host_port != m.container_port) {
+            ctx.warn(
+                w.obj,
+                &w.path("hostNetwork"),
+                "with host networking a hostPort other than its containerPort has no effect",
+            );
+        }
+        ports.clear();
+    }
     Ok(PodPlan {
         name: name.to_string(),
         workload: match replica {
@@ -1205,14 +1216,18 @@ fn check_host_ports(pods: &[PodPlan], workloads: &[Workload]) -> Result<(), Plan
                 m.protocol.clone(),
             );
             if let Some(first) = seen.insert(key, pod) {
-                if first.name == pod.name {
-                    continue;
-                }
                 let obj = workloads.iter().find(|w| owns(w, pod)).map(|w| w.obj);
-                let message = format!(
-                    "pods {} and {} both publish host port {}/{}",
-                    first.name, pod.name, m.host_port, m.protocol
-                );
+                let message = if first.name == pod.name {
+                    format!(
+                        "pod {} publishes host port {}/{} twice",
+                        pod.name, m.host_port, m.protocol
+                    )
+                } else {
+                    format!(
+                        "pods {} and {} both publish host port {}/{}",
+                        first.name, pod.name, m.host_port, m.protocol
+                    )
+                };
                 return Err(match obj {
                     Some(o) => invalid(o, "", message),
                     None => PlanError::NoWorkload,

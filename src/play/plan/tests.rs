@@ -902,3 +902,16 @@ fn mutated_yaml_never_panics() {
     // Both outcomes must occur, or the mutations test nothing.
     assert!(ok > 100 && errors > 100, "ok {ok}, errors {errors}");
 }
+
+#[test]
+fn host_network_drops_published_ports_and_duplicates_in_a_pod_fail() {
+    let p = plan_of("kind: Pod\nmetadata: {name: p}\nspec:\n  hostNetwork: true\n  containers: [{name: a, image: i, ports: [{containerPort: 80, hostPort: 8080}]}]\n");
+    assert!(p.pods[0].ports.is_empty());
+    assert_eq!(p.warnings.len(), 1);
+    assert_eq!(p.warnings[0].field, "spec.hostNetwork");
+    let e = err_of(&format!("{POD}  - {{name: a, image: i, ports: [{{containerPort: 80, hostPort: 8080}}]}}\n  - {{name: b, image: i, ports: [{{containerPort: 81, hostPort: 8080}}]}}\n"));
+    assert!(
+        e.contains("pod p publishes host port 8080/tcp twice"),
+        "{e}"
+    );
+}
