@@ -735,8 +735,11 @@ fn container(
     let mut extra_args = Vec::new();
     annotations::container_extras(w, &c.name, &mut extra_args, &mut labels)?;
     extra_args.extend(ctx.opts.podman_args.iter().cloned());
+    // The workload's annotations, as `podman kube play` sets them, minus `io.quadplay.*`:
+    // those are instructions to this planner, already carried out.
     let mut annotations = w.template_meta.annotations.clone();
     annotations.extend(w.meta.annotations.clone());
+    annotations.retain(|k, _| !k.starts_with("io.quadplay."));
     let mut cp = ContainerPlan {
         name: format!("{pod}-{}", c.name),
         short_name: c.name.clone(),
