@@ -358,6 +358,10 @@ pub fn plan(docs: &Documents, opts: &PlanOptions) -> Result<Plan, PlanError> {
             pod.networks = networks.iter().map(|n| n.1.clone()).collect();
         }
     }
+    // Replicas share their template: say each thing once.
+    let mut seen = BTreeSet::new();
+    ctx.warnings
+        .retain(|w| seen.insert((w.location.clone(), w.field.clone(), w.message.clone())));
     if opts.strict && !ctx.warnings.is_empty() {
         return Err(PlanError::Strict(ctx.warnings));
     }
