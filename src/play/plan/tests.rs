@@ -915,3 +915,13 @@ fn host_network_drops_published_ports_and_duplicates_in_a_pod_fail() {
         "{e}"
     );
 }
+
+#[test]
+fn replicas_report_each_warning_once() {
+    let p = plan_of("kind: Deployment\nmetadata: {name: d}\nspec:\n  replicas: 3\n  template:\n    spec:\n      containers:\n      - {name: c, image: i, resources: {requests: {cpu: 100m}}}\n");
+    assert_eq!(p.pods.len(), 3);
+    assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+    assert!(p.warnings[0]
+        .message
+        .contains("only limits.cpu is enforced"));
+}
