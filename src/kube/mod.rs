@@ -289,6 +289,10 @@ fn add_document(
         });
     }
     for u in unknown.into_inner() {
+        // An empty value asks for nothing; `kubectl create --dry-run -o yaml` writes many.
+        if u.empty {
+            continue;
+        }
         if let Some(message) = classify(&u.path, u.suggestion) {
             docs.findings.push(Finding {
                 location: loc(u.pos),
@@ -398,15 +402,15 @@ const SERVER_SET: &[&str] = &[
 /// The message for an unknown field at `path`, or `None` when it is not worth one.
 fn classify(path: &str, suggestion: Option<&str>) -> Option<String> {
     let normal = strip_indexes(path);
-    if SERVER_SET.iter().any(|s| normal == *s) {
-        return None;
-    }
     let matches = |pattern: &str| {
         normal == pattern
             || normal
                 .strip_suffix(pattern)
                 .is_some_and(|head| head.ends_with('.'))
     };
+    if SERVER_SET.iter().any(|s| matches(s)) {
+        return None;
+    }
     if IGNORED_ON_HOST.iter().any(|p| matches(p)) {
         return Some("ignored on a single host".into());
     }
