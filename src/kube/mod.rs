@@ -278,7 +278,10 @@ fn add_document(
             location: loc(root.pos),
             object: object.clone(),
             field: String::new(),
-            message: format!("kind {kind} is not supported; the object is skipped"),
+            message: format!(
+                "kind {kind} is not supported; the object is skipped{}",
+                hint(&kind)
+            ),
         });
     } else if name.is_empty() {
         return Err(KubeError::Invalid {
@@ -314,6 +317,29 @@ fn add_document(
         resource,
     });
     Ok(())
+}
+
+/// What to use instead of a kind quadplay does not run.
+fn hint(kind: &str) -> &'static str {
+    match kind {
+        "StatefulSet" | "ReplicaSet" | "ReplicationController" => {
+            " (a Deployment with a PersistentVolumeClaim runs the same pods)"
+        }
+        "CronJob" => " (run a Job from a systemd timer instead)",
+        "Ingress" | "IngressClass" | "Gateway" | "HTTPRoute" => {
+            " (publish with a hostPort or --publish instead)"
+        }
+        "Namespace" => " (one host is one namespace)",
+        "ServiceAccount"
+        | "Role"
+        | "RoleBinding"
+        | "ClusterRole"
+        | "ClusterRoleBinding"
+        | "NetworkPolicy"
+        | "PodDisruptionBudget"
+        | "HorizontalPodAutoscaler" => " (it has no meaning on a single host)",
+        _ => "",
+    }
 }
 
 fn join_path(parent: &str, key: &str) -> String {

@@ -56,6 +56,9 @@ fn unsupported_kinds_are_findings_not_silence() {
     assert_eq!(docs.findings.len(), 1);
     assert_eq!(docs.findings[0].object, "Ingress/in");
     assert!(docs.findings[0].message.contains("not supported"));
+    assert!(docs.findings[0]
+        .message
+        .ends_with("(publish with a hostPort or --publish instead)"));
 }
 
 #[test]
