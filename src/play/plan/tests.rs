@@ -634,7 +634,7 @@ fn warnings_and_strict() {
         [
             "/apps/app.yaml:4:17: Pod/p: spec.nodeSelector: ignored on a single host",
             "/apps/app.yaml:9:16: Pod/p: spec.containers[0].lifecycle.preStop: unknown or unsupported field, ignored",
-            "/apps/app.yaml:11:1: Ingress/ing: kind Ingress is not supported; the object is skipped",
+            "/apps/app.yaml:11:1: Ingress/ing: kind Ingress is not supported; the object is skipped (publish with a hostPort or --publish instead)",
         ]
     );
     let strict = PlanOptions {
