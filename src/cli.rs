@@ -120,7 +120,14 @@ pub struct DownArgs {
     #[command(flatten)]
     pub podman: PodmanOptions,
     /// Also remove the named volumes (PersistentVolumeClaims) the YAML declares.
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    /// (`--force` alone means true; a value needs `=`, so `down --force app.yaml` works.)
+    #[arg(
+        long,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_name = "BOOL"
+    )]
     pub force: Option<bool>,
 }
 

@@ -9,8 +9,8 @@ use quadplay::quadlet::{generator, log::Log};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: Result<u8, Box<dyn std::error::Error>> = match cli.command {
-        Command::Play(_) => Err("play: not built yet".into()),
-        Command::Down(_) => Err("down: not built yet".into()),
+        Command::Play(args) => quadplay::play::play(&args).map_err(Into::into),
+        Command::Down(args) => quadplay::play::down(&args).map(|()| 0).map_err(Into::into),
         Command::AutoUpdate(_) => Err("auto-update: not built yet".into()),
         Command::Doctor(args) => {
             let report = quadplay::doctor::run(&quadplay::doctor::RealHost);
@@ -26,7 +26,24 @@ fn main() -> ExitCode {
             print!("{}", outcome.dry_run_text);
             Ok(u8::from(log.error_count() > 0))
         }
-        Command::Convert(_) => Err("convert: not built yet".into()),
+        Command::Convert(args) => {
+            quadplay::compose::convert_file(&args.compose, args.name.as_deref())
+                .and_then(|conv| {
+                    for w in &conv.warnings {
+                        eprintln!("quadplay: warning: {w}");
+                    }
+                    match &args.output {
+                        None => print!("{}", conv.yaml),
+                        Some(dir) => {
+                            for path in quadplay::compose::write(&conv, dir)? {
+                                println!("wrote {}", path.display());
+                            }
+                        }
+                    }
+                    Ok(0)
+                })
+                .map_err(Into::into)
+        }
         Command::Completions(args) => {
             use std::io::Write;
             let script = quadplay::docs::completions(args.shell);

@@ -161,11 +161,41 @@ fn args(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
 
-/// Podman's stderr without the `Error: ` prefix and surrounding blank lines.
+/// Podman's stderr reduced to what explains the failure: `Error: ` lines without the prefix and
+/// the messages of `level=error` log lines, joined by `; `. Warnings and the "failed to connect
+/// to syslog" noise Podman prints under systemd are dropped.
 fn clean_stderr(stderr: &[u8]) -> String {
     let text = String::from_utf8_lossy(stderr);
-    let text = text.trim();
-    text.strip_prefix("Error: ").unwrap_or(text).to_string()
+    let mut kept: Vec<String> = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if line.contains("failed to connect to syslog") {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("time=") {
+            let Some(msg) = log_message(rest) else {
+                continue;
+            };
+            if msg != "Starting some container dependencies" {
+                kept.push(msg);
+            }
+            continue;
+        }
+        kept.push(line.strip_prefix("Error: ").unwrap_or(line).to_string());
+    }
+    kept.dedup();
+    kept.join("; ")
+}
+
+/// The `msg="…"` of a logrus line at level error or fatal, unescaped.
+fn log_message(line: &str) -> Option<String> {
+    if !(line.contains("level=error") || line.contains("level=fatal")) {
+        return None;
+    }
+    let start = line.find("msg=\"")? + 5;
+    let body = &line[start..];
+    let body = body.strip_suffix('"').unwrap_or(body);
+    let unescaped = body.replace("\\\"", "\"");
+    Some(unescaped.trim_matches('"').to_string())
 }
 
 fn is_missing(err: &EngineError) -> bool {
@@ -934,7 +964,18 @@ mod tests {
     }
 
     #[test]
-    fn stderr_loses_error_prefix() {
+    fn stderr_keeps_only_the_explanation() {
         assert_eq!(clean_stderr(b"Error: boom\n"), "boom");
+        let podman = br#"failed to connect to syslog: Initialization
+time="2026-11-23T04:45:18Z" level=warning msg="some warning"
+time="2026-11-23T04:45:18Z" level=error msg="Starting some container dependencies"
+time="2026-11-23T04:45:18Z" level=error msg="\"rootlessport listen tcp 0.0.0.0:18081: bind: address already in use\""
+Error: unable to start container "6c33": starting some containers: internal libpod error
+"#;
+        assert_eq!(
+            clean_stderr(podman),
+            "rootlessport listen tcp 0.0.0.0:18081: bind: address already in use; \
+             unable to start container \"6c33\": starting some containers: internal libpod error"
+        );
     }
 }

@@ -92,6 +92,8 @@ impl<'a, 'u> NodeDe<'a, 'u> {
     fn what(&self) -> String {
         match &self.node.value {
             Value::Scalar(s) if s.is_null() => "null".into(),
+            // A quoted `"80"` is a string to Kubernetes too; say so, or the message puzzles.
+            Value::Scalar(s) if !s.plain => format!("the string \"{}\"", s.text),
             Value::Scalar(s) => format!("`{}`", s.text),
             Value::Seq(_) => "a list".into(),
             Value::Map(_) => "a mapping".into(),
@@ -557,6 +559,9 @@ mod tests {
         assert_eq!(e.path, "ports[1]");
         assert_eq!(e.pos, Some(Pos { line: 4, column: 5 }));
         assert!(e.message.contains("integer"), "{e:?}");
+        let (r, _) = parse::<Probe>("name: a\nports: ['80']\n");
+        let e = r.unwrap_err();
+        assert_eq!(e.message, "expected an integer, found the string \"80\"");
         let (r, _) = parse::<Probe>("name: a\nreadOnly: maybe\n");
         assert_eq!(r.unwrap_err().path, "readOnly");
         let (r, _) = parse::<Probe>("ports: []\n");

@@ -75,7 +75,7 @@ impl Quantity {
 
     /// The quantity in thousandths, rounded up (millicores for CPU).
     pub fn ceil_millis(self) -> u64 {
-        u64::try_from((self.num * 1000).div_ceil(self.den)).unwrap_or(u64::MAX)
+        u64::try_from(self.num.saturating_mul(1000).div_ceil(self.den)).unwrap_or(u64::MAX)
     }
 
     /// `self / divisor`, rounded up (for `resourceFieldRef` divisors).
@@ -141,5 +141,14 @@ mod tests {
         for bad in ["", "Mi", "1.2.3", "12Q", "-1", "1e99", "abc"] {
             assert!(Quantity::parse(bad).is_err(), "{bad}");
         }
+        // Huge but parseable values saturate instead of overflowing.
+        let huge = Quantity::parse("99999999999999999999.999999999999999999").unwrap();
+        assert_eq!(huge.ceil_millis(), u64::MAX);
+        assert_eq!(
+            Quantity::parse("99999999999999999999Ei")
+                .unwrap()
+                .ceil_units(),
+            u64::MAX
+        );
     }
 }

@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use crate::engine::{Engine, EngineError};
 use crate::play::plan::{
-    ContainerPlan, FileSetPlan, Plan, PodPlan, PullPolicy, LABEL_APP, LABEL_SYSTEMD_UNIT,
-    LABEL_UNIT,
+    ContainerPlan, FileSetPlan, HostPathPlan, HostPathType, Plan, PodPlan, PullPolicy, LABEL_APP,
+    LABEL_SYSTEMD_UNIT, LABEL_UNIT,
 };
 
 use super::notify::Notifier;
@@ -194,6 +194,9 @@ fn apply_steps(ctx: &Context<'_>, plan: &Plan, log: &UndoLog) -> Result<(), Play
         log.push(Created::Files(set.dir.clone()));
         write_file_set(set)?;
     }
+    for host_path in &plan.host_paths {
+        prepare_host_path(host_path)?;
+    }
     check_stop(ctx)?;
     apply_pods(ctx, plan, log)
 }
@@ -307,6 +310,71 @@ fn write_file_set(set: &FileSetPlan) -> Result<(), PlayError> {
     Ok(())
 }
 
+/// Creates `…OrCreate` host paths and checks the type of the others, as the kubelet does.
+/// Created paths are the user's data from then on: a rollback leaves them.
+fn prepare_host_path(host: &HostPathPlan) -> Result<(), PlayError> {
+    use std::os::unix::fs::FileTypeExt;
+    let path = &host.path;
+    let fail = |message: &str| PlayError::HostPath {
+        path: path.clone(),
+        message: message.to_string(),
+    };
+    let io = |source| PlayError::Files {
+        path: path.clone(),
+        source,
+    };
+    match host.kind {
+        HostPathType::DirectoryOrCreate => {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o755)
+                .create(path)
+                .map_err(io)?;
+        }
+        HostPathType::FileOrCreate => {
+            if let Some(parent) = path.parent() {
+                fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o755)
+                    .create(parent)
+                    .map_err(io)?;
+            }
+            let created = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o644)
+                .open(path);
+            match created {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(io(e)),
+            }
+        }
+        _ => {}
+    }
+    let meta = match fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(fail("hostPath does not exist"))
+        }
+        Err(e) => return Err(io(e)),
+    };
+    let t = meta.file_type();
+    let (ok, wanted) = match host.kind {
+        HostPathType::Unset => (true, ""),
+        HostPathType::Directory | HostPathType::DirectoryOrCreate => (t.is_dir(), "a directory"),
+        HostPathType::File | HostPathType::FileOrCreate => (t.is_file(), "a regular file"),
+        HostPathType::Socket => (t.is_socket(), "a socket"),
+        HostPathType::CharDevice => (t.is_char_device(), "a character device"),
+        HostPathType::BlockDevice => (t.is_block_device(), "a block device"),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(fail(&format!("hostPath is not {wanted}")))
+    }
+}
+
 /// Creates the pods wave by wave: each wave is every pod whose `after` pods are done.
 fn apply_pods(ctx: &Context<'_>, plan: &Plan, log: &UndoLog) -> Result<(), PlayError> {
     let known: BTreeSet<&str> = plan.pods.iter().map(|p| p.name.as_str()).collect();
@@ -350,14 +418,16 @@ fn apply_pods(ctx: &Context<'_>, plan: &Plan, log: &UndoLog) -> Result<(), PlayE
                 })
                 .collect()
         });
-        // The first real error is the one to report; the others are usually its echoes.
+        // The first real error is the one to report; "aborted" ones are its echoes.
+        let rank = |e: &PlayError| match e {
+            PlayError::Aborted => 0,
+            PlayError::Interrupted => 1,
+            _ => 2,
+        };
         let mut first: Option<PlayError> = None;
-        for result in results {
-            if let Err(e) = result {
-                match (&first, &e) {
-                    (None, _) | (Some(PlayError::Aborted), _) => first = Some(e),
-                    _ => {}
-                }
+        for e in results.into_iter().filter_map(Result::err) {
+            if first.as_ref().map_or(true, |f| rank(&e) > rank(f)) {
+                first = Some(e);
             }
         }
         if let Some(e) = first {
@@ -423,9 +493,13 @@ fn apply_pod(
             proceed()?;
             ctx.notifier
                 .status(&format!("waiting for {kind} probe of {}", c.name));
-            match probe::wait_until_passing(engine, &c.name, probe, kind, ctx.stop) {
+            let sleep = |d| sleep_unless_aborted(ctx, abort, d);
+            match probe::wait_until_passing(engine, &c.name, probe, kind, &sleep) {
                 Ok(()) => {}
-                Err(WaitFailure::Stopped) => return Err(PlayError::Interrupted),
+                Err(WaitFailure::Stopped) => {
+                    proceed()?;
+                    return Err(PlayError::Aborted);
+                }
                 Err(WaitFailure::Failed { failures }) => {
                     return Err(PlayError::Probe {
                         workload: pod.workload.clone(),
@@ -438,6 +512,24 @@ fn apply_pod(
         }
     }
     Ok(())
+}
+
+/// Sleeps up to `duration`; true as soon as a stop is requested or another pod failed (checked
+/// every 200 ms: this only runs while the app starts).
+fn sleep_unless_aborted(ctx: &Context<'_>, abort: &AtomicBool, duration: Duration) -> bool {
+    let deadline = std::time::Instant::now() + duration;
+    loop {
+        if abort.load(Ordering::SeqCst) {
+            return true;
+        }
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        if ctx.stop.sleep(left.min(Duration::from_millis(200))) {
+            return true;
+        }
+    }
 }
 
 /// Runs one init container to completion; removes it after success (`once`, as kube play).

@@ -8,6 +8,7 @@
 //! ```
 
 pub mod apply;
+pub mod cli;
 pub mod down;
 pub mod notify;
 pub mod plan;
@@ -29,9 +30,15 @@ use self::plan::Plan;
 use self::signals::StopFlag;
 use self::supervise::{Msg, Outcome};
 
+pub use self::cli::{down, play};
+
 /// Why `play` or `down` failed. Messages name the workload, the container and Podman's words.
 #[derive(Debug, Error)]
 pub enum PlayError {
+    #[error(transparent)]
+    Load(#[from] crate::kube::KubeError),
+    #[error(transparent)]
+    Plan(#[from] plan::PlanError),
     #[error("{0}")]
     Engine(#[from] EngineError),
     #[error("{workload}: {source}")]
@@ -70,6 +77,8 @@ pub enum PlayError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{}: {message}", .path.display())]
+    HostPath { path: PathBuf, message: String },
     #[error("pods wait for each other in a cycle: {0}")]
     Cycle(String),
     #[error("--strict: {0} unsupported field(s) or kind(s), listed above")]
@@ -110,19 +119,9 @@ pub struct RunOptions {
 
 /// Prints the plan's warnings on stderr; with `strict` they are an error.
 pub fn report_warnings(plan: &Plan, strict: bool) -> Result<(), PlayError> {
+    let level = if strict { "error" } else { "warning" };
     for w in &plan.warnings {
-        let location = if w.location.is_empty() {
-            String::new()
-        } else {
-            format!("{}: ", w.location)
-        };
-        eprintln!(
-            "quadplay: {}{location}{} {}: {}",
-            if strict { "error: " } else { "warning: " },
-            w.object,
-            w.field,
-            w.message
-        );
+        eprintln!("quadplay: {level}: {w}");
     }
     if strict && !plan.warnings.is_empty() {
         return Err(PlayError::Strict(plan.warnings.len()));

@@ -14,13 +14,15 @@ use std::path::PathBuf;
 
 use crate::cli::ExitCodePropagation;
 
+mod annotations;
 mod build;
 mod env;
 #[cfg(test)]
 mod tests;
 mod volumes;
 
-pub use build::{plan, PlanError, PlanOptions, REPLICA_HOST_PORTS};
+pub use annotations::AFTER_ANNOTATION;
+pub use build::{app_name, plan, PlanError, PlanOptions, REPLICA_HOST_PORTS};
 pub use volumes::secret_name;
 
 /// Label put on every pod, container, volume and network a run creates: the owning unit.

@@ -11,8 +11,6 @@ use std::time::Duration;
 use crate::engine::{Engine, EngineError};
 use crate::play::plan::{Probe, ProbeAction};
 
-use super::signals::StopFlag;
-
 /// Time granted on top of `timeoutSeconds` for `podman exec` to start.
 pub const EXEC_ALLOWANCE: Duration = Duration::from_secs(3);
 
@@ -112,14 +110,16 @@ pub enum WaitFailure {
 /// A startup probe gives up after `failureThreshold` failures (Kubernetes would restart the
 /// container; at start-up we fail the unit instead, which rolls back). A readiness probe keeps
 /// trying: the unit's start timeout bounds it, and `STATUS=` says what we wait for.
+///
+/// `sleep` waits between checks and returns true when the wait must end (stop or abort).
 pub fn wait_until_passing(
     engine: &dyn Engine,
     container: &str,
     probe: &Probe,
     kind: ProbeKind,
-    stop: &StopFlag,
+    sleep: &dyn Fn(Duration) -> bool,
 ) -> Result<(), WaitFailure> {
-    if stop.sleep(Duration::from_secs(probe.initial_delay_seconds)) {
+    if sleep(Duration::from_secs(probe.initial_delay_seconds)) {
         return Err(WaitFailure::Stopped);
     }
     let period = Duration::from_secs(probe.period_seconds.max(1));
@@ -143,7 +143,7 @@ pub fn wait_until_passing(
                 return Err(WaitFailure::Failed { failures });
             }
         }
-        if stop.sleep(period) {
+        if sleep(period) {
             return Err(WaitFailure::Stopped);
         }
     }
@@ -153,6 +153,7 @@ pub fn wait_until_passing(
 mod tests {
     use super::*;
     use crate::engine::fake::Fake;
+    use crate::play::signals::StopFlag;
 
     fn probe(action: ProbeAction) -> Probe {
         Probe {
@@ -219,7 +220,7 @@ mod tests {
         fake.lock().exec_codes.insert("c".into(), 1);
         let p = probe(ProbeAction::Exec(vec!["false".into()]));
         let stop = StopFlag::new();
-        let result = wait_until_passing(&fake, "c", &p, ProbeKind::Startup, &stop);
+        let result = wait_until_passing(&fake, "c", &p, ProbeKind::Startup, &|d| stop.sleep(d));
         assert_eq!(result, Err(WaitFailure::Failed { failures: 2 }));
         assert_eq!(fake.calls().len(), 2);
     }
@@ -231,7 +232,7 @@ mod tests {
         let p = probe(ProbeAction::Exec(vec!["false".into()]));
         let stop = StopFlag::new();
         stop.set();
-        let result = wait_until_passing(&fake, "c", &p, ProbeKind::Readiness, &stop);
+        let result = wait_until_passing(&fake, "c", &p, ProbeKind::Readiness, &|d| stop.sleep(d));
         assert_eq!(result, Err(WaitFailure::Stopped));
     }
 }

@@ -457,3 +457,60 @@ fn strict_turns_warnings_into_an_error() {
         Err(PlayError::Strict(1))
     ));
 }
+
+#[test]
+fn a_failing_pod_ends_the_readiness_wait_of_its_sibling() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let mut p = plan(RestartPolicy::Always, tmp.path());
+    // web1 never gets ready; web2 fails to start: the run must fail fast, not hang.
+    p.pods[0].containers[0].readiness = Some(Probe {
+        action: ProbeAction::Exec(vec!["false".into()]),
+        initial_delay_seconds: 0,
+        period_seconds: 1,
+        timeout_seconds: 1,
+        success_threshold: 1,
+        failure_threshold: 3,
+    });
+    fake.lock().exec_codes.insert("web1-app".into(), 1);
+    fake.fail("start web2-app", "address already in use");
+    let start = std::time::Instant::now();
+    let err = Run::new().exec(&fake, &p, false).unwrap_err().to_string();
+    assert!(err.contains("Deployment/web2"), "{err}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    assert!(fake.lock().pods.is_empty());
+}
+
+#[test]
+fn host_paths_are_created_or_checked_before_any_pod() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let mut p = plan(RestartPolicy::Always, tmp.path());
+    let dir = tmp.path().join("made/dir");
+    let file = tmp.path().join("made/file.txt");
+    p.host_paths = vec![
+        HostPathPlan {
+            path: dir.clone(),
+            kind: HostPathType::DirectoryOrCreate,
+        },
+        HostPathPlan {
+            path: file.clone(),
+            kind: HostPathType::FileOrCreate,
+        },
+    ];
+    Run::new().exec(&fake, &p, true).unwrap();
+    assert!(dir.is_dir() && file.is_file());
+
+    let fake = Fake::new();
+    p.host_paths = vec![HostPathPlan {
+        path: file.clone(),
+        kind: HostPathType::Directory,
+    }];
+    let err = Run::new().exec(&fake, &p, true).unwrap_err().to_string();
+    assert!(
+        err.contains("file.txt: hostPath is not a directory"),
+        "{err}"
+    );
+    assert!(!fake.calls().iter().any(|c| c.starts_with("create_pod")));
+    assert!(fake.lock().secrets.is_empty());
+}

@@ -110,6 +110,50 @@ pub struct Settings {
     pub quadplay: String,
 }
 
+/// A Podman version (`major.minor`), for flags that older Podman lacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PodmanVersion {
+    pub major: u32,
+    pub minor: u32,
+}
+
+impl PodmanVersion {
+    /// Parses `podman --version` output (`podman version 4.3.1`) or a bare `4.3.1`.
+    pub fn parse(text: &str) -> Option<PodmanVersion> {
+        let word = text.split_whitespace().last()?;
+        let mut parts = word.split('.');
+        let major = parts.next()?.parse().ok()?;
+        let minor = parts
+            .next()?
+            .chars()
+            .take_while(|c| c.is_ascii_digit())
+            .collect::<String>()
+            .parse()
+            .ok()?;
+        Some(PodmanVersion { major, minor })
+    }
+
+    /// Runs `<podman> --version` (about 60 ms). The generator should call this at most once
+    /// per run, and only when it has `.network`/`.volume` units to convert.
+    pub fn detect(podman: &str) -> Option<PodmanVersion> {
+        let out = std::process::Command::new(podman)
+            .arg("--version")
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()?;
+        if !out.status.success() {
+            return None;
+        }
+        PodmanVersion::parse(&String::from_utf8_lossy(&out.stdout))
+    }
+
+    /// `podman network create --ignore` / `volume create --ignore` exist from Podman 4.4 on.
+    pub fn has_create_ignore(self) -> bool {
+        self >= PodmanVersion { major: 4, minor: 4 }
+    }
+}
+
 /// One generated service.
 #[derive(Debug, Clone)]
 pub struct Service {
@@ -167,9 +211,47 @@ pub fn service_file_name(file_name: &str, unit: &UnitFile) -> String {
 
 /// Converts every source in Quadlet's processing order (§1.8) and returns one result per source,
 /// in that order. Cross-unit references resolve against `sources`.
+///
+/// The Podman version is not known here, so `.network`/`.volume` units use the form that works
+/// on every Podman (see [`convert_all_for`]).
 pub fn convert_all(
     sources: &[Source],
     settings: &Settings,
 ) -> Vec<(String, Result<Service, ConvertError>)> {
-    convert::convert_all(sources, settings)
+    convert::convert_all(sources, settings, None)
+}
+
+/// Like [`convert_all`] for a known Podman version: from 4.4 on, networks and volumes are
+/// created exactly as Quadlet does (`create --ignore`); before (Debian 12 ships 4.3), and when
+/// the version is unknown, `ExecStartPre=-… create` may fail because the object exists (ignored)
+/// and `ExecStart=… exists NAME` fails the unit if the object is really missing.
+pub fn convert_all_for(
+    sources: &[Source],
+    settings: &Settings,
+    podman: Option<PodmanVersion>,
+) -> Vec<(String, Result<Service, ConvertError>)> {
+    convert::convert_all(sources, settings, podman)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PodmanVersion;
+
+    #[test]
+    fn podman_versions() {
+        let v = |s| PodmanVersion::parse(s);
+        assert_eq!(
+            v("podman version 4.3.1"),
+            Some(PodmanVersion { major: 4, minor: 3 })
+        );
+        assert_eq!(v("5.8.2\n"), Some(PodmanVersion { major: 5, minor: 8 }));
+        assert_eq!(
+            v("podman version 5.0.0-rc1"),
+            Some(PodmanVersion { major: 5, minor: 0 })
+        );
+        assert_eq!(v("garbage"), None);
+        assert!(!v("4.3.1").unwrap().has_create_ignore());
+        assert!(v("4.4.0").unwrap().has_create_ignore());
+        assert!(v("5.0.0").unwrap().has_create_ignore());
+    }
 }

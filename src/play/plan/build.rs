@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
+use super::annotations::{self, owns};
 use super::env::{self, EnvValue};
 use super::volumes::{self, PodVolumes};
 use super::*;
@@ -48,8 +49,14 @@ pub struct PlanOptions {
     pub strict: bool,
     /// Upper bound on any graceful stop, seconds.
     pub stop_timeout: u64,
-    /// Where ConfigMap/Secret file sets are written (`$XDG_RUNTIME_DIR/quadplay/<app>`).
+    /// Where ConfigMap/Secret file sets are written: `$XDG_RUNTIME_DIR/quadplay/<app>` or
+    /// `/run/quadplay/<app>`, with `<app>` from [`app_name`] — per app, so two apps with a pod
+    /// of the same name do not share files.
     pub runtime_dir: PathBuf,
+    /// Planning for `down`: only names matter. Missing ConfigMap/Secret references (the
+    /// `--configmap` files are not given to `down`) are treated as optional and host ports are
+    /// not checked, so teardown never fails on what `play` accepted.
+    pub down: bool,
 }
 
 impl Default for PlanOptions {
@@ -67,6 +74,7 @@ impl Default for PlanOptions {
             strict: false,
             stop_timeout: 80,
             runtime_dir: PathBuf::new(),
+            down: false,
         }
     }
 }
@@ -86,6 +94,7 @@ impl PlanOptions {
             strict: args.strict,
             stop_timeout: args.stop_timeout,
             runtime_dir,
+            down: false,
         }
     }
 
@@ -94,6 +103,7 @@ impl PlanOptions {
         PlanOptions {
             unit: args.podman.unit.clone(),
             runtime_dir,
+            down: true,
             ..PlanOptions::default()
         }
     }
@@ -164,6 +174,11 @@ pub(super) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Whether a missing reference is skipped rather than an error.
+    pub fn optional(&self, declared: bool) -> bool {
+        declared || self.opts.down
+    }
+
     pub fn warn(&mut self, obj: &Object, field: &str, message: impl Into<String>) {
         self.warnings.push(Warning {
             location: obj.location(field),
@@ -309,18 +324,32 @@ pub fn plan(docs: &Documents, opts: &PlanOptions) -> Result<Plan, PlanError> {
     let secrets = volumes::secret_plans(&ctx)?;
     volumes::pvc_volumes(&mut ctx)?;
 
-    let mut pods = Vec::new();
+    let mut pods: Vec<PodPlan> = Vec::new();
     for w in &workloads {
+        annotations::warn_unsupported(&mut ctx, w);
         if w.replicas == 0 {
             ctx.warn(w.obj, "spec.replicas", "replicas: 0, no pod is created");
         }
         for (i, name) in w.pod_names().into_iter().enumerate() {
             let replica = (w.replicas > 1).then_some(i);
+            if let Some(other) = pods.iter().find(|p| p.name == name) {
+                return Err(invalid(
+                    w.obj,
+                    "metadata.name",
+                    format!(
+                        "its pod would be named {name}, as the pod of {} is",
+                        other.workload
+                    ),
+                ));
+            }
             pods.push(pod_plan(&mut ctx, w, &name, replica, &auto_update)?);
         }
     }
+    annotations::order(&mut pods, &workloads)?;
     apply_publish(&mut pods, &publish)?;
-    check_host_ports(&pods, &workloads)?;
+    if !opts.down {
+        check_host_ports(&pods, &workloads)?;
+    }
     set_aliases(&mut ctx, &mut pods, &workloads, &services);
 
     let networks = networks(opts, &pods);
@@ -498,7 +527,7 @@ fn pod_plan(
             &mut seen,
         )?;
         cp.restart_policy = restart_policy;
-        ports.extend(container_ports(w, c, &path, replica)?);
+        ports.extend(container_ports(w, c, &path, replica, ctx.opts.down)?);
         containers.push(cp);
     }
     let sec = spec.security_context.clone().unwrap_or_default();
@@ -510,6 +539,17 @@ fn pod_plan(
         .or_else(|| (spec.host_users == Some(false)).then(|| "auto".to_string()));
     let dns = spec.dns_config.clone().unwrap_or_default();
     let host_network = spec.host_network || ctx.opts.network.iter().any(|n| n == "host");
+    if host_network && !ports.is_empty() {
+        // The containers bind the host's ports themselves: there is nothing to publish.
+        if ports.iter().any(|m| m.host_port != m.container_port) {
+            ctx.warn(
+                w.obj,
+                &w.path("hostNetwork"),
+                "with host networking a hostPort other than its containerPort has no effect",
+            );
+        }
+        ports.clear();
+    }
     Ok(PodPlan {
         name: name.to_string(),
         workload: match replica {
@@ -692,6 +732,9 @@ fn container(
             labels.insert(LABEL_AUTOUPDATE.to_string(), policy);
         }
     }
+    let mut extra_args = Vec::new();
+    annotations::container_extras(w, &c.name, &mut extra_args, &mut labels)?;
+    extra_args.extend(ctx.opts.podman_args.iter().cloned());
     let mut annotations = w.template_meta.annotations.clone();
     annotations.extend(w.meta.annotations.clone());
     let mut cp = ContainerPlan {
@@ -713,7 +756,7 @@ fn container(
         stop_timeout: stop_timeout(ctx, w)?,
         log_driver: ctx.opts.log_driver.clone(),
         log_opts: ctx.opts.log_opts.clone(),
-        extra_args: ctx.opts.podman_args.clone(),
+        extra_args,
         ..ContainerPlan::default()
     };
     security(w, c, path, &mut cp)?;
@@ -966,6 +1009,7 @@ fn container_ports(
     c: &Container,
     path: &str,
     replica: Option<usize>,
+    down: bool,
 ) -> Result<Vec<PortMapping>, PlanError> {
     let mut out = Vec::new();
     for (i, p) in c.ports.iter().enumerate() {
@@ -975,6 +1019,7 @@ fn container_ports(
         };
         let mapping = match replica {
             None => mapping,
+            Some(_) if down => continue,
             Some(r) => replica_port(w, mapping, r, &field)?,
         };
         out.push(mapping);
@@ -1171,17 +1216,18 @@ fn check_host_ports(pods: &[PodPlan], workloads: &[Workload]) -> Result<(), Plan
                 m.protocol.clone(),
             );
             if let Some(first) = seen.insert(key, pod) {
-                if first.name == pod.name {
-                    continue;
-                }
-                let obj = workloads
-                    .iter()
-                    .find(|w| pod.workload.starts_with(&w.obj.describe()))
-                    .map(|w| w.obj);
-                let message = format!(
-                    "pods {} and {} both publish host port {}/{}",
-                    first.name, pod.name, m.host_port, m.protocol
-                );
+                let obj = workloads.iter().find(|w| owns(w, pod)).map(|w| w.obj);
+                let message = if first.name == pod.name {
+                    format!(
+                        "pod {} publishes host port {}/{} twice",
+                        pod.name, m.host_port, m.protocol
+                    )
+                } else {
+                    format!(
+                        "pods {} and {} both publish host port {}/{}",
+                        first.name, pod.name, m.host_port, m.protocol
+                    )
+                };
                 return Err(match obj {
                     Some(o) => invalid(o, "", message),
                     None => PlanError::NoWorkload,
@@ -1210,10 +1256,7 @@ fn set_aliases(
     let mut selected: BTreeSet<&str> = BTreeSet::new();
     for pod in pods.iter_mut() {
         let mut aliases = vec![pod.name.clone()];
-        if let Some(w) = workloads
-            .iter()
-            .find(|w| pod.workload.starts_with(&w.obj.describe()))
-        {
+        if let Some(w) = workloads.iter().find(|w| owns(w, pod)) {
             aliases.push(w.obj.name.clone());
         }
         if let Some(h) = &pod.hostname {

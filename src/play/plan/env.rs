@@ -91,7 +91,7 @@ fn env_from(
                     );
                 }
             }
-            None if r.optional => {}
+            None if ctx.optional(r.optional) => {}
             None => {
                 return Err(invalid(
                     w.obj,
@@ -109,7 +109,7 @@ fn env_from(
                     add_from(ctx, w, field, list, format!("{prefix}{k}"), value);
                 }
             }
-            None if r.optional => {}
+            None if ctx.optional(r.optional) => {}
             None => {
                 return Err(invalid(
                     w.obj,
@@ -199,7 +199,7 @@ fn value_from(
             .and_then(|(_, cm)| cm.data.get(&r.key));
         return match value {
             Some(v) => Ok(Some(EnvValue::Plain(v.clone()))),
-            None if r.optional => Ok(None),
+            None if ctx.optional(r.optional) => Ok(None),
             None if ctx.configmaps.contains_key(r.name.as_str()) => Err(invalid(
                 w.obj,
                 &format!("{field}.key"),
@@ -218,7 +218,7 @@ fn value_from(
             Some((_, s)) if s.data.contains_key(&r.key) || s.string_data.contains_key(&r.key) => {
                 Ok(Some(EnvValue::Secret(secret_name(&r.name, &r.key))))
             }
-            _ if r.optional => Ok(None),
+            _ if ctx.optional(r.optional) => Ok(None),
             Some(_) => Err(invalid(
                 w.obj,
                 &format!("{field}.key"),

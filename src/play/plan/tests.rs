@@ -695,3 +695,223 @@ fn no_workload_and_duplicate_containers() {
         "{e}"
     );
 }
+
+#[test]
+fn after_annotation_orders_pods_and_refuses_cycles() {
+    let yaml = "kind: Pod\nmetadata: {name: db}\nspec: {containers: [{name: pg, image: i}]}\n---\nkind: Deployment\nmetadata:\n  name: api\n  annotations: {io.quadplay.after: db}\nspec:\n  replicas: 2\n  template:\n    spec: {containers: [{name: a, image: i}]}\n---\nkind: Pod\nmetadata:\n  name: web\n  annotations: {io.quadplay.after: 'api, db'}\nspec: {containers: [{name: w, image: i}]}\n";
+    let p = plan_of(yaml);
+    let after: Vec<(&str, Vec<&str>)> = p
+        .pods
+        .iter()
+        .map(|p| {
+            (
+                p.name.as_str(),
+                p.after.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        after,
+        [
+            ("db", vec![]),
+            ("api-pod-0", vec!["db"]),
+            ("api-pod-1", vec!["db"]),
+            ("web", vec!["api-pod-0", "api-pod-1", "db"]),
+        ]
+    );
+    let cyclic = yaml.replace(
+        "kind: Pod\nmetadata: {name: db}\n",
+        "kind: Pod\nmetadata: {name: db, annotations: {io.quadplay.after: web}}\n",
+    );
+    let e = err_of(&cyclic);
+    assert!(e.contains("forms a cycle: api → db → web → api"), "{e}");
+    let e = err_of(&yaml.replace("after: db}", "after: nope}"));
+    assert!(
+        e.contains("no Pod, Deployment, DaemonSet or Job named `nope`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn podman_annotations_map_to_flags_or_warnings() {
+    let p = plan_of(
+        "kind: Pod\nmetadata:\n  name: p\n  annotations:\n    io.podman.annotations.ulimit: nofile=1024:2048,nproc=64\n    io.podman.annotations.pids-limit/a: '100'\n    io.podman.annotations.init/a: 'true'\n    io.containers.autoupdate.authfile: /etc/auth.json\n    io.containers.sdnotify: healthy\nspec:\n  containers: [{name: a, image: i}, {name: b, image: i}]\n",
+    );
+    let a = &p.pods[0].containers[0];
+    assert_eq!(
+        a.extra_args,
+        [
+            "--ulimit=nofile=1024:2048",
+            "--ulimit=nproc=64",
+            "--pids-limit=100",
+            "--init"
+        ]
+    );
+    assert_eq!(
+        a.labels
+            .get("io.containers.autoupdate.authfile")
+            .map(String::as_str),
+        Some("/etc/auth.json")
+    );
+    assert_eq!(
+        p.pods[0].containers[1].extra_args,
+        ["--ulimit=nofile=1024:2048", "--ulimit=nproc=64"]
+    );
+    let w: Vec<&str> = p.warnings.iter().map(|w| w.message.as_str()).collect();
+    assert_eq!(
+        w,
+        ["annotation `io.containers.sdnotify` is not supported by quadplay, ignored"]
+    );
+}
+
+#[test]
+fn pod_and_volume_name_collisions_are_refused() {
+    let e = err_of("kind: Pod\nmetadata: {name: web-pod}\nspec: {containers: [{name: a, image: i}]}\n---\nkind: Deployment\nmetadata: {name: web}\nspec: {template: {spec: {containers: [{name: a, image: i}]}}}\n");
+    assert!(e.contains("Deployment/web: metadata.name: its pod would be named web-pod, as the pod of Pod/web-pod is"), "{e}");
+    let e = err_of("kind: PersistentVolumeClaim\nmetadata: {name: p-data}\n---\nkind: Pod\nmetadata: {name: p}\nspec:\n  volumes: [{name: data, emptyDir: {}}]\n  containers: [{name: a, image: i}]\n");
+    assert!(
+        e.contains("would be named p-data, like another volume"),
+        "{e}"
+    );
+}
+
+#[test]
+fn down_plans_survive_missing_configmap_files_and_port_conflicts() {
+    // `--configmap` files are not given to `down`; replicas' ports do not matter to it.
+    let yaml = format!(
+        "{POD}  - name: c\n    image: i\n    envFrom: [{{configMapRef: {{name: from-file}}}}]\n    env:\n    - {{name: K, valueFrom: {{configMapKeyRef: {{name: from-file, key: k}}}}}}\n  volumes:\n  - {{name: v, configMap: {{name: from-file}}}}\n---\n{}",
+        DEPLOY3
+    );
+    assert!(err_of(&yaml).contains("no ConfigMap `from-file`"));
+    let down = PlanOptions {
+        down: true,
+        ..opts()
+    };
+    let p = plan(&docs(&yaml), &down).unwrap();
+    let names: Vec<&str> = p.pods.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["p", "web-pod-0", "web-pod-1", "web-pod-2"]);
+    assert!(p.pods[0].containers[0].env.is_empty());
+}
+
+#[test]
+fn options_from_the_cli_contract() {
+    use clap::Parser;
+    let cli = crate::cli::Cli::try_parse_from([
+        "quadplay",
+        "play",
+        "--unit",
+        "web.service",
+        "--network",
+        "n1",
+        "--publish",
+        "8080:80",
+        "--userns",
+        "keep-id",
+        "--log-driver",
+        "k8s-file",
+        "--log-opt",
+        "max-size=1m",
+        "--auto-update",
+        "registry",
+        "--exit-code-propagation",
+        "all",
+        "--podman-arg=--pids-limit=5",
+        "--strict",
+        "--stop-timeout",
+        "30",
+        "/a.yaml",
+    ])
+    .unwrap();
+    let crate::cli::Command::Play(args) = cli.command else {
+        panic!("not play")
+    };
+    let o = PlanOptions::from_play(&args, PathBuf::from("/run/x"));
+    assert_eq!(o.unit.as_deref(), Some("web.service"));
+    assert_eq!(
+        (o.network.as_slice(), o.publish.as_slice()),
+        (&["n1".to_string()][..], &["8080:80".to_string()][..])
+    );
+    assert_eq!(o.userns.as_deref(), Some("keep-id"));
+    assert_eq!(o.log_driver.as_deref(), Some("k8s-file"));
+    assert_eq!(o.log_opts, ["max-size=1m"]);
+    assert_eq!(o.auto_update, ["registry"]);
+    assert_eq!(o.exit_code_propagation, ExitCodePropagation::All);
+    assert_eq!(o.podman_args, ["--pids-limit=5"]);
+    assert!(o.strict && !o.down);
+    assert_eq!(o.stop_timeout, 30);
+    let cli =
+        crate::cli::Cli::try_parse_from(["quadplay", "down", "--unit", "web.service", "/a.yaml"])
+            .unwrap();
+    let crate::cli::Command::Down(args) = cli.command else {
+        panic!("not down")
+    };
+    let o = PlanOptions::from_down(&args, PathBuf::from("/run/x"));
+    assert!(o.down && !o.strict);
+    assert_eq!(o.unit.as_deref(), Some("web.service"));
+}
+
+/// Bad input must give errors, never panics: mutate the seed YAML thousands of ways
+/// (deterministically) and run load + plan on each.
+#[test]
+fn mutated_yaml_never_panics() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kube/seed.yaml");
+    let seed = std::fs::read_to_string(path).unwrap();
+    let bytes: Vec<char> = seed.chars().collect();
+    let alphabet: Vec<char> = " :-\n[]{}'\"&*!|>#0123456789abcxyz~.,/$()%@`\t"
+        .chars()
+        .collect();
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let (mut ok, mut errors) = (0, 0);
+    for _ in 0..1500 {
+        let mut text = bytes.clone();
+        for _ in 0..1 + next(4) {
+            let at = next(text.len());
+            match next(4) {
+                0 => {
+                    text.remove(at);
+                }
+                1 => text.insert(at, alphabet[next(alphabet.len())]),
+                2 => text[at] = alphabet[next(alphabet.len())],
+                _ => {
+                    let end = (at + next(40)).min(text.len());
+                    let chunk: Vec<char> = text[at..end].to_vec();
+                    let to = next(text.len());
+                    text.splice(to..to, chunk);
+                }
+            }
+        }
+        let text: String = text.into_iter().collect();
+        let mut d = Documents::default();
+        match kube::load_text(&mut d, Path::new("/apps/app.yaml"), &text, false)
+            .map_err(|e| e.to_string())
+            .and_then(|()| plan(&d, &opts()).map_err(|e| e.to_string()))
+        {
+            Ok(_) => ok += 1,
+            Err(e) => {
+                assert!(!e.is_empty());
+                errors += 1;
+            }
+        }
+    }
+    // Both outcomes must occur, or the mutations test nothing.
+    assert!(ok > 100 && errors > 100, "ok {ok}, errors {errors}");
+}
+
+#[test]
+fn host_network_drops_published_ports_and_duplicates_in_a_pod_fail() {
+    let p = plan_of("kind: Pod\nmetadata: {name: p}\nspec:\n  hostNetwork: true\n  containers: [{name: a, image: i, ports: [{containerPort: 80, hostPort: 8080}]}]\n");
+    assert!(p.pods[0].ports.is_empty());
+    assert_eq!(p.warnings.len(), 1);
+    assert_eq!(p.warnings[0].field, "spec.hostNetwork");
+    let e = err_of(&format!("{POD}  - {{name: a, image: i, ports: [{{containerPort: 80, hostPort: 8080}}]}}\n  - {{name: b, image: i, ports: [{{containerPort: 81, hostPort: 8080}}]}}\n"));
+    assert!(
+        e.contains("pod p publishes host port 8080/tcp twice"),
+        "{e}"
+    );
+}

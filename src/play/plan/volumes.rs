@@ -279,7 +279,7 @@ fn pod_volume(
         let Some((obj, cm)) = ctx.configmaps.get(c.name.as_str()).copied() else {
             return missing(
                 w,
-                c.optional,
+                ctx.optional(c.optional),
                 &format!("{field}.name"),
                 "ConfigMap",
                 &c.name,
@@ -295,7 +295,7 @@ fn pod_volume(
             data,
             &c.items,
             c.default_mode,
-            c.optional,
+            ctx.optional(c.optional),
             false,
         );
     }
@@ -304,7 +304,7 @@ fn pod_volume(
         let Some((obj, secret)) = ctx.secrets.get(s.secret_name.as_str()).copied() else {
             return missing(
                 w,
-                s.optional,
+                ctx.optional(s.optional),
                 &format!("{field}.secretName"),
                 "Secret",
                 &s.secret_name,
@@ -320,7 +320,7 @@ fn pod_volume(
             data,
             &s.items,
             s.default_mode,
-            s.optional,
+            ctx.optional(s.optional),
             true,
         );
     }
@@ -440,6 +440,16 @@ fn empty_dir(
                 );
             }
             let name = format!("{pod}-{}", v.name);
+            if ctx.volumes.iter().any(|x| x.name == name) {
+                // `down` removes emptyDir volumes: sharing a name with a claim would lose data.
+                return Err(invalid(
+                    w.obj,
+                    field,
+                    format!(
+                        "its Podman volume would be named {name}, like another volume of this YAML"
+                    ),
+                ));
+            }
             ctx.volumes.push(VolumePlan {
                 name: name.clone(),
                 labels: ctx.base_labels(),

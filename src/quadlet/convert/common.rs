@@ -540,6 +540,32 @@ pub fn parse_timespan(s: &str) -> Option<f64> {
     Some(total)
 }
 
+/// Adds the start commands of a `.network`/`.volume`: `create` is the full create command
+/// (`podman … network create [flags] NAME`), `exists` the matching `podman … network exists`.
+/// With `--ignore` support: `ExecStart=` with `--ignore` after the sub-command (Quadlet's form).
+/// Otherwise `ExecStartPre=-<create>` (failing because the object exists is fine) and
+/// `ExecStart=<exists>`, which fails the unit when the object really could not be created.
+/// `ExecStartPre=` rather than a second `ExecStart=` keeps a user's `Type=` (only oneshot
+/// services may have several `ExecStart=`).
+pub fn add_create_if_missing(
+    service: &mut UnitFile,
+    ctx: &Ctx,
+    mut create: Vec<String>,
+    subcommand_end: usize,
+    exists: Vec<String>,
+) {
+    if ctx.create_ignore() {
+        create.insert(subcommand_end.min(create.len()), "--ignore".to_string());
+        service.add_cmdline(SERVICE, "ExecStart", &create);
+        return;
+    }
+    if let Some(first) = create.first_mut() {
+        *first = format!("-{first}");
+    }
+    service.add_cmdline(SERVICE, "ExecStartPre", &create);
+    service.add_cmdline(SERVICE, "ExecStart", &exists);
+}
+
 /// `[Service] Type`/`KillMode` handling shared by `.kube` and `.container`: `KillMode=mixed`
 /// unless the user chose `mixed` or `control-group`.
 pub fn set_kill_mode(src: &UnitFile, service: &mut UnitFile) -> Result<(), ConvertError> {

@@ -788,7 +788,7 @@ mod tests {
             "[Container]\nImage=busybox\n",
         )];
         let s = super::super::testutil::settings(false);
-        let r = super::super::convert_all(&sources, &s);
+        let r = super::super::convert_all(&sources, &s, None);
         let svc = r[0].1.as_ref().unwrap();
         assert_eq!(svc.warnings.len(), 1);
         assert!(svc.warnings[0].contains("not a fully qualified image name"));
@@ -1021,7 +1021,7 @@ mod tests {
             "x.container",
             "[Container]\nImage=docker.io/x\n[Service]\nUser=bob\n",
         )];
-        let r = super::super::convert_all(&sources, &super::super::testutil::settings(false));
+        let r = super::super::convert_all(&sources, &super::super::testutil::settings(false), None);
         let svc = r[0].1.as_ref().unwrap();
         assert_eq!(
             svc.warnings,

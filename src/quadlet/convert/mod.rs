@@ -12,7 +12,7 @@ pub mod volume;
 
 use std::collections::HashMap;
 
-use crate::quadlet::{ConvertError, Kind, Service, Settings, Source};
+use crate::quadlet::{ConvertError, Kind, PodmanVersion, Service, Settings, Source};
 use crate::unit::UnitFile;
 
 /// What other units may learn about a unit (Quadlet's `UnitInfo`).
@@ -37,6 +37,16 @@ impl UnitInfo {
 pub struct Ctx<'a> {
     pub settings: &'a Settings,
     pub units: HashMap<String, UnitInfo>,
+    /// The target Podman, when known.
+    pub podman_version: Option<PodmanVersion>,
+}
+
+impl Ctx<'_> {
+    /// Whether `network create --ignore`/`volume create --ignore` may be used.
+    pub fn create_ignore(&self) -> bool {
+        self.podman_version
+            .is_some_and(PodmanVersion::has_create_ignore)
+    }
 }
 
 /// What a converter produces before it is wrapped into a [`Service`].
@@ -49,10 +59,12 @@ pub struct Converted {
 pub fn convert_all(
     sources: &[Source],
     settings: &Settings,
+    podman_version: Option<PodmanVersion>,
 ) -> Vec<(String, Result<Service, ConvertError>)> {
     let mut ctx = Ctx {
         settings,
         units: HashMap::new(),
+        podman_version,
     };
     let mut order: Vec<(usize, Kind)> = Vec::new();
     for (i, src) in sources.iter().enumerate() {
@@ -133,11 +145,20 @@ pub(crate) mod testutil {
     pub fn convert_named(files: &[(&str, &str)], name: &str, user: bool) -> Result<String, String> {
         let sources: Vec<Source> = files.iter().map(|(n, t)| source(n, t)).collect();
         let s = settings(user);
-        let results = convert_all(&sources, &s);
+        let results = convert_all(&sources, &s, None);
         let (_, r) = results
             .into_iter()
             .find(|(n, _)| n == name)
             .ok_or_else(|| format!("no result for {name}"))?;
+        r.map(|svc| svc.unit.render()).map_err(|e| e.to_string())
+    }
+
+    /// Converts for Podman 5 (Quadlet's exact `create --ignore` form).
+    pub fn convert_modern(name: &str, text: &str) -> Result<String, String> {
+        let sources = [source(name, text)];
+        let v = PodmanVersion { major: 5, minor: 0 };
+        let results = convert_all(&sources, &settings(false), Some(v));
+        let (_, r) = results.into_iter().next().ok_or("no result")?;
         r.map(|svc| svc.unit.render()).map_err(|e| e.to_string())
     }
 

@@ -1,6 +1,8 @@
-//! `.network` (§5): a oneshot service running `podman network create --ignore`.
+//! `.network` (§5): a oneshot service that creates the network unless it exists.
 
-use super::common::{base_podman, init_service, invalid, set_default, Flags, SERVICE};
+use super::common::{
+    add_create_if_missing, base_podman, init_service, invalid, set_default, Flags, SERVICE,
+};
 use super::{names, Converted, Ctx};
 use crate::quadlet::{ConvertError, Kind, Source};
 
@@ -41,8 +43,11 @@ pub fn convert(src: &Source, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
         service.add_cmdline(SERVICE, "ExecStopPost", &rm);
     }
 
+    let mut exists = base.clone();
+    exists.extend(["network".into(), "exists".into(), name.clone()]);
     let mut start = base;
-    start.extend(["network".into(), "create".into(), "--ignore".into()]);
+    start.extend(["network".into(), "create".into()]);
+    let subcommand_end = start.len();
     let mut f = Flags::new(unit, GROUP, start);
     f.boolean("DisableDNS", "--disable-dns");
     f.boolean("Internal", "--internal");
@@ -60,7 +65,7 @@ pub fn convert(src: &Source, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
     f.push(name);
     let Flags { args, warnings, .. } = f;
 
-    service.add_cmdline(SERVICE, "ExecStart", &args);
+    add_create_if_missing(&mut service, ctx, args, subcommand_end, exists);
     set_default(&mut service, "SyslogIdentifier", "%N");
     set_default(&mut service, "Type", "oneshot");
     set_default(&mut service, "RemainAfterExit", "yes");
@@ -122,11 +127,11 @@ fn subnets(f: &mut Flags) -> Result<(), ConvertError> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{convert1, line};
+    use super::super::testutil::{convert1, convert_modern, line, lines};
 
     #[test]
-    fn basic_network() {
-        let out = convert1("basic.network", "").unwrap();
+    fn basic_network_modern_is_quadlets() {
+        let out = convert_modern("basic.network", "").unwrap();
         assert_eq!(
             out,
             "[Unit]\nWants=network-online.target\nAfter=network-online.target\nSourcePath=/etc/containers/systemd/basic.network\nRequiresMountsFor=%t/containers\n\n[Service]\nExecStart=/usr/bin/podman network create --ignore systemd-basic\nSyslogIdentifier=%N\nType=oneshot\nRemainAfterExit=yes\n"
@@ -134,9 +139,21 @@ mod tests {
     }
 
     #[test]
+    fn basic_network_portable() {
+        let out = convert1("basic.network", "[Network]\nGlobalArgs=--log-level=info\n").unwrap();
+        assert_eq!(
+            [lines(&out, "ExecStartPre"), lines(&out, "ExecStart")].concat(),
+            [
+                "-/usr/bin/podman --log-level=info network create systemd-basic",
+                "/usr/bin/podman --log-level=info network exists systemd-basic"
+            ]
+        );
+    }
+
+    #[test]
     fn every_key() {
         let text = "[Network]\nContainersConfModule=/m.conf\nGlobalArgs=--log-level=debug\nDisableDNS=true\nInternal=no\nIPv6=yes\nDriver=bridge\nIPAMDriver=host-local\nInterfaceName=br9\nDNS=1.1.1.1\nDNS=8.8.8.8\nSubnet=10.9.0.0/24\nGateway=10.9.0.1\nIPRange=10.9.0.128/25\nSubnet=fd00::/64\nOptions=mtu=1400 isolate=true\nLabel=b=2 a=1\nPodmanArgs=--opt x=y\nNetworkName=mynet\nNetworkDeleteOnStop=true\n[Service]\nType=exec\nRemainAfterExit=no\n";
-        let out = convert1("n.network", text).unwrap();
+        let out = convert_modern("n.network", text).unwrap();
         assert_eq!(
             line(&out, "ExecStart").unwrap(),
             "/usr/bin/podman --module=/m.conf --log-level=debug network create --ignore --disable-dns --internal=false --ipv6 --driver bridge --ipam-driver host-local --interface-name br9 --dns 1.1.1.1 --dns 8.8.8.8 --subnet 10.9.0.0/24 --gateway 10.9.0.1 --ip-range 10.9.0.128/25 --subnet fd00::/64 --opt isolate=true --opt mtu=1400 --label a=1 --label b=2 --opt x=y mynet"
@@ -171,6 +188,6 @@ mod tests {
     #[test]
     fn template_name() {
         let out = convert1("foo@.network", "").unwrap();
-        assert!(out.contains("--ignore systemd-foo-%i\n"), "{out}");
+        assert!(out.contains("network exists systemd-foo-%i\n"), "{out}");
     }
 }

@@ -1,6 +1,8 @@
-//! `.volume` (§7): a oneshot service running `podman volume create --ignore`.
+//! `.volume` (§7): a oneshot service that creates the volume unless it exists.
 
-use super::common::{base_podman, init_service, invalid, set_default, Flags, SERVICE, UNIT};
+use super::common::{
+    add_create_if_missing, base_podman, init_service, invalid, set_default, Flags, UNIT,
+};
 use super::{names, Converted, Ctx};
 use crate::quadlet::{ConvertError, Kind, Source};
 use crate::unit::quote_word;
@@ -31,8 +33,12 @@ pub fn convert(src: &Source, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
     let name = names::resource_name(Kind::Volume, &src.file_name, unit)
         .unwrap_or_else(|| names::default_resource_name(&src.file_name));
 
-    let mut start = base_podman(unit, GROUP, &ctx.settings.podman);
-    start.extend(["volume", "create", "--ignore"].map(String::from));
+    let base = base_podman(unit, GROUP, &ctx.settings.podman);
+    let mut exists = base.clone();
+    exists.extend(["volume".into(), "exists".into(), name.clone()]);
+    let mut start = base;
+    start.extend(["volume", "create"].map(String::from));
+    let subcommand_end = start.len();
     let mut f = Flags::new(unit, GROUP, start);
     let driver = unit.lookup(GROUP, "Driver");
     if let Some(d) = &driver {
@@ -113,7 +119,7 @@ pub fn convert(src: &Source, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
     f.podman_args();
     f.push(name);
     let Flags { args, warnings, .. } = f;
-    service.add_cmdline(SERVICE, "ExecStart", &args);
+    add_create_if_missing(&mut service, ctx, args, subcommand_end, exists);
     set_default(&mut service, "SyslogIdentifier", "%N");
     set_default(&mut service, "Type", "oneshot");
     set_default(&mut service, "RemainAfterExit", "yes");
@@ -125,11 +131,23 @@ pub fn convert(src: &Source, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{convert1, line, lines};
+    use super::super::testutil::{convert1, convert_modern, line, lines};
 
     #[test]
-    fn basic_volume() {
+    fn basic_volume_portable() {
         let out = convert1("basic.volume", "[Volume]\n").unwrap();
+        assert_eq!(
+            [lines(&out, "ExecStartPre"), lines(&out, "ExecStart")].concat(),
+            [
+                "-/usr/bin/podman volume create systemd-basic",
+                "/usr/bin/podman volume exists systemd-basic"
+            ]
+        );
+    }
+
+    #[test]
+    fn basic_volume_modern_is_quadlets() {
+        let out = convert_modern("basic.volume", "[Volume]\n").unwrap();
         assert_eq!(
             out,
             "[X-Volume]\n\n[Unit]\nWants=network-online.target\nAfter=network-online.target\nSourcePath=/etc/containers/systemd/basic.volume\nRequiresMountsFor=%t/containers\n\n[Service]\nExecStart=/usr/bin/podman volume create --ignore systemd-basic\nSyslogIdentifier=%N\nType=oneshot\nRemainAfterExit=yes\n"
@@ -138,7 +156,7 @@ mod tests {
 
     #[test]
     fn every_key() {
-        let out = convert1(
+        let out = convert_modern(
             "v.volume",
             "[Volume]\nContainersConfModule=/m\nGlobalArgs=--syslog\nDriver=local\nUser=root\nGroup=0x10\nCopy=no\nDevice=/dev/sdb1\nType=bind\nOptions=noatime\nLabel=x=1 a\nPodmanArgs=--opt size=1G\nVolumeName=data\n",
         )
