@@ -149,6 +149,13 @@ pub struct AutoUpdateArgs {
     /// Report format.
     #[arg(long, value_enum, default_value_t)]
     pub format: OutputFormat,
+    /// Seconds a restarted unit must stay active (same invocation) to count as running the new
+    /// image; catches containers that exit right after start.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    pub settle: f64,
+    /// Only consider containers of this systemd unit (`NAME` means `NAME.service`); repeatable.
+    #[arg(long = "unit", value_name = "UNIT")]
+    pub units: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]

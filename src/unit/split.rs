@@ -359,7 +359,12 @@ fn escape_into(out: &mut String, word: &str) {
 
 /// Quotes one word for an exec line or a path-list value; words without special characters are
 /// returned unchanged. `%` and `$` are deliberately left alone: systemd expands them at runtime.
+/// An empty word is written as `""` (systemd passes an empty argument); Quadlet writes nothing,
+/// which silently shifts the following arguments (`LogDriver=` → `--log-driver --log-opt …`).
 pub fn quote_word(word: &str) -> String {
+    if word.is_empty() {
+        return "\"\"".to_string();
+    }
     if !needs_quoting(word) {
         return word.to_string();
     }
@@ -370,8 +375,7 @@ pub fn quote_word(word: &str) -> String {
     out
 }
 
-/// Joins words into one exec line (Quadlet's `AddCmdline`). Empty words are written as nothing,
-/// as upstream does (they are lost when systemd splits the line again).
+/// Joins words into one exec line (Quadlet's `AddCmdline`), each quoted by [`quote_word`].
 pub fn join_cmdline<S: AsRef<str>>(words: &[S]) -> String {
     let mut out = String::new();
     for (i, w) in words.iter().enumerate() {
@@ -548,6 +552,14 @@ mod tests {
         ];
         let line = join_cmdline(&words);
         assert_eq!(exec(&line), words);
+    }
+
+    #[test]
+    fn empty_word_is_kept_as_empty_quotes() {
+        assert_eq!(
+            join_cmdline(&["--log-driver", "", "img"]),
+            r#"--log-driver "" img"#
+        );
     }
 
     #[test]

@@ -1,0 +1,303 @@
+//! The Podman calls auto-update makes, behind a small trait so the decisions are tested with a fake.
+//!
+//! Only the `podman` CLI is used (path from `$PODMAN`), with commands whose output is the same from
+//! Podman 4.3 through 5.x:
+//!
+//! * `podman ps --filter label=io.containers.autoupdate --format json` — running candidates;
+//! * `podman image inspect --format json ID` — the digests a local image is known by;
+//! * `podman image exists NAME` + `podman image inspect --format {{.Id}} NAME` — a tag's image;
+//! * the registry's digest: `podman manifest inspect docker://…` cannot do it on 4.3 ("Treating single
+//!   images as manifest lists is not implemented"), so a throw-away manifest list is created from the
+//!   remote reference (`podman manifest create PROBE docker://NAME`), which fetches only the manifest
+//!   (no layers) and records its digest for this platform; the list is read and removed;
+//! * `podman pull --quiet NAME` and `podman tag ID NAME`.
+
+use std::collections::BTreeMap;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use serde::Deserialize;
+
+/// A running container that carries an auto-update policy label.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Container {
+    pub id: String,
+    pub name: String,
+    /// The image name the container was created from, as given (`Image` in `podman ps`).
+    pub image: String,
+    /// The ID of the image the container runs.
+    pub image_id: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A failed Podman call, with the command line and what Podman said.
+#[derive(Debug, thiserror::Error)]
+pub enum PodmanError {
+    #[error("cannot run `{command}`: {source}")]
+    Spawn {
+        command: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{command}` failed: {stderr}")]
+    Failed { command: String, stderr: String },
+    #[error("`{command}`: unexpected output: {detail}")]
+    Output { command: String, detail: String },
+}
+
+/// What auto-update asks of Podman.
+pub trait Podman {
+    /// Running containers that carry an `io.containers.autoupdate` label.
+    fn auto_update_containers(&self) -> Result<Vec<Container>, PodmanError>;
+    /// Every manifest digest (`sha256:…`) the local image `image_id` is known by.
+    fn local_digests(&self, image_id: &str) -> Result<Vec<String>, PodmanError>;
+    /// The ID of the local image `name` refers to, `None` if there is no such local image.
+    fn local_image_id(&self, name: &str) -> Result<Option<String>, PodmanError>;
+    /// The digests of the manifests the registry serves for `name` on this platform.
+    fn remote_digests(
+        &self,
+        name: &str,
+        authfile: Option<&str>,
+    ) -> Result<Vec<String>, PodmanError>;
+    /// Pull `name`; the pulled image's ID.
+    fn pull(&self, name: &str, authfile: Option<&str>) -> Result<String, PodmanError>;
+    /// Point the tag `name` at the image `image_id`.
+    fn tag(&self, image_id: &str, name: &str) -> Result<(), PodmanError>;
+}
+
+/// The `podman` command-line client.
+#[derive(Debug, Clone)]
+pub struct PodmanCli {
+    program: String,
+}
+
+impl Default for PodmanCli {
+    fn default() -> Self {
+        Self::from_env()
+    }
+}
+
+/// Distinguishes probe lists made by one process; the PID distinguishes processes.
+static PROBE_SEQ: AtomicU32 = AtomicU32::new(0);
+
+impl PodmanCli {
+    /// `$PODMAN` if set, else `podman` from `PATH`.
+    pub fn from_env() -> Self {
+        let program = std::env::var("PODMAN")
+            .ok()
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| "podman".to_string());
+        PodmanCli { program }
+    }
+
+    pub fn with_program(program: impl Into<String>) -> Self {
+        PodmanCli {
+            program: program.into(),
+        }
+    }
+
+    fn command_line(&self, args: &[&str]) -> String {
+        std::iter::once(self.program.as_str())
+            .chain(args.iter().copied())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Run podman (with `REGISTRY_AUTH_FILE` when the container names an auth file: unlike
+    /// `--authfile`, every command that talks to a registry honours it on every Podman version).
+    /// `Ok((success, stdout, stderr))` once it ran at all.
+    fn exec(
+        &self,
+        args: &[&str],
+        authfile: Option<&str>,
+    ) -> Result<(bool, String, String), PodmanError> {
+        let mut cmd = Command::new(&self.program);
+        cmd.args(args).stdin(Stdio::null());
+        if let Some(authfile) = authfile {
+            cmd.env("REGISTRY_AUTH_FILE", authfile);
+        }
+        let out = cmd.output().map_err(|source| PodmanError::Spawn {
+            command: self.command_line(args),
+            source,
+        })?;
+        Ok((
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ))
+    }
+
+    /// Run podman and require success; its stdout.
+    fn run(&self, args: &[&str], authfile: Option<&str>) -> Result<String, PodmanError> {
+        let (ok, stdout, stderr) = self.exec(args, authfile)?;
+        if ok {
+            Ok(stdout)
+        } else {
+            Err(PodmanError::Failed {
+                command: self.command_line(args),
+                stderr,
+            })
+        }
+    }
+
+    fn parse<T: for<'de> Deserialize<'de>>(
+        &self,
+        args: &[&str],
+        text: &str,
+    ) -> Result<T, PodmanError> {
+        serde_json::from_str(text).map_err(|e| PodmanError::Output {
+            command: self.command_line(args),
+            detail: e.to_string(),
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PsEntry {
+    id: String,
+    #[serde(default)]
+    names: Vec<String>,
+    #[serde(default)]
+    image: String,
+    #[serde(rename = "ImageID", default)]
+    image_id: String,
+    #[serde(default)]
+    labels: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    state: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ImageEntry {
+    #[serde(default)]
+    digest: String,
+    #[serde(default)]
+    repo_digests: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct ManifestList {
+    #[serde(default)]
+    manifests: Vec<ManifestEntry>,
+}
+
+#[derive(Deserialize)]
+struct ManifestEntry {
+    digest: String,
+}
+
+impl Podman for PodmanCli {
+    fn auto_update_containers(&self) -> Result<Vec<Container>, PodmanError> {
+        let args = [
+            "ps",
+            "--filter",
+            "label=io.containers.autoupdate",
+            "--format",
+            "json",
+        ];
+        let out = self.run(&args, None)?;
+        // Podman 4.x prints "[]" for no containers; be lenient with an empty answer too.
+        if out.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        let entries: Vec<PsEntry> = self.parse(&args, &out)?;
+        Ok(entries
+            .into_iter()
+            // `ps` without --all lists running (and paused) containers; only running ones count.
+            .filter(|e| e.state.is_empty() || e.state == "running")
+            .map(|e| Container {
+                name: e.names.into_iter().next().unwrap_or_default(),
+                id: e.id,
+                image: e.image,
+                image_id: e.image_id,
+                labels: e.labels.unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    fn local_digests(&self, image_id: &str) -> Result<Vec<String>, PodmanError> {
+        let args = ["image", "inspect", "--format", "json", image_id];
+        let out = self.run(&args, None)?;
+        let images: Vec<ImageEntry> = self.parse(&args, &out)?;
+        let mut digests = Vec::new();
+        for image in images {
+            digests.push(image.digest);
+            for repo_digest in image.repo_digests.unwrap_or_default() {
+                if let Some((_, d)) = repo_digest.rsplit_once('@') {
+                    digests.push(d.to_string());
+                }
+            }
+        }
+        digests.retain(|d| !d.is_empty());
+        digests.sort();
+        digests.dedup();
+        Ok(digests)
+    }
+
+    fn local_image_id(&self, name: &str) -> Result<Option<String>, PodmanError> {
+        let (exists, _, stderr) = self.exec(&["image", "exists", name], None)?;
+        if !exists {
+            // `image exists` says "no" with exit 1 and nothing on stderr; anything else is an error.
+            if stderr.is_empty() {
+                return Ok(None);
+            }
+            return Err(PodmanError::Failed {
+                command: self.command_line(&["image", "exists", name]),
+                stderr,
+            });
+        }
+        let out = self.run(&["image", "inspect", "--format", "{{.Id}}", name], None)?;
+        Ok(out.lines().next().map(|l| l.trim().to_string()))
+    }
+
+    fn remote_digests(
+        &self,
+        name: &str,
+        authfile: Option<&str>,
+    ) -> Result<Vec<String>, PodmanError> {
+        let probe = format!(
+            "localhost/quadplay-auto-update-probe-{}-{}",
+            std::process::id(),
+            PROBE_SEQ.fetch_add(1, Ordering::Relaxed)
+        );
+        let remote = format!("docker://{name}");
+        let created = self.run(&["manifest", "create", &probe, &remote], authfile);
+        let result = created.and_then(|_| {
+            let args = ["manifest", "inspect", probe.as_str()];
+            let out = self.run(&args, None)?;
+            let list: ManifestList = self.parse(&args, &out)?;
+            let digests: Vec<String> = list.manifests.into_iter().map(|m| m.digest).collect();
+            if digests.is_empty() {
+                return Err(PodmanError::Output {
+                    command: self.command_line(&args),
+                    detail: format!("no manifest for this platform in {name}"),
+                });
+            }
+            Ok(digests)
+        });
+        // A failed `manifest create` can still leave the empty list behind (seen on 4.3): always
+        // remove it, and never let a cleanup failure hide the answer.
+        let _ = self.exec(&["manifest", "rm", &probe], None);
+        result
+    }
+
+    fn pull(&self, name: &str, authfile: Option<&str>) -> Result<String, PodmanError> {
+        let args = ["pull", "--quiet", name];
+        let out = self.run(&args, authfile)?;
+        match out.lines().rev().map(str::trim).find(|l| !l.is_empty()) {
+            Some(id) => Ok(id.to_string()),
+            None => self
+                .local_image_id(name)?
+                .ok_or_else(|| PodmanError::Output {
+                    command: self.command_line(&args),
+                    detail: "no image ID printed and no local image after the pull".into(),
+                }),
+        }
+    }
+
+    fn tag(&self, image_id: &str, name: &str) -> Result<(), PodmanError> {
+        self.run(&["tag", image_id, name], None).map(|_| ())
+    }
+}
