@@ -7,13 +7,15 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use super::install::{self, Install};
 use super::log::Log;
 use super::paths::{search_dirs, search_dirs_in, SearchDir, SearchEnv};
-use super::{convert_all, dropins, Kind, Service, Settings, Source};
+use super::{convert_all_for, dropins, Kind, PodmanVersion, Service, Settings, Source};
 use crate::cli::GenerateArgs;
 use crate::unit::UnitFile;
 
@@ -92,7 +94,19 @@ pub fn run(dirs: &[SearchDir], opts: &Options, log: &mut Log) -> Outcome {
     }
     // Networks and volumes before what uses them, pods last (they collect their containers).
     sources.sort_by_key(|s| rank(&s.file_name));
-    let converted = convert_all(&sources, opts.settings);
+    // Only networks and volumes have version-dependent forms: spare the podman exec otherwise.
+    let needs_version = sources.iter().any(|s| {
+        matches!(
+            Kind::from_file_name(&s.file_name),
+            Some(Kind::Network | Kind::Volume)
+        )
+    });
+    let version = if needs_version {
+        podman_version(&opts.settings.podman, log)
+    } else {
+        None
+    };
+    let converted = convert_all_for(&sources, opts.settings, version);
     let mut outcome = Outcome::default();
     let mut written_by: HashMap<String, String> = HashMap::new();
     let mut made_dir = false;
@@ -146,6 +160,68 @@ pub fn run(dirs: &[SearchDir], opts: &Options, log: &mut Log) -> Outcome {
         }
     }
     outcome
+}
+
+/// Pins the Podman version instead of asking `podman --version` (packagers who know it, tests).
+pub const PODMAN_VERSION_ENV: &str = "QUADPLAY_PODMAN_VERSION";
+
+/// How long `podman --version` may take before the generator gives up on it: a generator that
+/// hangs holds up boot and every daemon-reload.
+const VERSION_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The Podman version the units will run with, or `None` (the converters then use forms that
+/// work on every Podman).
+fn podman_version(podman: &str, log: &mut Log) -> Option<PodmanVersion> {
+    if let Some(pinned) = std::env::var(PODMAN_VERSION_ENV)
+        .ok()
+        .filter(|v| !v.is_empty())
+    {
+        let version = PodmanVersion::parse(&pinned);
+        if version.is_none() {
+            log.info(&format!(
+                "Warning: ignoring {PODMAN_VERSION_ENV}={pinned}: not a version"
+            ));
+        }
+        return version;
+    }
+    let version = run_version(podman);
+    match version {
+        Some(v) => log.debug(&format!("{podman} is Podman {}.{}", v.major, v.minor)),
+        None => log.debug(&format!(
+            "could not tell the version of {podman}: using forms every Podman accepts"
+        )),
+    }
+    version
+}
+
+/// `podman --version` with a deadline.
+fn run_version(podman: &str) -> Option<PodmanVersion> {
+    let mut child = Command::new(podman)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let deadline = Instant::now() + VERSION_TIMEOUT;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(2)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    };
+    let mut text = String::new();
+    // The output is one short line: it fits the pipe buffer, so reading after exit is safe.
+    child.stdout.take()?.read_to_string(&mut text).ok()?;
+    status
+        .success()
+        .then(|| PodmanVersion::parse(&text))
+        .flatten()
 }
 
 /// Every unit file of the search dirs, first of each name only, with its drop-ins merged.
@@ -325,6 +401,20 @@ fn temp_path(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn podman_version_from_a_real_program_or_none() {
+        let t = tempfile::tempdir().unwrap();
+        let fake = t.path().join("podman");
+        fs::write(&fake, "#!/bin/sh\necho podman version 4.9.3\n").unwrap();
+        fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        assert_eq!(
+            run_version(&fake.to_string_lossy()),
+            Some(PodmanVersion { major: 4, minor: 9 })
+        );
+        assert_eq!(run_version("/bin/false"), None);
+        assert_eq!(run_version("/nonexistent/podman"), None);
+    }
 
     #[test]
     fn ranks_put_networks_first_and_pods_last() {

@@ -32,6 +32,9 @@ Description=quadplay e2e web server
 Image=localhost/busybox:latest
 Network=qp10-net.network
 PublishPort=127.0.0.1:$port:8080
+# This host mixes cgroups v1 and v2 without systemd as PID 1, where Quadlet's default
+# --cgroups=split cannot work; real systemd hosts (cgroups v2) do not need this line.
+CgroupsMode=enabled
 Exec=sh -c "mkdir -p /www && echo hello-from-qp10 > /www/index.html && exec httpd -f -p 8080 -h /www"
 [Install]
 WantedBy=default.target
