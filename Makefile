@@ -39,6 +39,9 @@ MAN_SRC := $(wildcard man/*.md)
 MAN_PAGES := $(BUILD)/man/quadplay.1 $(patsubst man/%.md,$(BUILD)/man/%,$(MAN_SRC))
 # quadplay.unit(5) documents every kind; these names lead to it.
 MAN_LINKS := quadplay.kube.5 quadplay.container.5 quadplay.network.5 quadplay.volume.5 quadplay.pod.5
+# quadplay(1) documents every subcommand; git-style names (man quadplay-auto-update) lead to it.
+MAN1_LINKS := quadplay-play.1 quadplay-down.1 quadplay-auto-update.1 quadplay-doctor.1 quadplay-generate.1 \
+	quadplay-convert.1 quadplay-completions.1
 COMPLETIONS := $(BUILD)/completions/quadplay.bash $(BUILD)/completions/_quadplay $(BUILD)/completions/quadplay.fish
 UNITS := $(wildcard units/*.service units/*.timer)
 QUADPLAY := $(OUT)/quadplay
@@ -107,6 +110,9 @@ install: all
 	@set -e; for l in $(MAN_LINKS); do \
 	  echo '.so man5/quadplay.unit.5' > $(DESTDIR)$(MANDIR)/man5/$$l; chmod 0644 $(DESTDIR)$(MANDIR)/man5/$$l; \
 	done
+	@set -e; for l in $(MAN1_LINKS); do \
+	  echo '.so man1/quadplay.1' > $(DESTDIR)$(MANDIR)/man1/$$l; chmod 0644 $(DESTDIR)$(MANDIR)/man1/$$l; \
+	done
 	install -D -m 0644 $(BUILD)/completions/quadplay.bash $(DESTDIR)$(BASHCOMPDIR)/quadplay
 	install -D -m 0644 $(BUILD)/completions/_quadplay $(DESTDIR)$(ZSHCOMPDIR)/_quadplay
 	install -D -m 0644 $(BUILD)/completions/quadplay.fish $(DESTDIR)$(FISHCOMPDIR)/quadplay.fish
@@ -126,7 +132,7 @@ uninstall:
 	  rm -f $(DESTDIR)$(LIBDIR)/systemd/system/$$(basename $$u) $(DESTDIR)$(LIBDIR)/systemd/user/$$(basename $$u); \
 	done
 	rm -f $(DESTDIR)$(MANDIR)/man1/quadplay.1 $(DESTDIR)$(MANDIR)/man8/quadplay-generator.8 $(DESTDIR)$(MANDIR)/man5/quadplay.unit.5
-	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(MAN_LINKS))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(MAN_LINKS)) $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(MAN1_LINKS))
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/quadplay $(DESTDIR)$(ZSHCOMPDIR)/_quadplay $(DESTDIR)$(FISHCOMPDIR)/quadplay.fish
 	@# Only our own masks: a link to /dev/null; anything else there belongs to the administrator.
 	@for g in system-generators/podman-system-generator user-generators/podman-user-generator; do \
@@ -138,15 +144,19 @@ check:
 	$(CARGO) test $(CARGO_FLAGS)
 
 # The Debian package is built from a copy of the tree with packaging/debian as debian/, offline
-# (cargo's registry cache in $$CARGO_HOME must already hold the dependencies).
+# (cargo's registry cache in $$CARGO_HOME must already hold the dependencies). The cargo on PATH
+# (rustup's) is passed through, and the target dir is shared so dependencies are not rebuilt.
+DEB_SRC := $(BUILD)/deb/quadplay-$(VERSION)
 deb:
-	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/quadplay-$(VERSION) dist
-	git ls-files -z | xargs -0 cp --parents -t $(BUILD)/deb/quadplay-$(VERSION)
-	cp -r packaging/debian $(BUILD)/deb/quadplay-$(VERSION)/debian
-	cd $(BUILD)/deb/quadplay-$(VERSION) && CARGO_TARGET_DIR=$(abspath $(CARGO_TARGET_DIR))/deb \
+	rm -rf $(BUILD)/deb && mkdir -p $(DEB_SRC) dist
+	git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -xf - -C $(DEB_SRC)
+	cp -r packaging/debian $(DEB_SRC)/debian
+	cd $(DEB_SRC) && env CARGO_TARGET_DIR=$(abspath $(CARGO_TARGET_DIR)) \
+	  CARGO_HOME=$${CARGO_HOME:-$$HOME/.cargo} RUSTUP_HOME=$${RUSTUP_HOME:-$$HOME/.rustup} \
+	  PATH=$$(dirname $$(command -v $(CARGO))):$$PATH \
 	  dpkg-buildpackage -b -us -uc $(DEB_BUILD_FLAGS)
-	mv $(BUILD)/deb/quadplay_$(VERSION)*.deb dist/
-	@ls -l dist/*.deb
+	mv $(BUILD)/deb/quadplay_$(VERSION)_*.deb $(BUILD)/deb/quadplay_$(VERSION)_*.buildinfo $(BUILD)/deb/quadplay_$(VERSION)_*.changes dist/
+	@ls -l dist/
 
 rpm-check:
 	rpmspec -P packaging/rpm/quadplay.spec >/dev/null && echo "ok: rpmspec -P parses packaging/rpm/quadplay.spec"

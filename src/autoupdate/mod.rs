@@ -19,6 +19,7 @@
 //! traits; the connection to systemd is made only when a unit has to be restarted, so a dry run or
 //! a run with nothing to do never needs D-Bus.
 
+pub mod lock;
 pub mod podman;
 pub mod policy;
 pub mod report;
@@ -27,7 +28,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use crate::systemd::{self, Manager};
-use podman::{Container, Podman, PodmanError};
+use podman::{Container, ContainerHealth, Podman, PodmanError};
 use policy::{check_registry_reference, Policy, AUTHFILE_LABEL, POLICY_LABEL, UNIT_LABEL};
 pub use report::{Entry, Outcome, Report};
 
@@ -129,9 +130,14 @@ where
     for (unit, candidates) in &units {
         runner.update_unit(unit, candidates, &containers, &mut entries);
     }
+    let via = match &runner.manager {
+        LazyManager::Ready(m) => m.describe(),
+        LazyManager::Pending(_) | LazyManager::Failed(_) => String::new(),
+    };
     Ok(Report {
         dry_run: opts.dry_run,
         entries,
+        via,
     })
 }
 
@@ -363,7 +369,7 @@ where
         entries: &mut [Entry],
     ) {
         let first = match self.manager.get() {
-            Ok(m) => restart_and_verify(m, unit, self.opts),
+            Ok(m) => restart_and_verify(m, self.podman, unit, self.opts),
             Err(e) => Err(format!("cannot restart: {e}")),
         };
         let why = match first {
@@ -409,7 +415,7 @@ where
         }
         let second = if tag_errors.is_empty() {
             match self.manager.get() {
-                Ok(m) => restart_and_verify(m, unit, self.opts),
+                Ok(m) => restart_and_verify(m, self.podman, unit, self.opts),
                 Err(e) => Err(format!("cannot restart: {e}")),
             }
         } else {
@@ -442,9 +448,16 @@ where
     }
 }
 
-/// Restart `unit` and check it runs: the job ends "done", the unit is active, and it stays active
-/// in the same invocation for the settle time. `Ok` carries the state for the report.
-fn restart_and_verify<M: Manager>(m: &M, unit: &str, opts: &Options) -> Result<String, String> {
+/// Restart `unit` and check it runs: the job ends "done", the unit is active, and for the settle
+/// time it stays active in the same invocation while none of its containers exits with an error
+/// or is restarted by Podman's restart policy (a crash loop behind an active unit, as under
+/// `restartPolicy: Always`). `Ok` carries the state for the report.
+fn restart_and_verify<M: Manager, P: Podman>(
+    m: &M,
+    podman: &P,
+    unit: &str,
+    opts: &Options,
+) -> Result<String, String> {
     let job = m.restart(unit).map_err(|e| e.to_string())?;
     if job.result != "done" {
         let state = m
@@ -457,6 +470,13 @@ fn restart_and_verify<M: Manager>(m: &M, unit: &str, opts: &Options) -> Result<S
     if !first.is_active() {
         return Err(format!("unit {first} after the restart"));
     }
+    // Container checks add to the unit's state; if Podman cannot be asked, the unit's state is
+    // still the verdict.
+    let baseline = podman.unit_containers(unit).unwrap_or_default();
+    if let Some(trouble) = container_trouble(&baseline, &baseline) {
+        return Err(trouble);
+    }
+    let settle = opts.settle.as_secs_f64();
     let deadline = Instant::now() + opts.settle;
     loop {
         let now = Instant::now();
@@ -466,19 +486,44 @@ fn restart_and_verify<M: Manager>(m: &M, unit: &str, opts: &Options) -> Result<S
         std::thread::sleep(opts.poll.min(deadline - now));
         let s = m.status(unit).map_err(|e| e.to_string())?;
         if !s.is_active() {
-            return Err(format!(
-                "unit {s} within {:.1} s of the restart",
-                opts.settle.as_secs_f64()
-            ));
+            return Err(format!("unit {s} within {settle:.1} s of the restart"));
         }
         if s.invocation_id != first.invocation_id {
             return Err(format!(
-                "unit restarted itself within {:.1} s of the restart",
-                opts.settle.as_secs_f64()
+                "unit restarted itself within {settle:.1} s of the restart"
             ));
+        }
+        if let Ok(current) = podman.unit_containers(unit) {
+            if let Some(trouble) = container_trouble(&baseline, &current) {
+                return Err(format!("{trouble} within {settle:.1} s of the restart"));
+            }
         }
     }
     Ok(format!("{}/{}", first.active_state, first.sub_state))
+}
+
+/// A container that exited with an error, or that Podman restarted since `before`.
+fn container_trouble(before: &[ContainerHealth], now: &[ContainerHealth]) -> Option<String> {
+    for c in now {
+        let done = matches!(c.state.as_str(), "exited" | "stopped");
+        if done && c.exit_code != 0 {
+            return Some(format!(
+                "container {} {} with code {}",
+                c.name, c.state, c.exit_code
+            ));
+        }
+        let Some(b) = before.iter().find(|b| b.id == c.id) else {
+            continue;
+        };
+        let restarted_while_running = b.state == "running" && b.started_at != c.started_at;
+        if c.restarts > b.restarts || restarted_while_running {
+            return Some(format!(
+                "container {} was restarted by its restart policy (crash loop)",
+                c.name
+            ));
+        }
+    }
+    None
 }
 
 /// `web` means `web.service`, as for systemctl.

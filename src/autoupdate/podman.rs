@@ -30,6 +30,20 @@ pub struct Container {
     pub labels: BTreeMap<String, String>,
 }
 
+/// How a container of a restarted unit is doing, to tell a running unit from a crash loop that
+/// Podman's restart policy hides behind an active unit.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ContainerHealth {
+    pub id: String,
+    pub name: String,
+    /// Podman's state: "running", "exited", "created", ...
+    pub state: String,
+    pub exit_code: i64,
+    /// Restarts by Podman's restart policy since the container was created.
+    pub restarts: u64,
+    pub started_at: String,
+}
+
 /// A failed Podman call, with the command line and what Podman said.
 #[derive(Debug, thiserror::Error)]
 pub enum PodmanError {
@@ -63,6 +77,8 @@ pub trait Podman {
     fn pull(&self, name: &str, authfile: Option<&str>) -> Result<String, PodmanError>;
     /// Point the tag `name` at the image `image_id`.
     fn tag(&self, image_id: &str, name: &str) -> Result<(), PodmanError>;
+    /// Every container (running or not, infra containers left out) labelled as run by `unit`.
+    fn unit_containers(&self, unit: &str) -> Result<Vec<ContainerHealth>, PodmanError>;
 }
 
 /// The `podman` command-line client.
@@ -166,6 +182,36 @@ struct PsEntry {
     labels: Option<BTreeMap<String, String>>,
     #[serde(default)]
     state: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct IdEntry {
+    id: String,
+    #[serde(default)]
+    is_infra: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct InspectEntry {
+    id: String,
+    #[serde(default)]
+    name: String,
+    state: InspectState,
+    #[serde(default)]
+    restart_count: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct InspectState {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    exit_code: i64,
+    #[serde(default)]
+    started_at: String,
 }
 
 #[derive(Deserialize)]
@@ -299,5 +345,46 @@ impl Podman for PodmanCli {
 
     fn tag(&self, image_id: &str, name: &str) -> Result<(), PodmanError> {
         self.run(&["tag", image_id, name], None).map(|_| ())
+    }
+
+    fn unit_containers(&self, unit: &str) -> Result<Vec<ContainerHealth>, PodmanError> {
+        let filter = format!("label=PODMAN_SYSTEMD_UNIT={unit}");
+        let args = [
+            "ps",
+            "--all",
+            "--filter",
+            filter.as_str(),
+            "--format",
+            "json",
+        ];
+        let out = self.run(&args, None)?;
+        if out.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        let listed: Vec<IdEntry> = self.parse(&args, &out)?;
+        let ids: Vec<&str> = listed
+            .iter()
+            .filter(|e| !e.is_infra)
+            .map(|e| e.id.as_str())
+            .collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut args = vec!["container", "inspect", "--format", "json"];
+        args.extend(&ids);
+        // A container removed between the two calls makes inspect fail; the caller looks again.
+        let out = self.run(&args, None)?;
+        let inspected: Vec<InspectEntry> = self.parse(&args, &out)?;
+        Ok(inspected
+            .into_iter()
+            .map(|e| ContainerHealth {
+                id: e.id,
+                name: e.name,
+                state: e.state.status,
+                exit_code: e.state.exit_code,
+                restarts: e.restart_count,
+                started_at: e.state.started_at,
+            })
+            .collect())
     }
 }

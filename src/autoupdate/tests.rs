@@ -17,6 +17,9 @@ struct FakePodman {
     /// The registry: name -> (manifest digest, image ID).
     registry: BTreeMap<String, (String, String)>,
     calls: RefCell<Vec<String>>,
+    /// Images whose containers crash and are restarted by Podman at each look (the unit stays up).
+    crash_looping: BTreeSet<String>,
+    looks: RefCell<u64>,
 }
 
 impl FakePodman {
@@ -76,6 +79,29 @@ impl Podman for FakePodman {
             .push(format!("tag {image_id} {name}"));
         self.tags.borrow_mut().insert(name.into(), image_id.into());
         Ok(())
+    }
+    fn unit_containers(&self, unit: &str) -> Result<Vec<ContainerHealth>, PodmanError> {
+        *self.looks.borrow_mut() += 1;
+        let looks = *self.looks.borrow();
+        let tags = self.tags.borrow();
+        Ok(self
+            .containers
+            .iter()
+            .filter(|c| c.labels.get(UNIT_LABEL).map(String::as_str) == Some(unit))
+            .map(|c| {
+                let crashing = tags
+                    .get(&c.image)
+                    .is_some_and(|id| self.crash_looping.contains(id));
+                ContainerHealth {
+                    id: c.id.clone(),
+                    name: c.name.clone(),
+                    state: "running".into(),
+                    exit_code: 0,
+                    restarts: if crashing { looks } else { 0 },
+                    started_at: "2026-11-23T05:00:00Z".into(),
+                }
+            })
+            .collect())
     }
 }
 
@@ -291,6 +317,53 @@ fn unit_that_dies_during_settle_time_is_rolled_back() {
         "{msg}"
     );
     assert_eq!(m.restarts.borrow().len(), 2);
+}
+
+#[test]
+fn crash_loop_behind_an_active_unit_is_rolled_back() {
+    let mut p = machine(
+        vec![container("web", "app.service", APP, "app1", "registry")],
+        &[(APP, "sha256:a3", "app3")],
+    );
+    p.crash_looping.insert("app3".into());
+    let m = FakeManager::new(&p, &[]);
+    let o = Options {
+        settle: Duration::from_millis(20),
+        poll: Duration::from_millis(5),
+        ..Options::default()
+    };
+    let r = run(&o, &p, || Ok(&m)).unwrap();
+    assert_eq!(outcomes(&r), vec![("web", Outcome::RolledBack)]);
+    let msg = &r.entries[0].message;
+    assert!(
+        msg.contains("container web was restarted by its restart policy"),
+        "{msg}"
+    );
+    assert!(msg.contains("rolled back to app1"), "{msg}");
+}
+
+#[test]
+fn container_trouble_spots_errors_and_restarts_but_not_finished_jobs() {
+    let c = |state: &str, code: i64, restarts: u64, started: &str| ContainerHealth {
+        id: "1".into(),
+        name: "web".into(),
+        state: state.into(),
+        exit_code: code,
+        restarts,
+        started_at: started.into(),
+    };
+    let up = [c("running", 0, 0, "t1")];
+    assert_eq!(container_trouble(&up, &up), None);
+    assert_eq!(container_trouble(&up, &[c("exited", 0, 0, "t1")]), None);
+    let e = container_trouble(&up, &[c("exited", 3, 0, "t1")]).unwrap();
+    assert_eq!(e, "container web exited with code 3");
+    assert!(container_trouble(&up, &[c("running", 0, 1, "t1")]).is_some());
+    assert!(container_trouble(&up, &[c("running", 0, 0, "t2")]).is_some());
+    let created = [c("created", 0, 0, "")];
+    assert_eq!(
+        container_trouble(&created, &[c("running", 0, 0, "t1")]),
+        None
+    );
 }
 
 #[test]

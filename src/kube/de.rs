@@ -21,6 +21,8 @@ pub struct Unknown {
     pub pos: Pos,
     /// A known field of the same object spelt almost the same (`workdir` → `workingDir`).
     pub suggestion: Option<&'static str>,
+    /// The value is null, `{}` or `[]`: it asks for nothing (`kubectl` writes `strategy: {}`).
+    pub empty: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -349,6 +351,11 @@ impl<'a, 'u> de::Deserializer<'a> for NodeDe<'a, 'u> {
             path: self.path.clone(),
             pos: self.node.pos,
             suggestion: closest(key, self.siblings),
+            empty: match &self.node.value {
+                Value::Scalar(s) => s.is_null(),
+                Value::Seq(items) => items.is_empty(),
+                Value::Map(entries) => entries.is_empty(),
+            },
         });
         visitor.visit_unit()
     }
@@ -546,6 +553,7 @@ mod tests {
                 path: "extra".into(),
                 pos: Pos { line: 4, column: 3 },
                 suggestion: None,
+                empty: false,
             }]
         );
         let (_, unknown) = parse::<Probe>("name: a\nreadonly: true\n");

@@ -278,7 +278,10 @@ fn add_document(
             location: loc(root.pos),
             object: object.clone(),
             field: String::new(),
-            message: format!("kind {kind} is not supported; the object is skipped"),
+            message: format!(
+                "kind {kind} is not supported; the object is skipped{}",
+                hint(&kind)
+            ),
         });
     } else if name.is_empty() {
         return Err(KubeError::Invalid {
@@ -289,6 +292,10 @@ fn add_document(
         });
     }
     for u in unknown.into_inner() {
+        // An empty value asks for nothing; `kubectl create --dry-run -o yaml` writes many.
+        if u.empty {
+            continue;
+        }
         if let Some(message) = classify(&u.path, u.suggestion) {
             docs.findings.push(Finding {
                 location: loc(u.pos),
@@ -310,6 +317,29 @@ fn add_document(
         resource,
     });
     Ok(())
+}
+
+/// What to use instead of a kind quadplay does not run.
+fn hint(kind: &str) -> &'static str {
+    match kind {
+        "StatefulSet" | "ReplicaSet" | "ReplicationController" => {
+            " (a Deployment with a PersistentVolumeClaim runs the same pods)"
+        }
+        "CronJob" => " (run a Job from a systemd timer instead)",
+        "Ingress" | "IngressClass" | "Gateway" | "HTTPRoute" => {
+            " (publish with a hostPort or --publish instead)"
+        }
+        "Namespace" => " (one host is one namespace)",
+        "ServiceAccount"
+        | "Role"
+        | "RoleBinding"
+        | "ClusterRole"
+        | "ClusterRoleBinding"
+        | "NetworkPolicy"
+        | "PodDisruptionBudget"
+        | "HorizontalPodAutoscaler" => " (it has no meaning on a single host)",
+        _ => "",
+    }
 }
 
 fn join_path(parent: &str, key: &str) -> String {
@@ -398,15 +428,15 @@ const SERVER_SET: &[&str] = &[
 /// The message for an unknown field at `path`, or `None` when it is not worth one.
 fn classify(path: &str, suggestion: Option<&str>) -> Option<String> {
     let normal = strip_indexes(path);
-    if SERVER_SET.iter().any(|s| normal == *s) {
-        return None;
-    }
     let matches = |pattern: &str| {
         normal == pattern
             || normal
                 .strip_suffix(pattern)
                 .is_some_and(|head| head.ends_with('.'))
     };
+    if SERVER_SET.iter().any(|s| matches(s)) {
+        return None;
+    }
     if IGNORED_ON_HOST.iter().any(|p| matches(p)) {
         return Some("ignored on a single host".into());
     }

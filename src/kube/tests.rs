@@ -56,6 +56,9 @@ fn unsupported_kinds_are_findings_not_silence() {
     assert_eq!(docs.findings.len(), 1);
     assert_eq!(docs.findings[0].object, "Ingress/in");
     assert!(docs.findings[0].message.contains("not supported"));
+    assert!(docs.findings[0]
+        .message
+        .ends_with("(publish with a hostPort or --publish instead)"));
 }
 
 #[test]
@@ -140,4 +143,19 @@ fn load_reads_files_in_order() {
         err.to_string().contains("missing.yaml: cannot read"),
         "{err}"
     );
+}
+
+#[test]
+fn kubectl_dry_run_output_gives_no_noise() {
+    // `kubectl create deployment web --image=busybox --dry-run=client -o yaml`, verbatim.
+    let docs = load_str(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  creationTimestamp: null\n  labels:\n    app: web\n  name: web\nspec:\n  replicas: 1\n  selector:\n    matchLabels:\n      app: web\n  strategy: {}\n  template:\n    metadata:\n      creationTimestamp: null\n      labels:\n        app: web\n    spec:\n      containers:\n      - image: busybox\n        name: busybox\n        resources: {}\nstatus: {}\n",
+    )
+    .unwrap();
+    assert!(docs.findings.is_empty(), "{:?}", docs.findings);
+    // A non-empty strategy is still reported.
+    let docs =
+        load_str("kind: Deployment\nmetadata: {name: w}\nspec:\n  strategy: {type: Recreate}\n")
+            .unwrap();
+    assert_eq!(docs.findings.len(), 1);
 }

@@ -14,7 +14,7 @@ for page in man1/quadplay.1 man5/quadplay.unit.5 man8/quadplay-generator.8; do
 done
 
 # Each name resolves, and the per-kind names lead to quadplay.unit(5)'s text.
-for name in quadplay quadplay-generator quadplay.unit quadplay.kube quadplay.container quadplay.network \
+for name in quadplay quadplay-auto-update quadplay-convert quadplay-generator quadplay.unit quadplay.kube quadplay.container quadplay.network \
             quadplay.volume quadplay.pod; do
   text=$(MANPATH=$mandir MANWIDTH=100 man "$name" 2>/tmp/50-man.err | col -b) \
     || fail "man $name: $(cat /tmp/50-man.err)"

@@ -70,7 +70,13 @@ unqualified-search-registries = []
 location = "127.0.0.1:$registry_port"
 insecure = true
 CONF
-  chown "$user:$user" "$home/.config/containers/containers.conf" "$home/.config/containers/registries.conf"
+  # Quadlet's default `--cgroups=split` needs systemd's cgroup layout, which a manager that is not under
+  # a systemd PID 1 (and on hybrid cgroups) does not have: podman fails "could not find cgroup mount".
+  # Real hosts keep Quadlet's default; the test user gets a drop-in for every .container.
+  install -d -o "$user" -g "$user" "$home/.config/containers/systemd/container.d"
+  printf '[Container]\nCgroupsMode=enabled\n' > "$home/.config/containers/systemd/container.d/50-e2e-cgroups.conf"
+  chown "$user:$user" "$home/.config/containers/containers.conf" "$home/.config/containers/registries.conf" \
+    "$home/.config/containers/systemd/container.d/50-e2e-cgroups.conf"
 }
 
 start_manager() {

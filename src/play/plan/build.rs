@@ -358,6 +358,10 @@ pub fn plan(docs: &Documents, opts: &PlanOptions) -> Result<Plan, PlanError> {
             pod.networks = networks.iter().map(|n| n.1.clone()).collect();
         }
     }
+    // Replicas share their template: say each thing once.
+    let mut seen = BTreeSet::new();
+    ctx.warnings
+        .retain(|w| seen.insert((w.location.clone(), w.field.clone(), w.message.clone())));
     if opts.strict && !ctx.warnings.is_empty() {
         return Err(PlanError::Strict(ctx.warnings));
     }
@@ -735,8 +739,11 @@ fn container(
     let mut extra_args = Vec::new();
     annotations::container_extras(w, &c.name, &mut extra_args, &mut labels)?;
     extra_args.extend(ctx.opts.podman_args.iter().cloned());
+    // The workload's annotations, as `podman kube play` sets them, minus `io.quadplay.*`:
+    // those are instructions to this planner, already carried out.
     let mut annotations = w.template_meta.annotations.clone();
     annotations.extend(w.meta.annotations.clone());
+    annotations.retain(|k, _| !k.starts_with("io.quadplay."));
     let mut cp = ContainerPlan {
         name: format!("{pod}-{}", c.name),
         short_name: c.name.clone(),

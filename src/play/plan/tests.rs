@@ -634,7 +634,7 @@ fn warnings_and_strict() {
         [
             "/apps/app.yaml:4:17: Pod/p: spec.nodeSelector: ignored on a single host",
             "/apps/app.yaml:9:16: Pod/p: spec.containers[0].lifecycle.preStop: unknown or unsupported field, ignored",
-            "/apps/app.yaml:11:1: Ingress/ing: kind Ingress is not supported; the object is skipped",
+            "/apps/app.yaml:11:1: Ingress/ing: kind Ingress is not supported; the object is skipped (publish with a hostPort or --publish instead)",
         ]
     );
     let strict = PlanOptions {
@@ -914,4 +914,14 @@ fn host_network_drops_published_ports_and_duplicates_in_a_pod_fail() {
         e.contains("pod p publishes host port 8080/tcp twice"),
         "{e}"
     );
+}
+
+#[test]
+fn replicas_report_each_warning_once() {
+    let p = plan_of("kind: Deployment\nmetadata: {name: d}\nspec:\n  replicas: 3\n  template:\n    spec:\n      containers:\n      - {name: c, image: i, resources: {requests: {cpu: 100m}}}\n");
+    assert_eq!(p.pods.len(), 3);
+    assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+    assert!(p.warnings[0]
+        .message
+        .contains("only limits.cpu is enforced"));
 }

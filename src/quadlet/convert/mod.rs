@@ -184,6 +184,68 @@ pub(crate) mod testutil {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::testutil::{settings, source};
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn results_come_in_processing_order() {
+        let sources = [
+            source("p.pod", "[Pod]\n"),
+            source("a.kube", "[Kube]\nYaml=a\n"),
+            source("c.container", "[Container]\nImage=localhost/x\n"),
+            source("n.network", ""),
+            source("v.volume", ""),
+            source("x.image", "[Image]\nImage=localhost/x\n"),
+        ];
+        let names: Vec<String> = convert_all(&sources, &settings(false), None)
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(
+            names,
+            ["n.network", "v.volume", "a.kube", "c.container", "p.pod"]
+        );
+    }
+
+    #[test]
+    fn errors_in_dropins_point_at_the_dropin() {
+        let mut src = source("a.kube", "[Kube]\nYaml=a.yml\n");
+        let dropin = UnitFile::parse(
+            Path::new("/etc/containers/systemd/a.kube.d/10-x.conf"),
+            "[Kube]\n\nTypo=1\n",
+        )
+        .unwrap();
+        src.unit.merge(&dropin);
+        let r = convert_all(&[src], &settings(false), None);
+        let err = r[0].1.as_ref().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "/etc/containers/systemd/a.kube.d/10-x.conf:3: Typo: unsupported key 'Typo' in group 'Kube'"
+        );
+    }
+
+    #[test]
+    fn service_file_names() {
+        let u = UnitFile::new(Path::new("/x"));
+        assert_eq!(
+            crate::quadlet::service_file_name("web.container", &u),
+            "web.service"
+        );
+        assert_eq!(
+            crate::quadlet::service_file_name("d@.volume", &u),
+            "d-volume@.service"
+        );
+        let named = UnitFile::parse(Path::new("/x"), "[Kube]\nServiceName=app\n").unwrap();
+        assert_eq!(
+            crate::quadlet::service_file_name("a.kube", &named),
+            "app.service"
+        );
+    }
+}
+
 /// No input may panic the conversion: mutate the golden inputs at random (seeded, so failures
 /// reproduce) and convert every variant; whatever converts must render to a file that parses.
 #[cfg(test)]

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Auto-update of a .kube unit against a real registry (loopback), over the user manager's D-Bus API.
+# An image is released by pushing a build to the :stable tag that the pod runs:
+#   v1 running -> v2 released: --dry-run reports "pending" and changes nothing; JSON parses
+#              -> real run: the unit is restarted once (new invocation) and serves v2, exit 0
+#   v3 released (exits at once; the unit itself stays active: restartPolicy Always lets Podman restart it)
+#              -> the run sees the container fail (exit code or restart count) within the settle time,
+#                 retags v2, restarts, the unit serves v2 again, exit non-zero, report says "rolled back".
+# QUADPLAY_BIN=PATH runs auto-update from another build (default: the installed $PREFIX/bin/quadplay).
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
+
+QP=${QUADPLAY_BIN:-$PREFIX/bin/quadplay}
+REPO_IMG=127.0.0.1:5000/qp-e2e-autoupdate/web
+IMG=$REPO_IMG:stable
+PORT=18401
+UNIT=qpau.service
+WORK=$(mktemp -d /tmp/qpau.XXXXXX)
+
+cleanup() {
+  uctl stop "$UNIT" >/dev/null 2>&1 || true
+  rm -f "$UNIT_DIR/qpau.kube" "$UNIT_DIR/qpau.yaml"
+  uctl daemon-reload >/dev/null 2>&1 || true
+  uctl reset-failed "$UNIT" >/dev/null 2>&1 || true
+  upodman pod rm -f qpau >/dev/null 2>&1 || true
+  for t in v1 v2 v3 stable; do upodman rmi -f "$REPO_IMG:$t" >/dev/null 2>&1 || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+# KEEP=1 leaves the unit and images in place for inspection.
+[ -n "${KEEP:-}" ] && trap - EXIT
+
+install_quadplay
+cleanup
+WORK=$(mktemp -d /tmp/qpau.XXXXXX)
+chmod 755 "$WORK"
+
+# build VERSION CMD-JSON — an image from the local busybox that serves "VERSION" (or runs CMD).
+build() {
+  local v=$1 cmd=$2
+  mkdir -p "$WORK/$v"
+  echo "$v" > "$WORK/$v/index.html"
+  printf 'FROM localhost/busybox:latest\nCOPY index.html /www/index.html\nCMD %s\n' "$cmd" > "$WORK/$v/Containerfile"
+  chmod -R a+rX "$WORK/$v"
+  upodman build -q -t "$REPO_IMG:$v" "$WORK/$v" >/dev/null || fail "podman build $v"
+}
+# release VERSION — push that build to the registry's :stable tag (the machine's own tag stays).
+release() { upodman push -q "$REPO_IMG:$1" "$IMG" || fail "push $1 as stable"; }
+image_id() { upodman image inspect --format '{{.Id}}' "$1"; }
+ctr_image() { upodman ps --no-trunc --filter pod=qpau --filter label=io.containers.autoupdate --format '{{.ImageID}}'; }
+serves() { [ "$(http_get "http://127.0.0.1:$PORT/index.html")" = "$1" ]; }
+# au ARGS... — quadplay auto-update as the user, for this unit only (other tests' containers may
+# carry policies too); output in $WORK/out, exit status in $rc.
+au() {
+  set +e
+  as_user "$QP" auto-update --unit "$UNIT" "$@" > "$WORK/out" 2> "$WORK/err"
+  rc=$?
+  set -e
+  cat "$WORK/out"
+  [ -s "$WORK/err" ] && sed 's/^/  stderr: /' "$WORK/err"
+  return 0
+}
+# field KEY — that key of this unit's (first) JSON entry.
+field() { python3 -c "import json,sys; e=[x for x in json.load(open('$WORK/out')) if x['Unit']=='$UNIT']; print(e[0]['$1'] if e else 'NO-ENTRY')"; }
+
+build v1 '["httpd","-f","-p","8080","-h","/www"]'
+build v2 '["httpd","-f","-p","8080","-h","/www"]'
+build v3 '["sh","-c","echo broken; exit 3"]'
+v1=$(image_id "$REPO_IMG:v1"); v2=$(image_id "$REPO_IMG:v2"); v3=$(image_id "$REPO_IMG:v3")
+release v1
+
+put_file "$UNIT_DIR/qpau.yaml" <<EOF
+apiVersion: v1
+kind: Pod
+metadata:
+  name: qpau
+spec:
+  # httpd as PID 1 ignores SIGTERM: do not wait out a long grace period at each restart.
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: web
+    image: $IMG
+    ports:
+    - containerPort: 8080
+      hostPort: $PORT
+      hostIP: 127.0.0.1
+EOF
+put_unit qpau.kube <<'EOF'
+[Unit]
+Description=quadplay e2e: auto-update of a .kube unit
+[Kube]
+Yaml=qpau.yaml
+AutoUpdate=registry
+[Service]
+TimeoutStopSec=20
+EOF
+reload
+uctl start "$UNIT" || { unit_debug "$UNIT"; fail "$UNIT did not start"; }
+wait_for 20 serves v1 || { unit_debug "$UNIT"; fail "v1 not served"; }
+labels=$(upodman ps --filter pod=qpau --format '{{.Names}} {{.Labels}}' | grep -v infra || true)
+[[ $labels == *io.containers.autoupdate:registry* ]] || fail "container lacks the policy label: $labels"
+[[ $labels == *PODMAN_SYSTEMD_UNIT:$UNIT* ]] || fail "container lacks PODMAN_SYSTEMD_UNIT=$UNIT: $labels"
+[ "$(ctr_image)" = "$v1" ] || fail "container does not run v1"
+ok "$UNIT runs v1 pulled from the registry; its container carries policy and unit labels"
+
+au --format json
+[ "$rc" = 0 ] || fail "auto-update with nothing new exited $rc"
+python3 -m json.tool "$WORK/out" >/dev/null || fail "JSON does not parse"
+[ "$(field Updated)" = false ] || fail "expected Updated=false with v1 everywhere, got $(field Updated)"
+ok "nothing new: Updated=false, exit 0, JSON parses"
+
+release v2
+inv=$(unit_prop "$UNIT" InvocationID)
+au --dry-run --format json
+[ "$rc" = 0 ] || fail "dry run exited $rc"
+python3 -m json.tool "$WORK/out" >/dev/null || fail "dry-run JSON does not parse"
+[ "$(field Updated)" = pending ] || fail "dry run: expected pending, got $(field Updated)"
+[ "$(unit_prop "$UNIT" InvocationID)" = "$inv" ] || fail "dry run restarted the unit"
+[ "$(ctr_image)" = "$v1" ] || fail "dry run changed the container"
+[ "$(image_id "$IMG")" = "$v1" ] || fail "dry run moved the local tag"
+au --dry-run
+grep -q "pending" "$WORK/out" && grep -q "would restart $UNIT" "$WORK/out" || fail "dry-run table does not say what it would do"
+ok "v2 released: --dry-run says pending / would restart, changes nothing (unit, container, tag)"
+
+start=$SECONDS
+au
+[ "$rc" = 0 ] || fail "update to v2 exited $rc"
+grep -Eq "^$UNIT .* registry +true " "$WORK/out" || fail "table does not report the update"
+grep -q "systemd reached through unix:path=$XDG_RUNTIME_DIR/bus" "$WORK/out" || fail "the run did not use the session bus"
+[ "$(unit_prop "$UNIT" ActiveState)" = active ] || { unit_debug "$UNIT"; fail "$UNIT not active after update"; }
+[ "$(unit_prop "$UNIT" InvocationID)" != "$inv" ] || fail "$UNIT was not restarted"
+wait_for 10 serves v2 || fail "v2 not served after the update"
+[ "$(ctr_image)" = "$v2" ] || fail "container does not run v2"
+ok "update: $UNIT restarted once onto v2 and serves it ($((SECONDS - start)) s including the 5 s settle)"
+
+release v3
+inv=$(unit_prop "$UNIT" InvocationID)
+start=$SECONDS
+au --format json
+[ "$rc" != 0 ] || fail "a rolled-back update must exit non-zero"
+python3 -m json.tool "$WORK/out" >/dev/null || fail "JSON does not parse"
+[ "$(field Updated)" = "rolled back" ] || fail "expected 'rolled back', got $(field Updated): $(field Message)"
+[ "$(unit_prop "$UNIT" ActiveState)" = active ] || { unit_debug "$UNIT"; fail "$UNIT not active after rollback"; }
+wait_for 10 serves v2 || fail "v2 not served after rollback"
+[ "$(ctr_image)" = "$v2" ] || fail "container does not run v2 after rollback"
+[ "$(image_id "$IMG")" = "$v2" ] || fail "local tag not pointed back at v2"
+[ "$v3" != "$v2" ] || fail "v3 and v2 are the same image"
+ok "broken v3: rolled back to v2, unit active and serving, exit $rc ($((SECONDS - start)) s): $(field Message)"
