@@ -255,6 +255,11 @@ impl Engine for Fake {
         Ok(())
     }
 
+    fn run_container(&self, pod: &str, container: &ContainerPlan) -> Result<(), EngineError> {
+        self.create_container(pod, container)?;
+        self.start(std::slice::from_ref(&container.name))
+    }
+
     fn start(&self, names: &[String]) -> Result<(), EngineError> {
         let mut state = self.call(format!("start {}", names.join(" ")))?;
         for name in names {

@@ -173,6 +173,8 @@ pub trait Engine: Send + Sync {
     fn list_pods(&self, key: &str, value: &str) -> Result<Vec<String>, EngineError>;
 
     fn create_container(&self, pod: &str, container: &ContainerPlan) -> Result<(), EngineError>;
+    /// Creates and starts a container in one step (`podman run --detach`).
+    fn run_container(&self, pod: &str, container: &ContainerPlan) -> Result<(), EngineError>;
     fn start(&self, names: &[String]) -> Result<(), EngineError>;
     /// Blocks until the container exits; its exit code.
     fn wait(&self, name: &str) -> Result<i32, EngineError>;

@@ -476,13 +476,8 @@ fn apply_pod(
     for c in &pod.containers {
         proceed()?;
         engine
-            .create_container(&pod.name, c)
+            .run_container(&pod.name, c)
             .map_err(container_err(c))?;
-    }
-    proceed()?;
-    let names: Vec<String> = pod.containers.iter().map(|c| c.name.clone()).collect();
-    if let Err(source) = engine.start(&names) {
-        return Err(start_failure(engine, pod, source));
     }
     for c in &pod.containers {
         for (probe, kind) in [
@@ -558,26 +553,4 @@ fn run_init(ctx: &Context<'_>, pod: &PodPlan, init: &ContainerPlan) -> Result<()
     }
     engine.remove_containers(std::slice::from_ref(&init.name))?;
     Ok(())
-}
-
-/// Names the container that did not start; Podman's message for a multi-container start may
-/// name only an ID.
-fn start_failure(engine: &dyn Engine, pod: &PodPlan, source: EngineError) -> PlayError {
-    let names: Vec<String> = pod.containers.iter().map(|c| c.name.clone()).collect();
-    let culprit = engine.inspect(&names).ok().and_then(|states| {
-        states
-            .iter()
-            .find(|s| !(s.is_running() || (s.status == "exited" && s.exit_code == 0)))
-            .map(|s| s.name.clone())
-    });
-    let container = culprit
-        .and_then(|name| pod.containers.iter().find(|c| c.name == name))
-        .or(pod.containers.first())
-        .map(|c| c.short_name.clone())
-        .unwrap_or_default();
-    PlayError::Container {
-        workload: pod.workload.clone(),
-        container,
-        source,
-    }
 }

@@ -33,20 +33,37 @@ fn record(errors: &mut Vec<DownError>, step: &str, result: Result<(), EngineErro
     }
 }
 
+/// Which objects a teardown goes after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Only what the plan names: `play` tearing down what it made itself (saves two Podman calls).
+    Planned,
+    /// Also whatever carries the app's label: `down`, possibly after a crash or a changed YAML.
+    Labelled,
+}
+
 /// Stops (gracefully: each container's own stop signal and timeout) and removes the app's pods
 /// and containers, its secrets and file sets, its emptyDir volumes, and its PVC volumes only
 /// with `force`. Returns every error met.
-pub fn teardown(engine: &dyn Engine, plan: &Plan, force: bool) -> Vec<DownError> {
+pub fn teardown(engine: &dyn Engine, plan: &Plan, force: bool, scope: Scope) -> Vec<DownError> {
     let mut errors = Vec::new();
     let mut pods: BTreeSet<String> = plan.pods.iter().map(|p| p.name.clone()).collect();
-    match engine.list_pods(LABEL_APP, &plan.app) {
-        Ok(found) => pods.extend(found),
-        Err(e) => record(&mut errors, "list pods", Err(e)),
-    }
     let mut containers: BTreeSet<String> = BTreeSet::new();
-    match engine.list_containers(LABEL_APP, &plan.app) {
-        Ok(found) => containers.extend(found),
-        Err(e) => record(&mut errors, "list containers", Err(e)),
+    if scope == Scope::Planned {
+        containers.extend(
+            plan.pods
+                .iter()
+                .flat_map(|p| p.containers.iter().map(|c| c.name.clone())),
+        );
+    } else {
+        match engine.list_pods(LABEL_APP, &plan.app) {
+            Ok(found) => pods.extend(found),
+            Err(e) => record(&mut errors, "list pods", Err(e)),
+        }
+        match engine.list_containers(LABEL_APP, &plan.app) {
+            Ok(found) => containers.extend(found),
+            Err(e) => record(&mut errors, "list containers", Err(e)),
+        }
     }
     let containers: Vec<String> = containers.into_iter().collect();
     // Without a timeout argument Podman uses each container's --stop-timeout/--stop-signal,
@@ -58,11 +75,14 @@ pub fn teardown(engine: &dyn Engine, plan: &Plan, force: bool) -> Vec<DownError>
     );
     let pods: Vec<String> = pods.into_iter().collect();
     record(&mut errors, "remove pods", engine.remove_pods(&pods));
-    record(
-        &mut errors,
-        "remove containers",
-        engine.remove_containers(&containers),
-    );
+    if scope == Scope::Labelled {
+        // Containers outside any pod (a crashed create); pod removal took the others.
+        record(
+            &mut errors,
+            "remove containers",
+            engine.remove_containers(&containers),
+        );
+    }
     for secret in &plan.secrets {
         let step = format!("remove secret {}", secret.name);
         record(

@@ -24,7 +24,7 @@ use thiserror::Error;
 use crate::engine::{Engine, EngineError};
 
 use self::apply::Context;
-use self::down::DownError;
+use self::down::{DownError, Scope};
 use self::notify::Notifier;
 use self::plan::Plan;
 use self::signals::StopFlag;
@@ -177,11 +177,11 @@ pub fn execute(
         }
         Err(e) => {
             // Supervision broke down: still remove everything, then report.
-            let _ = down::teardown(engine, &plan, false);
+            let _ = down::teardown(engine, &plan, false, Scope::Labelled);
             return Err(e);
         }
     };
-    let errors = down::teardown(engine, &plan, false);
+    let errors = down::teardown(engine, &plan, false, Scope::Planned);
     if !errors.is_empty() {
         return Err(PlayError::Down(errors));
     }
@@ -191,7 +191,7 @@ pub fn execute(
 /// Tears down what `play` made for the plan; every error is reported.
 pub fn execute_down(engine: &dyn Engine, plan: &Plan, force: bool) -> Result<(), PlayError> {
     let plan = apply::prepare(plan);
-    let errors = down::teardown(engine, &plan, force);
+    let errors = down::teardown(engine, &plan, force, Scope::Labelled);
     if errors.is_empty() {
         Ok(())
     } else {

@@ -138,6 +138,7 @@ fn applies_in_order_and_stops_cleanly_on_signal() {
     assert!(pos("create_secret") < pos("create_volume data"));
     assert!(pos("create_volume") < pos("create_pod"));
     assert!(pos("create_pod web1") < pos("start web1-app"));
+    assert!(pos("create_container web1-app") < pos("start web1-app"));
     assert!(pos("watch") > pos("start web2-app"));
     assert!(pos("stop web1-app web2-app") > pos("watch"));
     let state = fake.lock();
