@@ -19,6 +19,7 @@
 //! traits; the connection to systemd is made only when a unit has to be restarted, so a dry run or
 //! a run with nothing to do never needs D-Bus.
 
+pub mod lock;
 pub mod podman;
 pub mod policy;
 pub mod report;
@@ -129,9 +130,14 @@ where
     for (unit, candidates) in &units {
         runner.update_unit(unit, candidates, &containers, &mut entries);
     }
+    let via = match &runner.manager {
+        LazyManager::Ready(m) => m.describe(),
+        LazyManager::Pending(_) | LazyManager::Failed(_) => String::new(),
+    };
     Ok(Report {
         dry_run: opts.dry_run,
         entries,
+        via,
     })
 }
 

@@ -77,6 +77,8 @@ pub struct Entry {
 pub struct Report {
     pub dry_run: bool,
     pub entries: Vec<Entry>,
+    /// How systemd was reached, when a unit had to be restarted (empty otherwise).
+    pub via: String,
 }
 
 impl Report {
@@ -148,6 +150,9 @@ impl Report {
             self.count(Outcome::RolledBack),
             self.count(Outcome::Failed),
         );
+        if !self.via.is_empty() {
+            let _ = writeln!(out, "systemd reached through {}", self.via);
+        }
         out
     }
 }
@@ -176,6 +181,7 @@ mod tests {
         let r = Report {
             dry_run: false,
             entries: vec![entry(Outcome::RolledBack)],
+            via: "unix:path=/run/user/1001/bus".into(),
         };
         let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
         assert_eq!(v[0]["Unit"], "app.service");
@@ -183,6 +189,9 @@ mod tests {
         assert_eq!(v[0]["Updated"], "rolled back");
         assert_eq!(v[0]["PreviousImageID"], "old");
         assert!(r.failed());
+        assert!(r
+            .to_table()
+            .ends_with("systemd reached through unix:path=/run/user/1001/bus\n"));
     }
 
     #[test]
@@ -190,6 +199,7 @@ mod tests {
         let r = Report {
             dry_run: true,
             entries: vec![entry(Outcome::Pending), entry(Outcome::UpToDate)],
+            via: String::new(),
         };
         let t = r.to_table();
         let lines: Vec<&str> = t.lines().collect();
@@ -199,6 +209,11 @@ mod tests {
         assert!(
             lines[3].starts_with("dry run, nothing changed: checked 2 container(s) in 1 unit(s)"),
             "{t}"
+        );
+        assert_eq!(
+            lines.len(),
+            4,
+            "no 'reached through' line without a connection: {t}"
         );
         assert!(!r.failed());
     }

@@ -83,6 +83,14 @@ fn auto_update(args: &AutoUpdateArgs) -> Result<u8, Box<dyn std::error::Error>> 
     };
     // A unit's own start timeout normally ends its job; this only guards against units without one.
     let job_timeout = Duration::from_secs(15 * 60);
+    // A dry run changes nothing, so it may run beside a real one.
+    let _lock = if args.dry_run {
+        None
+    } else {
+        Some(autoupdate::lock::try_lock(
+            &autoupdate::lock::default_path(),
+        )?)
+    };
     let report = autoupdate::run(&opts, &PodmanCli::from_env(), || {
         DbusManager::connect(Scope::of_current_user(), job_timeout)
     })?;

@@ -127,6 +127,10 @@ pub trait Manager {
     fn restart(&self, unit: &str) -> Result<JobOutcome, Error>;
     /// The unit's current state.
     fn status(&self, unit: &str) -> Result<UnitStatus, Error>;
+    /// How the manager is reached, for the report (e.g. the bus address).
+    fn describe(&self) -> String {
+        String::new()
+    }
 }
 
 /// One way to reach a manager: a bus address, or the manager's private peer-to-peer socket.
@@ -385,6 +389,10 @@ impl Manager for DbusManager {
 
     fn status(&self, unit: &str) -> Result<UnitStatus, Error> {
         async_io::block_on(self.status_async(unit))
+    }
+
+    fn describe(&self) -> String {
+        self.endpoint.to_string()
     }
 }
 

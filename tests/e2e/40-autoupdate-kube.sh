@@ -125,7 +125,8 @@ ok "v2 released: --dry-run says pending / would restart, changes nothing (unit, 
 start=$SECONDS
 au
 [ "$rc" = 0 ] || fail "update to v2 exited $rc"
-grep -q "true" "$WORK/out" || fail "table does not report the update"
+grep -Eq "^$UNIT .* registry +true " "$WORK/out" || fail "table does not report the update"
+grep -q "systemd reached through unix:path=$XDG_RUNTIME_DIR/bus" "$WORK/out" || fail "the run did not use the session bus"
 [ "$(unit_prop "$UNIT" ActiveState)" = active ] || { unit_debug "$UNIT"; fail "$UNIT not active after update"; }
 [ "$(unit_prop "$UNIT" InvocationID)" != "$inv" ] || fail "$UNIT was not restarted"
 wait_for 10 serves v2 || fail "v2 not served after the update"

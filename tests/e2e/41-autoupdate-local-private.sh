@@ -2,7 +2,7 @@
 # The `local` policy on a Quadlet .container unit (AutoUpdate=local -> label), with quadplay reaching
 # the user manager through its private socket only ($XDG_RUNTIME_DIR/systemd/private, peer-to-peer,
 # no bus): the image's local tag is rebuilt -> auto-update restarts the unit onto it; run again ->
-# nothing to do. The private-socket run sees an XDG_RUNTIME_DIR that holds only that socket (and no
+# nothing to do; while another run holds the lock, a run is refused. The private-socket run sees an XDG_RUNTIME_DIR that holds only that socket (and no
 # DBUS_SESSION_BUS_ADDRESS); Podman itself is given the real runtime dir through $PODMAN.
 # QUADPLAY_BIN=PATH runs auto-update from another build (default: the installed $PREFIX/bin/quadplay).
 # shellcheck source=lib.sh
@@ -52,7 +52,7 @@ au_private() {
   set +e
   (cd /tmp && runuser -u "$E2E_USER" -- env -u DBUS_SESSION_BUS_ADDRESS XDG_RUNTIME_DIR="$fake_rt" \
     HOME="$E2E_HOME" PATH="$PREFIX/bin:/usr/bin:/bin" PODMAN="$WORK/podman" \
-    timeout 120 "$QP" auto-update --unit "$UNIT" --settle 2 --format json) > "$WORK/out" 2> "$WORK/err"
+    timeout 120 "$QP" auto-update --unit "$UNIT" --settle 2 "$@") > "$WORK/out" 2> "$WORK/err"
   rc=$?
   set -e
   cat "$WORK/out"; [ -s "$WORK/err" ] && sed 's/^/  stderr: /' "$WORK/err"
@@ -83,13 +83,26 @@ ok "$UNIT runs the local image, labelled io.containers.autoupdate=local"
 
 rebuild two
 inv=$(unit_prop "$UNIT" InvocationID)
-au_private
+au_private --format table
 [ "$rc" = 0 ] || fail "local update over the private socket exited $rc"
-[ "$(field Updated)" = true ] || fail "expected Updated=true, got $(field Updated): $(field Message)"
+grep -Eq "^$UNIT .* local +true " "$WORK/out" || fail "table does not show $UNIT updated"
+grep -q "systemd reached through unix:path=$fake_rt/systemd/private (private socket)" "$WORK/out" \
+  || fail "the run did not go through the private socket"
 [ "$(unit_prop "$UNIT" InvocationID)" != "$inv" ] || fail "$UNIT was not restarted"
 wait_for 10 serves two || fail "'two' not served after the update"
 ok "rebuilt tag: restarted through the private socket (no bus), serves the new build"
 
-au_private
+au_private --format json
 [ "$rc" = 0 ] && [ "$(field Updated)" = false ] || fail "second run: expected Updated=false exit 0, got $(field Updated) exit $rc"
 ok "second run: nothing to do"
+
+# One run at a time: while another holds the lock, a (non-dry) run refuses to start.
+(cd /tmp && runuser -u "$E2E_USER" -- flock "$fake_rt/quadplay-auto-update.lock" sleep 3) &
+holder=$!
+wait_for 2 test -e "$fake_rt/quadplay-auto-update.lock"
+sleep 0.3
+au_private --format json
+wait "$holder" || true
+[ "$rc" != 0 ] && grep -q "another quadplay auto-update is running" "$WORK/err" \
+  || fail "a second concurrent run was not refused (exit $rc)"
+ok "a concurrent run is refused while the lock is held"
