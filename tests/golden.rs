@@ -4,7 +4,8 @@
 //! * `input/` — unit files; passed as `QUADLET_UNIT_DIRS=<abs input>`, or
 //! * `dirs` — lines relative to `input/` forming `QUADLET_UNIT_DIRS` in that order, or
 //! * `root/` — a file system root (`QUADPLAY_TEST_ROOT`) to exercise the real search paths;
-//! * `env` — extra `KEY=VALUE` lines, applied last (`@INPUT@`, `@ROOT@` substituted);
+//! * `env` — extra `KEY=VALUE` lines, applied last (`@INPUT@`, `@ROOT@` substituted); the
+//!   Podman version is pinned to 4.3.1 (`QUADPLAY_PODMAN_VERSION`) unless a case sets another;
 //! * `args` — generator flags, one per line (the output dir is always appended);
 //! * `argv0` — a name to run the generator as (e.g. `quadplay-user-generator`);
 //! * `expected/` — the output tree: files compared as text, symlinks by target (missing = no
