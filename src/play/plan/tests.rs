@@ -354,8 +354,17 @@ fn publish_overrides_by_container_port_and_protocol() {
         [
             (Some("127.0.0.1"), 9090, 80, "tcp"),
             (Some("::1"), 5354, 53, "udp"),
-            (None, 0, 7000, "tcp")
+            (None, 7000, 7000, "tcp")
         ]
+    );
+    assert_eq!(p.warnings.len(), 1);
+    assert_eq!(p.warnings[0].location, "--publish");
+    assert!(
+        p.warnings[0]
+            .message
+            .contains("published on host port 7000"),
+        "{:?}",
+        p.warnings
     );
     let bad = PlanOptions {
         publish: vec!["1:2:3:4".into()],
