@@ -84,31 +84,38 @@ echo "output under $out_base ($(stat -f -c %T "$out_base"))"
 python3 - "$GEN" "$units" "$outs" "$runs" "$total" <<'PY'
 import os, statistics, subprocess, sys, time
 gen, units, tmp, runs, total = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
-env = {"QUADLET_UNIT_DIRS": units, "PODMAN": "/usr/bin/podman", "QUADPLAY": "/usr/bin/quadplay"}
-walls, cpus, rss = [], [], []
+base = {"QUADLET_UNIT_DIRS": units, "PODMAN": "/usr/bin/podman", "QUADPLAY": "/usr/bin/quadplay"}
 tfile = os.path.join(tmp, "time")
-for r in range(runs):
-    out = os.path.join(tmp, f"out{r}")
-    # GNU time reports the generator's own CPU time and peak RSS (getrusage of a child forked
-    # from Python would count Python's pages in the peak).
-    cmd = ["/usr/bin/time", "-f", "%U %S %M", "-o", tfile, gen, "-no-kmsg-log", out]
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, stderr=subprocess.PIPE)
-    walls.append((time.perf_counter() - start) * 1000)
-    if proc.returncode != 0:
-        sys.exit(f"run {r}: exit {proc.returncode}: {proc.stderr.decode()[-2000:]}")
-    user, system, kib = open(tfile).read().split()[-3:]
-    cpus.append((float(user) + float(system)) * 1000)
-    rss.append(int(kib))
-    written = sum(1 for n in os.listdir(out) if n.endswith(".service"))
-    if written != total:
-        sys.exit(f"run {r}: {written} services written, expected {total}")
-    subprocess.run(["rm", "-rf", out], check=True)
-walls.sort()
-print(f"generator: {gen} ({os.path.getsize(gen) // 1024} KiB)")
-print(f"runs: {runs}, {total} services each")
-print(f"wall ms: min {walls[0]:.1f}  median {statistics.median(walls):.1f}  max {walls[-1]:.1f}")
-print(f"cpu ms (user+sys, 10 ms ticks): median {statistics.median(cpus):.0f}  max {max(cpus):.0f}")
-print(f"per unit: {statistics.median(walls) * 1000 / total:.1f} us wall (median run)")
-print(f"peak RSS: {max(rss) / 1024:.1f} MiB")
+
+def measure(env):
+    walls, cpus, rss = [], [], []
+    for r in range(runs):
+        out = os.path.join(tmp, f"out{r}")
+        # GNU time reports the generator's own CPU time and peak RSS (getrusage of a child
+        # forked from Python would count Python's pages in the peak).
+        cmd = ["/usr/bin/time", "-f", "%U %S %M", "-o", tfile, gen, "-no-kmsg-log", out]
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, env=env, stderr=subprocess.PIPE)
+        walls.append((time.perf_counter() - start) * 1000)
+        if proc.returncode != 0:
+            sys.exit(f"run {r}: exit {proc.returncode}: {proc.stderr.decode()[-2000:]}")
+        user, system, kib = open(tfile).read().split()[-3:]
+        cpus.append((float(user) + float(system)) * 1000)
+        rss.append(int(kib))
+        written = sum(1 for n in os.listdir(out) if n.endswith(".service"))
+        if written != total:
+            sys.exit(f"run {r}: {written} services written, expected {total}")
+        subprocess.run(["rm", "-rf", out], check=True)
+    walls.sort()
+    print(f"  wall ms: min {walls[0]:.1f}  median {statistics.median(walls):.1f}  max {walls[-1]:.1f}"
+          f"  ({statistics.median(walls) * 1000 / total:.0f} us per unit, median run)")
+    print(f"  cpu ms (user+sys, 10 ms ticks): median {statistics.median(cpus):.0f}  max {max(cpus):.0f}")
+    print(f"  peak RSS: {max(rss) / 1024:.1f} MiB")
+
+print(f"generator: {gen} ({os.path.getsize(gen) // 1024} KiB); {runs} runs, {total} services each")
+if os.access("/usr/bin/podman", os.X_OK):
+    print("as at boot (asks /usr/bin/podman --version once, for the networks and volumes):")
+    measure(base)
+print("Podman version pinned (QUADPLAY_PODMAN_VERSION=4.3.1, no podman exec):")
+measure(dict(base, QUADPLAY_PODMAN_VERSION="4.3.1"))
 PY

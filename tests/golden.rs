@@ -192,3 +192,49 @@ fn harness_sees_a_difference() {
     compare_trees(&case, &a, &Tree::new(), &mut missing);
     assert_eq!(missing, ["missing output x.service"]);
 }
+
+/// `quadplay generate --unit-dir DIR` prints what `quadplay-generator -dryrun` prints.
+#[test]
+fn quadplay_generate_matches_the_generator_dry_run() {
+    let case = Case::all()
+        .into_iter()
+        .find(|c| c.name == "gen-dryrun")
+        .expect("the gen-dryrun case");
+    let input = case.input().expect("gen-dryrun/input");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_quadplay"))
+        .arg("generate")
+        .arg("--unit-dir")
+        .arg(&input)
+        .env_clear()
+        .envs(case.env())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected = case
+        .read("expected-stdout")
+        .expect("gen-dryrun/expected-stdout");
+    let got = case.normalise(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(expected, got, "\n{}", diff(&expected, &got));
+
+    let errors = Case::all()
+        .into_iter()
+        .find(|c| c.name == "gen-errors")
+        .expect("the gen-errors case");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_quadplay"))
+        .arg("generate")
+        .arg("--unit-dir")
+        .arg(errors.input().unwrap())
+        .env_clear()
+        .envs(errors.env())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no-yaml.kube: Yaml:"), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("---good.service---"));
+}
