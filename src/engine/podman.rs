@@ -241,6 +241,25 @@ fn port_spec(port: &PortMapping) -> String {
     spec
 }
 
+/// First Podman with `secret create --replace` (older ones get `secret rm` first).
+pub const SECRET_REPLACE: Version = Version::new(4, 7, 0);
+
+/// `podman secret create …`, the value coming on stdin (`-`).
+pub fn secret_create_args(
+    name: &str,
+    labels: &BTreeMap<String, String>,
+    replace: bool,
+) -> Vec<String> {
+    let mut argv = args(&["secret", "create"]);
+    if replace {
+        argv.push("--replace".into());
+    }
+    label_args(&mut argv, "--label", labels);
+    argv.push(name.to_string());
+    argv.push("-".into());
+    argv
+}
+
 /// `podman pod create …` for a pod of the plan.
 pub fn pod_create_args(pod: &PodPlan) -> Vec<String> {
     let mut out = args(&["pod", "create", "--name", &pod.name]);
@@ -548,12 +567,11 @@ impl Engine for Podman {
         data: &[u8],
         labels: &BTreeMap<String, String>,
     ) -> Result<(), EngineError> {
-        // `secret create --replace` is newer than 4.3: remove, then create.
-        self.remove_secret(name)?;
-        let mut argv = args(&["secret", "create"]);
-        label_args(&mut argv, "--label", labels);
-        argv.push(name.to_string());
-        argv.push("-".into());
+        let replace = self.version >= SECRET_REPLACE;
+        if !replace {
+            self.remove_secret(name)?;
+        }
+        let argv = secret_create_args(name, labels, replace);
         self.run_input(&format!("create secret {name}"), &argv, Some(data))
             .map(|_| ())
     }
@@ -972,6 +990,21 @@ mod tests {
         let v =
             parse_version_json(r#"{"Client":{"Version":"5.2.0"},"Server":{"Version":"4.9.3"}}"#);
         assert_eq!(v, Some(Version::new(4, 9, 3)));
+    }
+
+    #[test]
+    fn secret_value_goes_on_stdin_and_replace_is_gated() {
+        let labels = [("io.quadplay.app".to_string(), "a".to_string())].into();
+        let old = secret_create_args("db", &labels, Version::new(4, 3, 1) >= SECRET_REPLACE);
+        assert_eq!(
+            old.join(" "),
+            "secret create --label io.quadplay.app=a db -"
+        );
+        let new = secret_create_args("db", &labels, Version::new(5, 2, 0) >= SECRET_REPLACE);
+        assert_eq!(
+            new.join(" "),
+            "secret create --replace --label io.quadplay.app=a db -"
+        );
     }
 
     #[test]
