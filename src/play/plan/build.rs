@@ -320,6 +320,17 @@ pub fn plan(docs: &Documents, opts: &PlanOptions) -> Result<Plan, PlanError> {
         .iter()
         .map(|p| parse_publish(p))
         .collect::<Result<Vec<_>, _>>()?;
+    for p in publish.iter().filter(|p| p.implicit_host_port) {
+        ctx.warnings.push(Warning {
+            location: "--publish".into(),
+            object: p.text.clone(),
+            field: String::new(),
+            message: format!(
+                "no host port given: published on host port {} (the container port), not a random one",
+                p.mapping.host_port
+            ),
+        });
+    }
 
     let secrets = volumes::secret_plans(&ctx)?;
     volumes::pvc_volumes(&mut ctx)?;
@@ -1126,6 +1137,8 @@ fn replica_port(
 struct Publish {
     text: String,
     mapping: PortMapping,
+    /// The value named no host port.
+    implicit_host_port: bool,
 }
 
 /// `[[IP:][HOSTPORT]:]CONTAINERPORT[/PROTO]`; IPv6 addresses in brackets.
@@ -1159,16 +1172,19 @@ fn parse_publish(text: &str) -> Result<Publish, PlanError> {
         }
     };
     let port = |s: &str| s.parse::<u16>().map_err(|_| bad("not a port number"));
+    // No host port: Podman would pick a random one, which nothing could find behind a unit;
+    // the container port is used instead (and said so in a warning).
     let (host_port, container_port) = match rest.split_once(':') {
-        Some(("", c)) => (0, port(c)?),
+        Some(("", c)) => (port(c)?, port(c)?),
         Some((h, c)) => (port(h)?, port(c)?),
-        None => (0, port(rest)?),
+        None => (port(rest)?, port(rest)?),
     };
-    if container_port == 0 {
-        return Err(bad("the container port must not be 0"));
+    if container_port == 0 || host_port == 0 {
+        return Err(bad("port numbers must be 1 to 65535"));
     }
     Ok(Publish {
         text: text.to_string(),
+        implicit_host_port: !matches!(rest.split_once(':'), Some((h, _)) if !h.is_empty()),
         mapping: PortMapping {
             host_ip,
             host_port,
@@ -1214,9 +1230,6 @@ fn check_host_ports(pods: &[PodPlan], workloads: &[Workload]) -> Result<(), Plan
     let mut seen: BTreeMap<(String, u16, String), &PodPlan> = BTreeMap::new();
     for pod in pods {
         for m in &pod.ports {
-            if m.host_port == 0 {
-                continue;
-            }
             let key = (
                 m.host_ip.clone().unwrap_or_default(),
                 m.host_port,
