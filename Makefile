@@ -21,7 +21,6 @@ CARGO ?= cargo
 CARGO_FLAGS ?= --locked
 CARGO_TARGET_DIR ?= target
 PROFILE ?= release
-PANDOC ?= pandoc
 MASK_PODMAN_QUADLET ?=
 
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
@@ -59,15 +58,11 @@ $(QUADPLAY): build
 
 man: $(MAN_PAGES)
 
-# quadplay(1) comes from the CLI definition (src/cli.rs), so it cannot drift from the binary.
-$(BUILD)/man/quadplay.1: build
+# quadplay(1) comes from the CLI definition (src/cli.rs), so it cannot drift from the binary; the
+# other pages are man/*.md, compiled into the binary and converted by it (no pandoc needed).
+$(MAN_PAGES) &: build
 	@mkdir -p $(BUILD)/man
 	$(QUADPLAY) man $(BUILD)/man
-
-$(BUILD)/man/%: man/%.md
-	@mkdir -p $(BUILD)/man
-	@command -v $(PANDOC) >/dev/null || { echo "make: pandoc is needed for the man pages (apt-get install pandoc)" >&2; exit 1; }
-	$(PANDOC) --standalone --to man -M date="" -M footer="quadplay $(VERSION)" $< -o $@
 
 completions: $(COMPLETIONS)
 

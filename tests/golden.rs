@@ -4,7 +4,8 @@
 //! * `input/` — unit files; passed as `QUADLET_UNIT_DIRS=<abs input>`, or
 //! * `dirs` — lines relative to `input/` forming `QUADLET_UNIT_DIRS` in that order, or
 //! * `root/` — a file system root (`QUADPLAY_TEST_ROOT`) to exercise the real search paths;
-//! * `env` — extra `KEY=VALUE` lines, applied last (`@INPUT@`, `@ROOT@` substituted);
+//! * `env` — extra `KEY=VALUE` lines, applied last (`@INPUT@`, `@ROOT@` substituted); the
+//!   Podman version is pinned to 4.3.1 (`QUADPLAY_PODMAN_VERSION`) unless a case sets another;
 //! * `args` — generator flags, one per line (the output dir is always appended);
 //! * `argv0` — a name to run the generator as (e.g. `quadplay-user-generator`);
 //! * `expected/` — the output tree: files compared as text, symlinks by target (missing = no
@@ -190,4 +191,50 @@ fn harness_sees_a_difference() {
     let mut missing = Vec::new();
     compare_trees(&case, &a, &Tree::new(), &mut missing);
     assert_eq!(missing, ["missing output x.service"]);
+}
+
+/// `quadplay generate --unit-dir DIR` prints what `quadplay-generator -dryrun` prints.
+#[test]
+fn quadplay_generate_matches_the_generator_dry_run() {
+    let case = Case::all()
+        .into_iter()
+        .find(|c| c.name == "gen-dryrun")
+        .expect("the gen-dryrun case");
+    let input = case.input().expect("gen-dryrun/input");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_quadplay"))
+        .arg("generate")
+        .arg("--unit-dir")
+        .arg(&input)
+        .env_clear()
+        .envs(case.env())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected = case
+        .read("expected-stdout")
+        .expect("gen-dryrun/expected-stdout");
+    let got = case.normalise(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(expected, got, "\n{}", diff(&expected, &got));
+
+    let errors = Case::all()
+        .into_iter()
+        .find(|c| c.name == "gen-errors")
+        .expect("the gen-errors case");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_quadplay"))
+        .arg("generate")
+        .arg("--unit-dir")
+        .arg(errors.input().unwrap())
+        .env_clear()
+        .envs(errors.env())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no-yaml.kube: Yaml:"), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("---good.service---"));
 }

@@ -497,7 +497,13 @@ pub struct Secret {
 pub struct PersistentVolumeClaim {
     #[serde(default)]
     pub metadata: ObjectMeta,
+    /// Present so its fields are reported one by one (all mean nothing on one host).
+    pub spec: Option<PvcSpec>,
 }
+
+/// No field of a claim's spec has an effect on a Podman named volume; each is reported.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct PvcSpec {}
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]

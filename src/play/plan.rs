@@ -16,7 +16,9 @@ use crate::cli::ExitCodePropagation;
 
 mod annotations;
 mod build;
+mod containers;
 mod env;
+mod ports;
 #[cfg(test)]
 mod tests;
 mod volumes;
@@ -182,7 +184,7 @@ pub struct PodPlan {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortMapping {
     pub host_ip: Option<String>,
-    /// 0 = a port Podman picks (`--publish 80` with no host port).
+    /// Never 0: `--publish 80` (no host port) publishes on host port 80.
     pub host_port: u16,
     pub container_port: u16,
     /// `tcp`, `udp` or `sctp`, lower case.

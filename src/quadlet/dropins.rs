@@ -6,9 +6,9 @@
 //! wins (so a specific one masks a broader one, and a higher-precedence search dir masks a lower
 //! one); the winners are applied sorted by file name.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::log::Log;
 use super::paths::SearchDir;
@@ -42,42 +42,65 @@ pub fn dir_names(file_name: &str) -> Vec<String> {
     names
 }
 
-/// The drop-in files of `file_name`, in the order they are to be applied.
-pub fn find(file_name: &str, dirs: &[SearchDir], log: &mut Log) -> Vec<PathBuf> {
-    let mut winners: BTreeMap<String, PathBuf> = BTreeMap::new();
-    for name in dir_names(file_name) {
-        for dir in dirs.iter().filter(|d| d.may_have_dir(&name)) {
-            let dropin_dir = dir.path.join(&name);
-            let entries = match fs::read_dir(&dropin_dir) {
-                Ok(entries) => entries,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                // A symlink to a file, say: not a drop-in dir, and not worth an error.
-                Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => continue,
-                Err(e) => {
-                    log.error(&format!(
-                        "error reading drop-in directory {dropin_dir:?}: {e}"
-                    ));
-                    continue;
+/// Drop-in directory listings, read once per run: every `.container` reads `container.d`, so
+/// without this a thousand units would list the same directory a thousand times.
+#[derive(Default)]
+pub struct Finder {
+    listings: HashMap<PathBuf, Vec<(String, PathBuf)>>,
+}
+
+impl Finder {
+    /// The drop-in files of `file_name`, in the order they are to be applied.
+    pub fn find(&mut self, file_name: &str, dirs: &[SearchDir], log: &mut Log) -> Vec<PathBuf> {
+        let mut winners: BTreeMap<&str, &Path> = BTreeMap::new();
+        let mut wanted = Vec::new();
+        for name in dir_names(file_name) {
+            for dir in dirs.iter().filter(|d| d.may_have_dir(&name)) {
+                let dropin_dir = dir.path.join(&name);
+                if !self.listings.contains_key(&dropin_dir) {
+                    let listing = list_confs(&dropin_dir, log);
+                    self.listings.insert(dropin_dir.clone(), listing);
                 }
-            };
-            for entry in entries.filter_map(Result::ok) {
-                let Ok(conf) = entry.file_name().into_string() else {
-                    continue;
-                };
-                if conf.ends_with(".conf") && !winners.contains_key(&conf) {
-                    winners.insert(conf, entry.path());
-                }
+                wanted.push(dropin_dir);
             }
         }
+        for dropin_dir in &wanted {
+            for (conf, path) in self.listings.get(dropin_dir).into_iter().flatten() {
+                winners.entry(conf.as_str()).or_insert(path.as_path());
+            }
+        }
+        winners.into_values().map(Path::to_path_buf).collect()
     }
-    winners.into_values().collect()
+}
+
+/// The `.conf` files of one drop-in dir (none if it is missing or not a directory).
+fn list_confs(dropin_dir: &Path, log: &mut Log) -> Vec<(String, PathBuf)> {
+    let entries = match fs::read_dir(dropin_dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
+        // A symlink to a file, say: not a drop-in dir, and not worth an error.
+        Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => return Vec::new(),
+        Err(e) => {
+            log.error(&format!(
+                "error reading drop-in directory {}: {e}",
+                dropin_dir.display()
+            ));
+            return Vec::new();
+        }
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let conf = entry.file_name().into_string().ok()?;
+            conf.ends_with(".conf").then(|| (conf, entry.path()))
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::quadlet::paths::{search_dirs, SearchEnv};
-    use std::path::Path;
 
     #[test]
     fn names_follow_quadlet_for_plain_dashed_and_template_units() {
@@ -145,7 +168,7 @@ mod tests {
         };
         let mut log = Log::capturing(false);
         let dirs = search_dirs(&env, &mut log);
-        let found = find("web-app.kube", &dirs, &mut log);
+        let found = Finder::default().find("web-app.kube", &dirs, &mut log);
         let rel: Vec<String> = found
             .iter()
             .map(|p| {

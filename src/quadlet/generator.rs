@@ -7,13 +7,15 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use super::install::{self, Install};
 use super::log::Log;
 use super::paths::{search_dirs, search_dirs_in, SearchDir, SearchEnv};
-use super::{convert_all, dropins, Kind, Service, Settings, Source};
+use super::{convert_all_for, dropins, Kind, PodmanVersion, Service, Settings, Source};
 use crate::cli::GenerateArgs;
 use crate::unit::UnitFile;
 
@@ -92,10 +94,23 @@ pub fn run(dirs: &[SearchDir], opts: &Options, log: &mut Log) -> Outcome {
     }
     // Networks and volumes before what uses them, pods last (they collect their containers).
     sources.sort_by_key(|s| rank(&s.file_name));
-    let converted = convert_all(&sources, opts.settings);
+    // Only networks and volumes have version-dependent forms: spare the podman exec otherwise.
+    let needs_version = sources.iter().any(|s| {
+        matches!(
+            Kind::from_file_name(&s.file_name),
+            Some(Kind::Network | Kind::Volume)
+        )
+    });
+    let version = if needs_version {
+        podman_version(&opts.settings.podman, log)
+    } else {
+        None
+    };
+    let converted = convert_all_for(&sources, opts.settings, version);
     let mut outcome = Outcome::default();
     let mut written_by: HashMap<String, String> = HashMap::new();
     let mut made_dir = false;
+    let mut links = install::Creator::default();
     for (file_name, result) in converted {
         let service = match result {
             Ok(service) => service,
@@ -140,17 +155,83 @@ pub fn run(dirs: &[SearchDir], opts: &Options, log: &mut Log) -> Outcome {
             }
             made_dir = true;
         }
-        if write_service(out_dir, &file, &service, opts.argv0, log) {
+        if write_service(out_dir, &file, &service, opts.argv0, &mut links, log) {
             outcome.generated += 1;
         }
     }
     outcome
 }
 
+/// Pins the Podman version instead of asking `podman --version` (packagers who know it, tests).
+pub const PODMAN_VERSION_ENV: &str = "QUADPLAY_PODMAN_VERSION";
+
+/// How long `podman --version` may take before the generator gives up on it: a generator that
+/// hangs holds up boot and every daemon-reload.
+const VERSION_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The Podman version the units will run with, or `None` (the converters then use forms that
+/// work on every Podman).
+fn podman_version(podman: &str, log: &mut Log) -> Option<PodmanVersion> {
+    if let Some(pinned) = std::env::var(PODMAN_VERSION_ENV)
+        .ok()
+        .filter(|v| !v.is_empty())
+    {
+        let version = PodmanVersion::parse(&pinned);
+        if version.is_none() {
+            log.info(&format!(
+                "Warning: ignoring {PODMAN_VERSION_ENV}={pinned}: not a version"
+            ));
+        }
+        return version;
+    }
+    let version = run_version(podman);
+    match version {
+        Some(v) => log.debug(&format!("{podman} is Podman {}.{}", v.major, v.minor)),
+        None => log.debug(&format!(
+            "could not tell the version of {podman}: using forms every Podman accepts"
+        )),
+    }
+    version
+}
+
+/// `podman --version` with a deadline.
+fn run_version(podman: &str) -> Option<PodmanVersion> {
+    let mut child = Command::new(podman)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let deadline = Instant::now() + VERSION_TIMEOUT;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(2)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    };
+    let mut text = String::new();
+    // The output is one short line: it fits the pipe buffer, so reading after exit is safe.
+    child.stdout.take()?.read_to_string(&mut text).ok()?;
+    status
+        .success()
+        .then(|| PodmanVersion::parse(&text))
+        .flatten()
+}
+
 /// Every unit file of the search dirs, first of each name only, with its drop-ins merged.
 fn load_units(dirs: &[SearchDir], log: &mut Log) -> Vec<Source> {
     let mut seen: HashSet<String> = HashSet::new();
     let mut sources = Vec::new();
+    let mut finder = dropins::Finder::default();
+    // Parsed once: type-wide drop-ins (`container.d/x.conf`) apply to many units, and a broken
+    // one is reported once, not once per unit.
+    let mut parsed: HashMap<PathBuf, Option<UnitFile>> = HashMap::new();
     for dir in dirs {
         for entry in &dir.entries {
             let Some(name) = entry.name.to_str() else {
@@ -182,11 +263,14 @@ fn load_units(dirs: &[SearchDir], log: &mut Log) -> Vec<Source> {
                 continue;
             };
             seen.insert(name.to_string());
-            for dropin in dropins::find(name, dirs, log) {
+            for dropin in finder.find(name, dirs, log) {
                 log.debug(&format!("Loading drop-in {}", dropin.display()));
+                let conf = parsed
+                    .entry(dropin)
+                    .or_insert_with_key(|path| read_unit(path, log));
                 // A bad drop-in is an error, but the unit still converts with the others.
-                if let Some(conf) = read_unit(&dropin, log) {
-                    unit.merge(&conf);
+                if let Some(conf) = conf {
+                    unit.merge(conf);
                 }
             }
             sources.push(Source {
@@ -199,7 +283,7 @@ fn load_units(dirs: &[SearchDir], log: &mut Log) -> Vec<Source> {
 }
 
 fn read_unit(path: &Path, log: &mut Log) -> Option<UnitFile> {
-    let text = match fs::read_to_string(path) {
+    let text = match read_regular_file(path) {
         Ok(text) => text,
         Err(e) => {
             log.error(&format!("error loading {}: {e}", path.display()));
@@ -213,6 +297,26 @@ fn read_unit(path: &Path, log: &mut Log) -> Option<UnitFile> {
             None
         }
     }
+}
+
+/// The text of `path` if it is a regular file (symlinks followed). A FIFO named `x.kube` would
+/// otherwise block the generator, and with it boot, forever: it is opened without blocking and
+/// refused, as are directories and devices.
+fn read_regular_file(path: &Path) -> std::io::Result<String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    let mut text = String::new();
+    file.read_to_string(&mut text)?;
+    Ok(text)
 }
 
 /// `filepath.Ext`: from the last dot on, or empty.
@@ -250,13 +354,18 @@ fn write_service(
     file: &str,
     service: &Service,
     argv0: &str,
+    creator: &mut install::Creator,
     log: &mut Log,
 ) -> bool {
-    let mut unit = service.unit.clone();
-    let header = format!("# Automatically generated by {argv0}");
-    unit.prepend_comments(&[header.as_str(), "# "]);
+    let unit = &service.unit;
+    // Quadlet prepends these two comment lines to the first group's comments, which are what
+    // the rendering starts with.
+    let text = format!(
+        "# Automatically generated by {argv0}\n# \n{}",
+        unit.render()
+    );
     let path = out_dir.join(file);
-    if let Err(e) = write_atomically(&path, unit.render().as_bytes()) {
+    if let Err(e) = write_atomically(&path, text.as_bytes()) {
         log.error(&format!("writing {}: {e}", path.display()));
         return false;
     }
@@ -271,7 +380,7 @@ fn write_service(
     for why in refused {
         log.info(&why);
     }
-    install::create(out_dir, &links, log);
+    creator.create(out_dir, &links, log);
     true
 }
 
@@ -279,10 +388,16 @@ fn write_service(
 /// temporary file in the same directory, flushed to disk, renamed over the target.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = temp_path(path);
-    // A leftover from a killed run would make create_new fail.
-    let _ = fs::remove_file(&tmp);
     let result = (|| {
-        let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        let open = || OpenOptions::new().write(true).create_new(true).open(&tmp);
+        let mut file = match open() {
+            // A leftover from a killed run.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                fs::remove_file(&tmp)?;
+                open()?
+            }
+            other => other?,
+        };
         file.write_all(bytes)?;
         file.sync_all()?;
         fs::rename(&tmp, path)
@@ -298,12 +413,45 @@ fn temp_path(path: &Path) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+    static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    let pid = PID.get_or_init(std::process::id);
+    path.with_file_name(format!(".{name}.{pid}.tmp"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn podman_version_from_a_real_program_or_none() {
+        let t = tempfile::tempdir().unwrap();
+        let fake = t.path().join("podman");
+        fs::write(&fake, "#!/bin/sh\necho podman version 4.9.3\n").unwrap();
+        fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        assert_eq!(
+            run_version(&fake.to_string_lossy()),
+            Some(PodmanVersion { major: 4, minor: 9 })
+        );
+        assert_eq!(run_version("/bin/false"), None);
+        assert_eq!(run_version("/nonexistent/podman"), None);
+    }
+
+    #[test]
+    fn only_regular_files_are_read() {
+        let t = tempfile::tempdir().unwrap();
+        let fifo = t.path().join("x.kube");
+        let c = std::ffi::CString::new(fifo.to_string_lossy().as_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        let err = read_regular_file(&fifo).unwrap_err();
+        assert_eq!(err.to_string(), "not a regular file");
+        assert!(read_regular_file(t.path()).is_err());
+        fs::write(t.path().join("ok.kube"), "[Kube]\n").unwrap();
+        assert_eq!(
+            read_regular_file(&t.path().join("ok.kube")).unwrap(),
+            "[Kube]\n"
+        );
+    }
 
     #[test]
     fn ranks_put_networks_first_and_pods_last() {

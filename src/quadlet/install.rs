@@ -4,6 +4,7 @@
 //! `.requires/`, `.upholds/` and `Alias=` links itself, next to the generated service
 //! (reference §1.10). Link failures are logged but are not errors, as upstream.
 
+use std::collections::HashSet;
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
@@ -103,20 +104,42 @@ fn clean_relative(path: &str) -> Option<PathBuf> {
     Some(parts.iter().collect())
 }
 
-/// Create `links` under `out_dir`, replacing whatever is at each link path.
-pub fn create(out_dir: &Path, links: &[Link], log: &mut Log) {
-    for link in links {
-        let path = out_dir.join(&link.path);
-        if let Some(dir) = path.parent() {
-            if let Err(e) = fs::create_dir_all(dir) {
-                log.info(&format!("Can't create dir {}: {e}", dir.display()));
-                continue;
+/// Creates links under one output dir, remembering the directories it already made
+/// (`default.target.wants/` is wanted by nearly every unit).
+#[derive(Default)]
+pub struct Creator {
+    made: HashSet<PathBuf>,
+}
+
+impl Creator {
+    /// Create `links` under `out_dir`, replacing whatever is at each link path.
+    pub fn create(&mut self, out_dir: &Path, links: &[Link], log: &mut Log) {
+        for link in links {
+            let path = out_dir.join(&link.path);
+            if let Some(dir) = path.parent() {
+                if !self.made.contains(dir) {
+                    if let Err(e) = fs::create_dir_all(dir) {
+                        log.info(&format!("Can't create dir {}: {e}", dir.display()));
+                        continue;
+                    }
+                    self.made.insert(dir.to_path_buf());
+                }
+            }
+            if let Err(e) = replace_symlink(&link.target, &path) {
+                log.info(&format!("Failed creating symlink {}: {e}", path.display()));
             }
         }
-        let _ = fs::remove_file(&path);
-        if let Err(e) = symlink(&link.target, &path) {
-            log.info(&format!("Failed creating symlink {}: {e}", path.display()));
+    }
+}
+
+/// `ln -sf`: only removes what is in the way when there is something.
+fn replace_symlink(target: &Path, path: &Path) -> std::io::Result<()> {
+    match symlink(target, path) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            fs::remove_file(path)?;
+            symlink(target, path)
         }
+        other => other,
     }
 }
 
@@ -215,7 +238,7 @@ mod tests {
         };
         let (links, _) = links("x.service", &install);
         let mut log = Log::capturing(false);
-        create(out, &links, &mut log);
+        Creator::default().create(out, &links, &mut log);
         assert_eq!(
             fs::read_link(out.join("default.target.wants/x.service")).unwrap(),
             Path::new("../x.service")

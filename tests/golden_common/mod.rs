@@ -110,6 +110,9 @@ impl Case {
             ("PODMAN".to_string(), "/usr/bin/podman".to_string()),
             ("QUADPLAY".to_string(), "/usr/bin/quadplay".to_string()),
         ];
+        // Pinned so that the output does not depend on the Podman installed where tests run;
+        // a case's `env` file may pin another version.
+        env.push(("QUADPLAY_PODMAN_VERSION".into(), "4.3.1".into()));
         if let Some(root) = self.root() {
             env.push((
                 "QUADPLAY_TEST_ROOT".into(),

@@ -10,16 +10,14 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 use super::annotations::{self, owns};
-use super::env::{self, EnvValue};
-use super::volumes::{self, PodVolumes};
+use super::containers::{check_init, container};
+use super::ports::{apply_publish, check_host_ports, container_ports, parse_publish};
+use super::volumes;
 use super::*;
 use crate::cli::{DownArgs, PlayArgs};
-use crate::kube::model::IntOrString;
 use crate::kube::model::{
-    ConfigMap, Container, ContainerPort, ObjectMeta, PersistentVolumeClaim, PodSpec,
-    Probe as KProbe, Secret, Service,
+    ConfigMap, IntOrString, ObjectMeta, PersistentVolumeClaim, PodSpec, Secret, Service,
 };
-use crate::kube::quantity::Quantity;
 use crate::kube::{Documents, Object, Resource};
 
 /// Deployment annotation prefix giving one host port per replica:
@@ -320,6 +318,17 @@ pub fn plan(docs: &Documents, opts: &PlanOptions) -> Result<Plan, PlanError> {
         .iter()
         .map(|p| parse_publish(p))
         .collect::<Result<Vec<_>, _>>()?;
+    for p in publish.iter().filter(|p| p.implicit_host_port) {
+        ctx.warnings.push(Warning {
+            location: "--publish".into(),
+            object: p.text.clone(),
+            field: String::new(),
+            message: format!(
+                "no host port given: published on host port {} (the container port), not a random one",
+                p.mapping.host_port
+            ),
+        });
+    }
 
     let secrets = volumes::secret_plans(&ctx)?;
     volumes::pvc_volumes(&mut ctx)?;
@@ -433,12 +442,12 @@ fn networks(opts: &PlanOptions, pods: &[PodPlan]) -> Vec<(Option<NetworkPlan>, S
 
 /// `--auto-update` values: one policy for all, and per-container ones.
 #[derive(Debug, Default)]
-struct AutoUpdate {
+pub(super) struct AutoUpdate {
     all: Option<String>,
     per_container: BTreeMap<String, String>,
 }
 
-const AUTO_UPDATE_POLICIES: &[&str] = &["registry", "local", "disabled"];
+pub(super) const AUTO_UPDATE_POLICIES: &[&str] = &["registry", "local", "disabled"];
 
 impl AutoUpdate {
     fn parse(values: &[String]) -> Result<AutoUpdate, PlanError> {
@@ -467,7 +476,7 @@ impl AutoUpdate {
 
     /// Command line first (it is the unit's `AutoUpdate=`), then the per-container
     /// annotation, then the general one.
-    fn policy(&self, w: &Workload, ctr: &str) -> Option<String> {
+    pub(super) fn policy(&self, w: &Workload, ctr: &str) -> Option<String> {
         self.per_container
             .get(ctr)
             .or(self.all.as_ref())
@@ -602,7 +611,7 @@ fn pod_plan(
 }
 
 /// Podman names: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
-fn check_name(obj: &Object, field: &str, name: &str) -> Result<(), PlanError> {
+pub(super) fn check_name(obj: &Object, field: &str, name: &str) -> Result<(), PlanError> {
     let ok = name
         .chars()
         .next()
@@ -651,598 +660,6 @@ fn restart_policy(ctx: &mut Ctx, w: &Workload) -> Result<RestartPolicy, PlanErro
         ));
     }
     Ok(policy)
-}
-
-/// Kubernetes (and Podman) refuse probes and lifecycle hooks on init containers.
-fn check_init(w: &Workload, c: &Container, path: &str) -> Result<(), PlanError> {
-    for (set, field) in [
-        (c.liveness_probe.is_some(), "livenessProbe"),
-        (c.readiness_probe.is_some(), "readinessProbe"),
-        (c.startup_probe.is_some(), "startupProbe"),
-        (c.lifecycle.is_some(), "lifecycle"),
-    ] {
-        if set {
-            return Err(invalid(
-                w.obj,
-                &format!("{path}.{field}"),
-                "not allowed on an init container",
-            ));
-        }
-    }
-    Ok(())
-}
-
-#[allow(clippy::too_many_arguments)]
-fn container(
-    ctx: &mut Ctx,
-    w: &Workload,
-    pod: &str,
-    c: &Container,
-    path: &str,
-    pod_volumes: &PodVolumes,
-    pod_labels: &BTreeMap<String, String>,
-    auto_update: &AutoUpdate,
-    seen: &mut BTreeSet<String>,
-) -> Result<ContainerPlan, PlanError> {
-    check_name(w.obj, &format!("{path}.name"), &c.name)?;
-    if !seen.insert(c.name.clone()) {
-        return Err(invalid(
-            w.obj,
-            &format!("{path}.name"),
-            format!("a second container named `{}` in this pod", c.name),
-        ));
-    }
-    let image = match c.image.as_deref().map(str::trim) {
-        Some(i) if !i.is_empty() => i.to_string(),
-        _ => {
-            return Err(invalid(
-                w.obj,
-                &format!("{path}.image"),
-                format!("container `{}` has no image", c.name),
-            ))
-        }
-    };
-    let env_list = env::resolve(ctx, w, pod, c, path)?;
-    let mut env = Vec::new();
-    let mut secret_env = Vec::new();
-    for (name, value) in env_list {
-        match value {
-            EnvValue::Plain(v) => env.push((name, v)),
-            EnvValue::Secret(secret) => secret_env.push(SecretEnv {
-                variable: name,
-                secret,
-            }),
-        }
-    }
-    let command = c.command.as_ref().map(|v| env::expand_all(v, &env));
-    let args = c.args.as_ref().map(|v| env::expand_all(v, &env));
-    let (mounts, devices) = volumes::mounts(ctx, w, pod_volumes, c, path)?;
-    let mut labels = pod_labels.clone();
-    if let Some(unit) = &ctx.opts.unit {
-        labels.insert(LABEL_SYSTEMD_UNIT.to_string(), unit.clone());
-    }
-    if let Some(policy) = auto_update.policy(w, &c.name) {
-        if !AUTO_UPDATE_POLICIES.contains(&policy.as_str()) {
-            return Err(invalid(
-                w.obj,
-                "metadata.annotations",
-                format!(
-                    "auto-update policy `{policy}` for `{}` is not registry, local or disabled",
-                    c.name
-                ),
-            ));
-        }
-        if policy != "disabled" {
-            labels.insert(LABEL_AUTOUPDATE.to_string(), policy);
-        }
-    }
-    let mut extra_args = Vec::new();
-    annotations::container_extras(w, &c.name, &mut extra_args, &mut labels)?;
-    extra_args.extend(ctx.opts.podman_args.iter().cloned());
-    // The workload's annotations, as `podman kube play` sets them, minus `io.quadplay.*`:
-    // those are instructions to this planner, already carried out.
-    let mut annotations = w.template_meta.annotations.clone();
-    annotations.extend(w.meta.annotations.clone());
-    annotations.retain(|k, _| !k.starts_with("io.quadplay."));
-    let mut cp = ContainerPlan {
-        name: format!("{pod}-{}", c.name),
-        short_name: c.name.clone(),
-        image,
-        pull_policy: pull_policy(w, c, path)?,
-        command,
-        args,
-        working_dir: c.working_dir.clone(),
-        env,
-        secret_env,
-        mounts,
-        devices,
-        labels,
-        annotations,
-        tty: c.tty,
-        stop_signal: c.lifecycle.as_ref().and_then(|l| l.stop_signal.clone()),
-        stop_timeout: stop_timeout(ctx, w)?,
-        log_driver: ctx.opts.log_driver.clone(),
-        log_opts: ctx.opts.log_opts.clone(),
-        extra_args,
-        ..ContainerPlan::default()
-    };
-    security(w, c, path, &mut cp)?;
-    resources(ctx, w, c, path, &mut cp)?;
-    let probe = |p: &Option<KProbe>, field: &str| -> Result<Option<Probe>, PlanError> {
-        p.as_ref()
-            .map(|p| probe(w, c, p, &format!("{path}.{field}")))
-            .transpose()
-    };
-    cp.liveness = probe(&c.liveness_probe, "livenessProbe")?;
-    cp.readiness = probe(&c.readiness_probe, "readinessProbe")?;
-    cp.startup = probe(&c.startup_probe, "startupProbe")?;
-    Ok(cp)
-}
-
-fn pull_policy(w: &Workload, c: &Container, path: &str) -> Result<PullPolicy, PlanError> {
-    // Unset means `missing`: pulling at every start would make a boot without network fail.
-    Ok(match c.image_pull_policy.as_deref() {
-        None => PullPolicy::Missing,
-        Some(p) => match p.to_ascii_lowercase().as_str() {
-            "always" => PullPolicy::Always,
-            "ifnotpresent" | "missing" => PullPolicy::Missing,
-            "never" => PullPolicy::Never,
-            "newer" | "ifnewer" => PullPolicy::Newer,
-            _ => {
-                return Err(invalid(
-                    w.obj,
-                    &format!("{path}.imagePullPolicy"),
-                    format!("`{p}` is not Always, IfNotPresent or Never"),
-                ))
-            }
-        },
-    })
-}
-
-fn stop_timeout(ctx: &Ctx, w: &Workload) -> Result<Option<u64>, PlanError> {
-    match w.spec.termination_grace_period_seconds {
-        None => Ok(None),
-        Some(s) if s < 0 => Err(invalid(
-            w.obj,
-            &w.path("terminationGracePeriodSeconds"),
-            "must not be negative",
-        )),
-        Some(s) => Ok(Some((s as u64).min(ctx.opts.stop_timeout))),
-    }
-}
-
-fn security(
-    w: &Workload,
-    c: &Container,
-    path: &str,
-    cp: &mut ContainerPlan,
-) -> Result<(), PlanError> {
-    let pod = w.spec.security_context.clone().unwrap_or_default();
-    let sc = c.security_context.clone().unwrap_or_default();
-    let uid = sc.run_as_user.or(pod.run_as_user);
-    let gid = sc.run_as_group.or(pod.run_as_group);
-    for (v, field) in [(uid, "runAsUser"), (gid, "runAsGroup")] {
-        if v.is_some_and(|v| !(0..=i64::from(u32::MAX)).contains(&v)) {
-            return Err(invalid(
-                w.obj,
-                &format!("{path}.securityContext.{field}"),
-                "not a valid id",
-            ));
-        }
-    }
-    cp.user = match (uid, gid) {
-        (Some(u), Some(g)) => Some(format!("{u}:{g}")),
-        (Some(u), None) => Some(u.to_string()),
-        (None, Some(g)) => Some(format!("0:{g}")),
-        (None, None) => None,
-    };
-    cp.supplemental_groups = pod
-        .supplemental_groups
-        .iter()
-        .filter_map(|g| u32::try_from(*g).ok())
-        .collect();
-    cp.privileged = sc.privileged.unwrap_or(false);
-    cp.no_new_privileges = sc.allow_privilege_escalation == Some(false);
-    cp.read_only_root = sc.read_only_root_filesystem.unwrap_or(false);
-    if let Some(caps) = &sc.capabilities {
-        cp.cap_add = caps.add.clone();
-        cp.cap_drop = caps.drop.clone();
-    }
-    if let Some(se) = sc
-        .se_linux_options
-        .as_ref()
-        .or(pod.se_linux_options.as_ref())
-    {
-        for (k, v) in [
-            ("user", &se.user),
-            ("role", &se.role),
-            ("type", &se.type_),
-            ("level", &se.level),
-        ] {
-            if let Some(v) = v {
-                cp.selinux_opts.push(format!("{k}:{v}"));
-            }
-        }
-    }
-    cp.unmask_all = match sc.proc_mount.as_deref() {
-        None | Some("Default") => false,
-        Some("Unmasked") => true,
-        Some(other) => {
-            return Err(invalid(
-                w.obj,
-                &format!("{path}.securityContext.procMount"),
-                format!("`{other}` is not Default or Unmasked"),
-            ))
-        }
-    };
-    Ok(())
-}
-
-fn resources(
-    ctx: &mut Ctx,
-    w: &Workload,
-    c: &Container,
-    path: &str,
-    cp: &mut ContainerPlan,
-) -> Result<(), PlanError> {
-    let Some(r) = &c.resources else {
-        return Ok(());
-    };
-    let quantity = |section: &str, key: &str, text: &str| {
-        Quantity::parse(text)
-            .map_err(|m| invalid(w.obj, &format!("{path}.resources.{section}.{key}"), m))
-    };
-    for (key, text) in &r.limits {
-        match key.as_str() {
-            "memory" => cp.memory_limit = Some(quantity("limits", key, text)?.ceil_units()),
-            "cpu" => cp.cpu_limit_millis = Some(quantity("limits", key, text)?.ceil_millis()),
-            _ => ctx.warn(
-                w.obj,
-                &format!("{path}.resources.limits"),
-                format!("resource `{key}` is not supported, ignored"),
-            ),
-        }
-    }
-    for (key, text) in &r.requests {
-        match key.as_str() {
-            "memory" => cp.memory_reservation = Some(quantity("requests", key, text)?.ceil_units()),
-            "cpu" => {
-                quantity("requests", key, text)?;
-                ctx.warn(
-                    w.obj,
-                    &format!("{path}.resources.requests.cpu"),
-                    "ignored on a single host (only limits.cpu is enforced)",
-                );
-            }
-            _ => ctx.warn(
-                w.obj,
-                &format!("{path}.resources.requests"),
-                format!("resource `{key}` is not supported, ignored"),
-            ),
-        }
-    }
-    Ok(())
-}
-
-/// A probe's port: a number, or the name of one of the container's ports.
-fn probe_port(
-    w: &Workload,
-    c: &Container,
-    port: &IntOrString,
-    field: &str,
-) -> Result<u16, PlanError> {
-    let n = match port {
-        IntOrString::Int(n) => *n,
-        IntOrString::Str(name) => c
-            .ports
-            .iter()
-            .find(|p| p.name.as_deref() == Some(name))
-            .and_then(|p| p.container_port)
-            .map(i64::from)
-            .ok_or_else(|| {
-                invalid(
-                    w.obj,
-                    field,
-                    format!("no port named `{name}` in container `{}`", c.name),
-                )
-            })?,
-    };
-    u16::try_from(n)
-        .ok()
-        .filter(|p| *p > 0)
-        .ok_or_else(|| invalid(w.obj, field, format!("{n} is not a port number")))
-}
-
-fn probe(w: &Workload, c: &Container, p: &KProbe, path: &str) -> Result<Probe, PlanError> {
-    let mut actions = Vec::new();
-    if let Some(e) = &p.exec {
-        if e.command.is_empty() {
-            return Err(invalid(
-                w.obj,
-                &format!("{path}.exec.command"),
-                "empty command",
-            ));
-        }
-        actions.push(ProbeAction::Exec(e.command.clone()));
-    }
-    if let Some(h) = &p.http_get {
-        let scheme = h
-            .scheme
-            .clone()
-            .unwrap_or_else(|| "HTTP".into())
-            .to_ascii_lowercase();
-        if scheme != "http" && scheme != "https" {
-            return Err(invalid(
-                w.obj,
-                &format!("{path}.httpGet.scheme"),
-                "must be HTTP or HTTPS",
-            ));
-        }
-        actions.push(ProbeAction::HttpGet {
-            host: h.host.clone(),
-            port: probe_port(w, c, &h.port, &format!("{path}.httpGet.port"))?,
-            path: h.path.clone().unwrap_or_else(|| "/".into()),
-            scheme,
-        });
-    }
-    if let Some(t) = &p.tcp_socket {
-        actions.push(ProbeAction::TcpSocket {
-            host: t.host.clone(),
-            port: probe_port(w, c, &t.port, &format!("{path}.tcpSocket.port"))?,
-        });
-    }
-    if actions.len() != 1 {
-        return Err(invalid(
-            w.obj,
-            path,
-            "a probe needs exactly one of exec, httpGet, tcpSocket",
-        ));
-    }
-    let action = actions.remove(0);
-    Ok(Probe {
-        action,
-        initial_delay_seconds: p.initial_delay_seconds.unwrap_or(0),
-        period_seconds: p.period_seconds.unwrap_or(10).max(1),
-        timeout_seconds: p.timeout_seconds.unwrap_or(1).max(1),
-        success_threshold: p.success_threshold.unwrap_or(1).max(1),
-        failure_threshold: p.failure_threshold.unwrap_or(3).max(1),
-    })
-}
-
-/// The published ports of one container: entries with a `hostPort` (or, for replicas, a port
-/// given by the replica-host-ports annotation).
-fn container_ports(
-    w: &Workload,
-    c: &Container,
-    path: &str,
-    replica: Option<usize>,
-    down: bool,
-) -> Result<Vec<PortMapping>, PlanError> {
-    let mut out = Vec::new();
-    for (i, p) in c.ports.iter().enumerate() {
-        let field = format!("{path}.ports[{i}]");
-        let Some(mapping) = port_mapping(w, p, &field)? else {
-            continue;
-        };
-        let mapping = match replica {
-            None => mapping,
-            Some(_) if down => continue,
-            Some(r) => replica_port(w, mapping, r, &field)?,
-        };
-        out.push(mapping);
-    }
-    Ok(out)
-}
-
-fn port_mapping(
-    w: &Workload,
-    p: &ContainerPort,
-    field: &str,
-) -> Result<Option<PortMapping>, PlanError> {
-    let protocol = p
-        .protocol
-        .clone()
-        .unwrap_or_else(|| "tcp".into())
-        .to_ascii_lowercase();
-    if !matches!(protocol.as_str(), "tcp" | "udp" | "sctp") {
-        return Err(invalid(
-            w.obj,
-            &format!("{field}.protocol"),
-            "must be TCP, UDP or SCTP",
-        ));
-    }
-    let container_port = match (p.container_port, p.host_port) {
-        (Some(0), _) => {
-            return Err(invalid(
-                w.obj,
-                &format!("{field}.containerPort"),
-                "must not be 0",
-            ))
-        }
-        (Some(c), _) => c,
-        (None, Some(h)) => h,
-        (None, None) => return Err(invalid(w.obj, field, "missing containerPort")),
-    };
-    let Some(host_port) = p.host_port.filter(|h| *h != 0) else {
-        return Ok(None);
-    };
-    Ok(Some(PortMapping {
-        host_ip: p.host_ip.clone().filter(|ip| !ip.is_empty()),
-        host_port,
-        container_port,
-        protocol,
-    }))
-}
-
-/// For replica `r`: the r-th port of `io.quadplay.replica-host-ports/<containerPort>`.
-fn replica_port(
-    w: &Workload,
-    mut m: PortMapping,
-    r: usize,
-    field: &str,
-) -> Result<PortMapping, PlanError> {
-    let key = format!("{REPLICA_HOST_PORTS}{}", m.container_port);
-    let Some(list) = w.meta.annotations.get(&key) else {
-        return Err(invalid(
-            w.obj,
-            &format!("{field}.hostPort"),
-            format!(
-                "{} replicas would each bind host port {}; give one host port per replica with the annotation `{key}: \"{}\"` on the {}, or use replicas: 1",
-                w.replicas,
-                m.host_port,
-                (0..w.replicas).map(|i| (u32::from(m.host_port) + i).to_string()).collect::<Vec<_>>().join(","),
-                w.obj.kind
-            ),
-        ));
-    };
-    let ports: Vec<&str> = list.split(',').map(str::trim).collect();
-    if ports.len() != w.replicas as usize {
-        return Err(invalid(
-            w.obj,
-            "metadata.annotations",
-            format!(
-                "`{key}` lists {} port(s) for {} replicas",
-                ports.len(),
-                w.replicas
-            ),
-        ));
-    }
-    m.host_port = ports[r]
-        .parse::<u16>()
-        .ok()
-        .filter(|p| *p != 0)
-        .ok_or_else(|| {
-            invalid(
-                w.obj,
-                "metadata.annotations",
-                format!("`{key}`: `{}` is not a port", ports[r]),
-            )
-        })?;
-    Ok(m)
-}
-
-/// A parsed `--publish` value; `container_port` with `protocol` is what it overrides.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Publish {
-    text: String,
-    mapping: PortMapping,
-}
-
-/// `[[IP:][HOSTPORT]:]CONTAINERPORT[/PROTO]`; IPv6 addresses in brackets.
-fn parse_publish(text: &str) -> Result<Publish, PlanError> {
-    let bad = |message: &str| PlanError::Option {
-        option: "--publish",
-        value: text.to_string(),
-        message: message.to_string(),
-    };
-    let (rest, protocol) = match text.rsplit_once('/') {
-        Some((r, p)) => (r, p.to_ascii_lowercase()),
-        None => (text, "tcp".to_string()),
-    };
-    if !matches!(protocol.as_str(), "tcp" | "udp" | "sctp") {
-        return Err(bad("the protocol must be tcp, udp or sctp"));
-    }
-    let (host_ip, rest) = if let Some(stripped) = rest.strip_prefix('[') {
-        let (ip, after) = stripped
-            .split_once("]:")
-            .ok_or_else(|| bad("unterminated IPv6 address"))?;
-        (Some(ip.to_string()), after)
-    } else {
-        let parts: Vec<&str> = rest.split(':').collect();
-        match parts.len() {
-            1 | 2 => (None, rest),
-            3 => (
-                Some(parts[0].to_string()).filter(|s| !s.is_empty()),
-                &rest[parts[0].len() + 1..],
-            ),
-            _ => return Err(bad("expected [[IP:][HOSTPORT]:]CONTAINERPORT[/PROTO]")),
-        }
-    };
-    let port = |s: &str| s.parse::<u16>().map_err(|_| bad("not a port number"));
-    let (host_port, container_port) = match rest.split_once(':') {
-        Some(("", c)) => (0, port(c)?),
-        Some((h, c)) => (port(h)?, port(c)?),
-        None => (0, port(rest)?),
-    };
-    if container_port == 0 {
-        return Err(bad("the container port must not be 0"));
-    }
-    Ok(Publish {
-        text: text.to_string(),
-        mapping: PortMapping {
-            host_ip,
-            host_port,
-            container_port,
-            protocol,
-        },
-    })
-}
-
-/// A `--publish` entry replaces the YAML's mapping for the same container port and protocol in
-/// every pod that declares that port; a port no pod declares is published on the first pod.
-fn apply_publish(pods: &mut [PodPlan], publish: &[Publish]) -> Result<(), PlanError> {
-    for p in publish {
-        let m = &p.mapping;
-        let declares = |pod: &PodPlan| {
-            pod.ports
-                .iter()
-                .any(|x| x.container_port == m.container_port && x.protocol == m.protocol)
-        };
-        let mut targets: Vec<usize> = (0..pods.len()).filter(|i| declares(&pods[*i])).collect();
-        if targets.is_empty() {
-            targets.push(0);
-        }
-        if pods.is_empty() {
-            return Err(PlanError::Option {
-                option: "--publish",
-                value: p.text.clone(),
-                message: "there is no pod to publish on".into(),
-            });
-        }
-        for i in targets {
-            let pod = &mut pods[i];
-            pod.ports
-                .retain(|x| !(x.container_port == m.container_port && x.protocol == m.protocol));
-            pod.ports.push(m.clone());
-        }
-    }
-    Ok(())
-}
-
-/// Two pods binding one host port would fail at start with a rootlessport error; say so now.
-fn check_host_ports(pods: &[PodPlan], workloads: &[Workload]) -> Result<(), PlanError> {
-    let mut seen: BTreeMap<(String, u16, String), &PodPlan> = BTreeMap::new();
-    for pod in pods {
-        for m in &pod.ports {
-            if m.host_port == 0 {
-                continue;
-            }
-            let key = (
-                m.host_ip.clone().unwrap_or_default(),
-                m.host_port,
-                m.protocol.clone(),
-            );
-            if let Some(first) = seen.insert(key, pod) {
-                let obj = workloads.iter().find(|w| owns(w, pod)).map(|w| w.obj);
-                let message = if first.name == pod.name {
-                    format!(
-                        "pod {} publishes host port {}/{} twice",
-                        pod.name, m.host_port, m.protocol
-                    )
-                } else {
-                    format!(
-                        "pods {} and {} both publish host port {}/{}",
-                        first.name, pod.name, m.host_port, m.protocol
-                    )
-                };
-                return Err(match obj {
-                    Some(o) => invalid(o, "", message),
-                    None => PlanError::NoWorkload,
-                });
-            }
-        }
-    }
-    Ok(())
 }
 
 /// DNS names: the pod, its workload, matching Services, and container names that are unique

@@ -354,8 +354,17 @@ fn publish_overrides_by_container_port_and_protocol() {
         [
             (Some("127.0.0.1"), 9090, 80, "tcp"),
             (Some("::1"), 5354, 53, "udp"),
-            (None, 0, 7000, "tcp")
+            (None, 7000, 7000, "tcp")
         ]
+    );
+    assert_eq!(p.warnings.len(), 1);
+    assert_eq!(p.warnings[0].location, "--publish");
+    assert!(
+        p.warnings[0]
+            .message
+            .contains("published on host port 7000"),
+        "{:?}",
+        p.warnings
     );
     let bad = PlanOptions {
         publish: vec!["1:2:3:4".into()],
@@ -924,4 +933,89 @@ fn replicas_report_each_warning_once() {
     assert!(p.warnings[0]
         .message
         .contains("only limits.cpu is enforced"));
+}
+
+/// A real-world manifest runs unchanged, and every Kubernetes-only field is named once.
+#[test]
+fn wordpress_manifest_plans_with_honest_warnings() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kube/wordpress.yaml");
+    let d = kube::load(&[path], &[]).unwrap();
+    let p = plan(&d, &opts()).unwrap();
+    let pods: Vec<(&str, Vec<&str>)> = p
+        .pods
+        .iter()
+        .map(|p| {
+            (
+                p.name.as_str(),
+                p.aliases.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pods,
+        [
+            (
+                "wordpress-mysql-pod",
+                vec!["wordpress-mysql-pod", "wordpress-mysql", "mysql"]
+            ),
+            ("wordpress-pod", vec!["wordpress-pod", "wordpress"]),
+        ]
+    );
+    let db = &p.pods[0].containers[0];
+    assert_eq!(
+        db.secret_env,
+        vec![SecretEnv {
+            variable: "MYSQL_ROOT_PASSWORD".into(),
+            secret: "mysql-pass-password".into()
+        }]
+    );
+    assert_eq!(
+        db.liveness.as_ref().unwrap().action,
+        ProbeAction::TcpSocket {
+            host: None,
+            port: 3306
+        }
+    );
+    assert_eq!(
+        db.mounts,
+        vec![Mount::Volume {
+            name: "mysql-pv-claim".into(),
+            target: "/var/lib/mysql".into(),
+            read_only: false,
+            sub_path: None
+        }]
+    );
+    let wp = &p.pods[1].containers[0];
+    assert_eq!(
+        wp.env[0],
+        (
+            "WORDPRESS_DB_HOST".to_string(),
+            "wordpress-mysql".to_string()
+        )
+    );
+    assert_eq!(wp.memory_limit, Some(512 * 1024 * 1024));
+    assert_eq!(p.pods[1].ports[0].host_port, 8080);
+    let vols: Vec<&str> = p.volumes.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(vols, ["mysql-pv-claim", "wp-pv-claim"]);
+    let w: Vec<String> = p
+        .warnings
+        .iter()
+        .map(|w| format!("{} {} {}", w.object, w.field, w.message))
+        .collect();
+    assert_eq!(
+        w,
+        [
+            "Service/wordpress-mysql spec.clusterIP ignored on a single host",
+            "PersistentVolumeClaim/mysql-pv-claim spec.accessModes ignored on a single host",
+            "PersistentVolumeClaim/mysql-pv-claim spec.resources ignored on a single host (a claim is a Podman named volume)",
+            "Deployment/wordpress-mysql spec.strategy ignored on a single host",
+            "PersistentVolumeClaim/wp-pv-claim spec.accessModes ignored on a single host",
+            "PersistentVolumeClaim/wp-pv-claim spec.resources ignored on a single host (a claim is a Podman named volume)",
+            "Deployment/wordpress spec.strategy ignored on a single host",
+            "Deployment/wordpress spec.template.spec.nodeSelector ignored on a single host",
+            "Ingress/wordpress  kind Ingress is not supported; the object is skipped (publish with a hostPort or --publish instead)",
+            "Deployment/wordpress spec.template.spec.containers[0].resources.requests.cpu ignored on a single host (only limits.cpu is enforced)",
+            "Service/wordpress spec.type type LoadBalancer publishes nothing on a single host; use a hostPort or --publish",
+        ]
+    );
 }
