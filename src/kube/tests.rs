@@ -159,3 +159,10 @@ fn kubectl_dry_run_output_gives_no_noise() {
             .unwrap();
     assert_eq!(docs.findings.len(), 1);
 }
+
+#[test]
+fn crlf_and_byte_order_mark_are_fine() {
+    let docs = load_str("\u{feff}kind: Pod\r\nmetadata:\r\n  name: p\r\nspec:\r\n  containers: [{name: c, image: i}]\r\n").unwrap();
+    assert_eq!(docs.objects[0].describe(), "Pod/p");
+    assert_eq!(docs.objects[0].tree.locate("spec.containers").line, 5);
+}

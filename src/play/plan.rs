@@ -16,7 +16,9 @@ use crate::cli::ExitCodePropagation;
 
 mod annotations;
 mod build;
+mod containers;
 mod env;
+mod ports;
 #[cfg(test)]
 mod tests;
 mod volumes;

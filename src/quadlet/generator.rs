@@ -283,7 +283,7 @@ fn load_units(dirs: &[SearchDir], log: &mut Log) -> Vec<Source> {
 }
 
 fn read_unit(path: &Path, log: &mut Log) -> Option<UnitFile> {
-    let text = match fs::read_to_string(path) {
+    let text = match read_regular_file(path) {
         Ok(text) => text,
         Err(e) => {
             log.error(&format!("error loading {}: {e}", path.display()));
@@ -297,6 +297,26 @@ fn read_unit(path: &Path, log: &mut Log) -> Option<UnitFile> {
             None
         }
     }
+}
+
+/// The text of `path` if it is a regular file (symlinks followed). A FIFO named `x.kube` would
+/// otherwise block the generator, and with it boot, forever: it is opened without blocking and
+/// refused, as are directories and devices.
+fn read_regular_file(path: &Path) -> std::io::Result<String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    let mut text = String::new();
+    file.read_to_string(&mut text)?;
+    Ok(text)
 }
 
 /// `filepath.Ext`: from the last dot on, or empty.
@@ -414,6 +434,23 @@ mod tests {
         );
         assert_eq!(run_version("/bin/false"), None);
         assert_eq!(run_version("/nonexistent/podman"), None);
+    }
+
+    #[test]
+    fn only_regular_files_are_read() {
+        let t = tempfile::tempdir().unwrap();
+        let fifo = t.path().join("x.kube");
+        let c = std::ffi::CString::new(fifo.to_string_lossy().as_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        let err = read_regular_file(&fifo).unwrap_err();
+        assert_eq!(err.to_string(), "not a regular file");
+        assert!(read_regular_file(t.path()).is_err());
+        fs::write(t.path().join("ok.kube"), "[Kube]\n").unwrap();
+        assert_eq!(
+            read_regular_file(&t.path().join("ok.kube")).unwrap(),
+            "[Kube]\n"
+        );
     }
 
     #[test]
