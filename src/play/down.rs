@@ -100,6 +100,14 @@ pub fn teardown(engine: &dyn Engine, plan: &Plan, force: bool, scope: Scope) -> 
                 });
             }
         }
+        // The per-pod and per-app parents go once empty; `remove_dir` refuses non-empty ones.
+        let mut parent = set.dir.parent();
+        for _ in 0..2 {
+            match parent {
+                Some(dir) if std::fs::remove_dir(dir).is_ok() => parent = dir.parent(),
+                _ => break,
+            }
+        }
     }
     for volume in &plan.volumes {
         if volume.keep_on_down && !force {

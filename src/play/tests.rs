@@ -148,6 +148,10 @@ fn applies_in_order_and_stops_cleanly_on_signal() {
     assert!(state.volumes.contains("data"), "PVC volumes stay");
     assert!(!state.volumes.contains("scratch"), "emptyDir volumes go");
     assert!(!plan.files[0].dir.exists());
+    assert!(
+        !tmp.path().join("quadplay").exists(),
+        "empty parents stay behind"
+    );
     for call in &state.calls {
         assert!(!call.contains("hunter2"), "secret value in a call: {call}");
     }
