@@ -242,8 +242,9 @@ where
             }
             return;
         }
-        // Connect before pulling: if the unit cannot be restarted, its tags must stay as they are.
-        if let Err(e) = self.manager.get() {
+        // Connect, and make sure the unit exists, before pulling: if the unit cannot be restarted,
+        // its tags must stay as they are.
+        if let Err(e) = self.manager.get().and_then(|m| restartable(m, unit)) {
             for (cand, found) in newer {
                 let msg = format!("{}; cannot restart {unit}: {e}", found.reason);
                 fail(&mut entries[cand.index], msg);
@@ -453,6 +454,18 @@ where
                 }
             }
         }
+    }
+}
+
+/// A unit the manager has: a container's label can name a unit that is gone (or belongs to another
+/// manager), and restarting it would fail only after the pull.
+fn restartable<M: Manager>(m: &M, unit: &str) -> Result<(), String> {
+    let status = m.status(unit).map_err(|e| e.to_string())?;
+    match status.load_state.as_str() {
+        "loaded" => Ok(()),
+        state => Err(format!(
+            "the unit is not loaded in this manager (load state {state})"
+        )),
     }
 }
 
