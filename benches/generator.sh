@@ -87,7 +87,7 @@ gen, units, tmp, runs, total = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.ar
 base = {"QUADLET_UNIT_DIRS": units, "PODMAN": "/usr/bin/podman", "QUADPLAY": "/usr/bin/quadplay"}
 tfile = os.path.join(tmp, "time")
 
-def measure(env):
+def measure(env, rss_note=""):
     walls, cpus, rss = [], [], []
     for r in range(runs):
         out = os.path.join(tmp, f"out{r}")
@@ -110,12 +110,12 @@ def measure(env):
     print(f"  wall ms: min {walls[0]:.1f}  median {statistics.median(walls):.1f}  max {walls[-1]:.1f}"
           f"  ({statistics.median(walls) * 1000 / total:.0f} us per unit, median run)")
     print(f"  cpu ms (user+sys, 10 ms ticks): median {statistics.median(cpus):.0f}  max {max(cpus):.0f}")
-    print(f"  peak RSS: {max(rss) / 1024:.1f} MiB")
+    print(f"  peak RSS: {max(rss) / 1024:.1f} MiB{rss_note}")
 
 print(f"generator: {gen} ({os.path.getsize(gen) // 1024} KiB); {runs} runs, {total} services each")
 if os.access("/usr/bin/podman", os.X_OK):
     print("as at boot (asks /usr/bin/podman --version once, for the networks and volumes):")
-    measure(base)
+    measure(base, " (the larger of the generator and its podman child)")
 print("Podman version pinned (QUADPLAY_PODMAN_VERSION=4.3.1, no podman exec):")
 measure(dict(base, QUADPLAY_PODMAN_VERSION="4.3.1"))
 PY

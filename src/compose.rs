@@ -1,11 +1,12 @@
 //! `quadplay convert`: Docker Compose → Kubernetes YAML (one pod per service) and a `.kube` unit.
 //!
-//! Each compose service becomes a `Pod` named after the service (a `Deployment` when
-//! `deploy.replicas` > 1). Why a Pod and not always a Deployment: a Deployment only allows
-//! `restartPolicy: Always`, while compose's default is `restart: "no"` and `on-failure` is common;
-//! a Pod keeps every restart policy exact, and its name is the service name, which is the name the
-//! other services use to reach it (compose's service-name DNS; quadplay gives every pod its name
-//! as a DNS alias on the shared network).
+//! Each compose service becomes a `Pod` named `<app>-<service>` (a `Deployment` when
+//! `deploy.replicas` > 1) whose one container is named after the service. Why a Pod and not always
+//! a Deployment: a Deployment only allows `restartPolicy: Always`, while compose's default is
+//! `restart: "no"` and `on-failure` is common; a Pod keeps every restart policy exact. Why the app
+//! prefix: Podman pod names are per user, so two apps with a `db` service must not collide. The
+//! other services still reach it by the service name (compose's service-name DNS): quadplay makes
+//! a container name that is unique in the YAML a DNS alias of its pod on the shared network.
 //!
 //! The compose file is read into a tree that keeps each key's line, so that every key this
 //! converter does not translate is reported as a warning `file:line: services.web.build: ...`
@@ -593,9 +594,10 @@ fn convert_service(
         ctx.warn(
             svc.line,
             &base,
-            format!("the pod is named {name} (a DNS-1123 name)"),
+            format!("the service is named {name} (a DNS-1123 name)"),
         );
     }
+    let workload = sanitize_name(&format!("{app}-{name}"));
     let mut p = Parts::default();
     for e in ctx.map(&svc.value, &base)?.to_vec() {
         let key = format!("{base}.{}", e.key);
@@ -677,11 +679,15 @@ fn convert_service(
     }
     let labels = json!({"app": app, "io.quadplay.compose/service": name});
     let mut metadata = Map::new();
-    metadata.insert("name".into(), json!(name));
+    metadata.insert("name".into(), json!(workload));
     metadata.insert("labels".into(), labels.clone());
     if !p.depends_on.is_empty() {
         // quadplay's executor creates this workload's pods once those are ready.
-        let after: Vec<String> = p.depends_on.iter().map(|(d, _)| sanitize_name(d)).collect();
+        let after: Vec<String> = p
+            .depends_on
+            .iter()
+            .map(|(d, _)| sanitize_name(&format!("{app}-{}", sanitize_name(d))))
+            .collect();
         p.annotations
             .insert(AFTER_ANNOTATION.into(), json!(after.join(",")));
     }
@@ -820,7 +826,7 @@ fn service_key(
         "container_name" => ctx.warn(
             e.line,
             key,
-            format!("ignored: the container is named {svc}-{svc} in pod {svc}"),
+            format!("ignored: the container is named after the service ({svc}) and reachable by that name"),
         ),
         "networks" => ctx.warn(
             e.line,
@@ -1643,7 +1649,8 @@ services:
         let d = docs(&c);
         assert_eq!(d.len(), 2);
         assert_eq!(d[0]["kind"], "Pod");
-        assert_eq!(d[0]["metadata"]["name"], "web");
+        assert_eq!(d[0]["metadata"]["name"], "shop-web");
+        assert_eq!(d[0]["spec"]["containers"][0]["name"], "web");
         assert_eq!(d[0]["spec"]["restartPolicy"], "Always");
         let web = &d[0]["spec"]["containers"][0];
         assert_eq!(
@@ -1671,7 +1678,7 @@ services:
         // depends_on → quadplay's ordering annotation (Kubernetes ignores it).
         assert_eq!(
             d[1]["metadata"]["annotations"],
-            json!({"io.quadplay.after": "web"})
+            json!({"io.quadplay.after": "shop-web"})
         );
         assert!(d[0]["metadata"].get("annotations").is_none());
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
@@ -1684,10 +1691,13 @@ services:
             .iter()
             .map(|d| d["metadata"]["name"].clone())
             .collect();
-        assert_eq!(names, vec![json!("c"), json!("b"), json!("a")]);
+        assert_eq!(
+            names,
+            vec![json!("shop-c"), json!("shop-b"), json!("shop-a")]
+        );
         assert_eq!(
             docs(&c)[1]["metadata"]["annotations"]["io.quadplay.after"],
-            "c"
+            "shop-c"
         );
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
         let c = convert("services:\n  a:\n    image: x\n    depends_on:\n      m:\n        condition: service_completed_successfully\n  m:\n    image: x\n");
@@ -1906,7 +1916,7 @@ services:
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.name, "from-file");
-        assert_eq!(docs(&c)[0]["metadata"]["name"], "web-1");
+        assert_eq!(docs(&c)[0]["metadata"]["name"], "from-file-web-1");
         let c = convert_str(
             Path::new("/x/My_Project/compose.yaml"),
             "services:\n  w:\n    image: x\n",

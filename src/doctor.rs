@@ -632,19 +632,27 @@ fn generator_dirs(user: &User) -> Vec<String> {
 }
 
 /// The first file named `name` in the generator directories (a higher one shadows lower ones):
-/// its shown path and whether it is a mask (a link to /dev/null).
+/// its shown path, whether it is a mask (a link to /dev/null), and whether it can run.
 fn find_generator(host: &dyn Host, user: &User, name: &str) -> Option<(String, bool, bool)> {
-    generator_dirs(user).into_iter().find_map(|dir| {
-        let shown = format!("{dir}/{name}");
-        let path = host.path(&shown);
-        let link = std::fs::symlink_metadata(&path).ok()?;
-        let masked = link.file_type().is_symlink()
-            && std::fs::read_link(&path).is_ok_and(|t| t == Path::new("/dev/null"));
-        let runnable = std::fs::metadata(&path)
-            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-            .unwrap_or(false);
-        Some((shown, masked, runnable))
-    })
+    find_generators(host, user, name).into_iter().next()
+}
+
+/// Every file named `name` in the generator directories, highest precedence first.
+fn find_generators(host: &dyn Host, user: &User, name: &str) -> Vec<(String, bool, bool)> {
+    generator_dirs(user)
+        .into_iter()
+        .filter_map(|dir| {
+            let shown = format!("{dir}/{name}");
+            let path = host.path(&shown);
+            let link = std::fs::symlink_metadata(&path).ok()?;
+            let masked = link.file_type().is_symlink()
+                && std::fs::read_link(&path).is_ok_and(|t| t == Path::new("/dev/null"));
+            let runnable = std::fs::metadata(&path)
+                .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+                .unwrap_or(false);
+            Some((shown, masked, runnable))
+        })
+        .collect()
 }
 
 fn check_generator(host: &dyn Host, user: &User) -> Check {
@@ -667,7 +675,24 @@ fn check_generator(host: &dyn Host, user: &User) -> Check {
             format!("{path} is not an executable file (dangling link?)"),
             "reinstall quadplay",
         ),
-        Some((path, false, true)) => Check::ok(ID, path),
+        Some((path, false, true)) => {
+            // A second copy (make install in /usr/local and the package in /usr) is shadowed and
+            // probably stale: say which one runs.
+            let shadowed: Vec<String> = find_generators(host, user, &name)
+                .into_iter()
+                .skip(1)
+                .map(|(p, _, _)| p)
+                .collect();
+            if shadowed.is_empty() {
+                Check::ok(ID, path)
+            } else {
+                Check::warn(
+                    ID,
+                    format!("{path} runs; it shadows {}", shadowed.join(", ")),
+                    "remove the installation you do not use (make uninstall PREFIX=/usr/local, or apt remove quadplay)",
+                )
+            }
+        }
     }
 }
 
@@ -1109,6 +1134,19 @@ mod tests {
         assert!(check(&run(&f), "generator")
             .summary
             .contains("not installed"));
+    }
+
+    #[test]
+    fn a_second_generator_copy_is_reported_as_shadowed() {
+        let f = Fake::healthy();
+        f.file(
+            "/usr/local/lib/systemd/user-generators/quadplay-user-generator",
+            "",
+            0o755,
+        );
+        let c = check(&run(&f), "generator").clone();
+        assert_eq!(c.status, Status::Warn);
+        assert!(c.summary.starts_with("/usr/local/lib/systemd/user-generators/quadplay-user-generator runs; it shadows /usr/lib/systemd/user-generators/"), "{}", c.summary);
     }
 
     #[test]

@@ -96,9 +96,29 @@ where
         rolled_back: HashMap::new(),
     };
     let mut entries: Vec<Entry> = containers.iter().map(new_entry).collect();
+    let units = group_by_unit(&containers, &mut entries);
+    for (unit, candidates) in &units {
+        runner.update_unit(unit, candidates, &containers, &mut entries);
+    }
+    let via = match &runner.manager {
+        LazyManager::Ready(m) => m.describe(),
+        LazyManager::Pending(_) | LazyManager::Failed(_) => String::new(),
+    };
+    Ok(Report {
+        dry_run: opts.dry_run,
+        entries,
+        via,
+    })
+}
+
+/// The containers that take part, by unit. The others get their report line here: disabled, an
+/// unknown policy, or no unit to restart.
+fn group_by_unit(
+    containers: &[Container],
+    entries: &mut [Entry],
+) -> BTreeMap<String, Vec<Candidate>> {
     let mut units: BTreeMap<String, Vec<Candidate>> = BTreeMap::new();
-    for (index, c) in containers.iter().enumerate() {
-        let entry = &mut entries[index];
+    for (index, (c, entry)) in containers.iter().zip(entries.iter_mut()).enumerate() {
         let policy = match Policy::parse(&entry.policy) {
             Ok(Policy::Disabled) => {
                 entry.updated = Outcome::Disabled;
@@ -112,10 +132,9 @@ where
             }
         };
         if entry.unit.is_empty() {
-            fail(
-                entry,
-                format!("no {UNIT_LABEL} label: not run by a systemd unit, nothing to restart"),
-            );
+            let msg =
+                format!("no {UNIT_LABEL} label: not run by a systemd unit, nothing to restart");
+            fail(entry, msg);
             continue;
         }
         units
@@ -127,18 +146,7 @@ where
                 authfile: c.labels.get(AUTHFILE_LABEL).cloned(),
             });
     }
-    for (unit, candidates) in &units {
-        runner.update_unit(unit, candidates, &containers, &mut entries);
-    }
-    let via = match &runner.manager {
-        LazyManager::Ready(m) => m.describe(),
-        LazyManager::Pending(_) | LazyManager::Failed(_) => String::new(),
-    };
-    Ok(Report {
-        dry_run: opts.dry_run,
-        entries,
-        via,
-    })
+    units
 }
 
 /// A container that takes part in its unit's update.
@@ -234,8 +242,9 @@ where
             }
             return;
         }
-        // Connect before pulling: if the unit cannot be restarted, its tags must stay as they are.
-        if let Err(e) = self.manager.get() {
+        // Connect, and make sure the unit exists, before pulling: if the unit cannot be restarted,
+        // its tags must stay as they are.
+        if let Err(e) = self.manager.get().and_then(|m| restartable(m, unit)) {
             for (cand, found) in newer {
                 let msg = format!("{}; cannot restart {unit}: {e}", found.reason);
                 fail(&mut entries[cand.index], msg);
@@ -445,6 +454,18 @@ where
                 }
             }
         }
+    }
+}
+
+/// A unit the manager has: a container's label can name a unit that is gone (or belongs to another
+/// manager), and restarting it would fail only after the pull.
+fn restartable<M: Manager>(m: &M, unit: &str) -> Result<(), String> {
+    let status = m.status(unit).map_err(|e| e.to_string())?;
+    match status.load_state.as_str() {
+        "loaded" => Ok(()),
+        state => Err(format!(
+            "the unit is not loaded in this manager (load state {state})"
+        )),
     }
 }
 

@@ -156,15 +156,12 @@ impl PodmanCli {
         }
     }
 
-    fn parse<T: for<'de> Deserialize<'de>>(
-        &self,
-        args: &[&str],
-        text: &str,
-    ) -> Result<T, PodmanError> {
-        serde_json::from_str(text).map_err(|e| PodmanError::Output {
+    /// A parse failure of `args`' output, as an error naming the command.
+    fn output_error(&self, args: &[&str], detail: String) -> PodmanError {
+        PodmanError::Output {
             command: self.command_line(args),
-            detail: e.to_string(),
-        })
+            detail,
+        }
     }
 }
 
@@ -182,6 +179,8 @@ struct PsEntry {
     labels: Option<BTreeMap<String, String>>,
     #[serde(default)]
     state: String,
+    #[serde(default)]
+    is_infra: bool,
 }
 
 #[derive(Deserialize)]
@@ -244,42 +243,13 @@ impl Podman for PodmanCli {
             "json",
         ];
         let out = self.run(&args, None)?;
-        // Podman 4.x prints "[]" for no containers; be lenient with an empty answer too.
-        if out.trim().is_empty() {
-            return Ok(Vec::new());
-        }
-        let entries: Vec<PsEntry> = self.parse(&args, &out)?;
-        Ok(entries
-            .into_iter()
-            // `ps` without --all lists running (and paused) containers; only running ones count.
-            .filter(|e| e.state.is_empty() || e.state == "running")
-            .map(|e| Container {
-                name: e.names.into_iter().next().unwrap_or_default(),
-                id: e.id,
-                image: e.image,
-                image_id: e.image_id,
-                labels: e.labels.unwrap_or_default(),
-            })
-            .collect())
+        parse_ps(&out).map_err(|e| self.output_error(&args, e))
     }
 
     fn local_digests(&self, image_id: &str) -> Result<Vec<String>, PodmanError> {
         let args = ["image", "inspect", "--format", "json", image_id];
         let out = self.run(&args, None)?;
-        let images: Vec<ImageEntry> = self.parse(&args, &out)?;
-        let mut digests = Vec::new();
-        for image in images {
-            digests.push(image.digest);
-            for repo_digest in image.repo_digests.unwrap_or_default() {
-                if let Some((_, d)) = repo_digest.rsplit_once('@') {
-                    digests.push(d.to_string());
-                }
-            }
-        }
-        digests.retain(|d| !d.is_empty());
-        digests.sort();
-        digests.dedup();
-        Ok(digests)
+        parse_image_digests(&out).map_err(|e| self.output_error(&args, e))
     }
 
     fn local_image_id(&self, name: &str) -> Result<Option<String>, PodmanError> {
@@ -313,13 +283,10 @@ impl Podman for PodmanCli {
         let result = created.and_then(|_| {
             let args = ["manifest", "inspect", probe.as_str()];
             let out = self.run(&args, None)?;
-            let list: ManifestList = self.parse(&args, &out)?;
-            let digests: Vec<String> = list.manifests.into_iter().map(|m| m.digest).collect();
+            let digests = parse_manifest_digests(&out).map_err(|e| self.output_error(&args, e))?;
             if digests.is_empty() {
-                return Err(PodmanError::Output {
-                    command: self.command_line(&args),
-                    detail: format!("no manifest for this platform in {name}"),
-                });
+                let detail = format!("no manifest for this platform in {name}");
+                return Err(self.output_error(&args, detail));
             }
             Ok(digests)
         });
@@ -334,12 +301,10 @@ impl Podman for PodmanCli {
         let out = self.run(&args, authfile)?;
         match out.lines().rev().map(str::trim).find(|l| !l.is_empty()) {
             Some(id) => Ok(id.to_string()),
-            None => self
-                .local_image_id(name)?
-                .ok_or_else(|| PodmanError::Output {
-                    command: self.command_line(&args),
-                    detail: "no image ID printed and no local image after the pull".into(),
-                }),
+            None => self.local_image_id(name)?.ok_or_else(|| {
+                let detail = "no image ID printed and no local image after the pull".to_string();
+                self.output_error(&args, detail)
+            }),
         }
     }
 
@@ -358,33 +323,179 @@ impl Podman for PodmanCli {
             "json",
         ];
         let out = self.run(&args, None)?;
-        if out.trim().is_empty() {
-            return Ok(Vec::new());
-        }
-        let listed: Vec<IdEntry> = self.parse(&args, &out)?;
-        let ids: Vec<&str> = listed
-            .iter()
-            .filter(|e| !e.is_infra)
-            .map(|e| e.id.as_str())
-            .collect();
+        let ids = parse_non_infra_ids(&out).map_err(|e| self.output_error(&args, e))?;
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         let mut args = vec!["container", "inspect", "--format", "json"];
-        args.extend(&ids);
+        args.extend(ids.iter().map(String::as_str));
         // A container removed between the two calls makes inspect fail; the caller looks again.
         let out = self.run(&args, None)?;
-        let inspected: Vec<InspectEntry> = self.parse(&args, &out)?;
-        Ok(inspected
-            .into_iter()
-            .map(|e| ContainerHealth {
-                id: e.id,
-                name: e.name,
-                state: e.state.status,
-                exit_code: e.state.exit_code,
-                restarts: e.restart_count,
-                started_at: e.state.started_at,
-            })
-            .collect())
+        parse_health(&out).map_err(|e| self.output_error(&args, e))
+    }
+}
+
+// Parsers of Podman's JSON, kept apart from running it so that real outputs are unit-tested.
+// Fields are optional where Podman versions differ or print null (e.g. `"Labels": null`).
+
+/// `podman ps --format json`: running containers (`ps` also lists paused ones; they are left out,
+/// as are pod infra containers, which run no image of the user's).
+fn parse_ps(text: &str) -> Result<Vec<Container>, String> {
+    // Be lenient with an empty answer where "[]" is expected.
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let entries: Vec<PsEntry> = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    Ok(entries
+        .into_iter()
+        .filter(|e| !e.is_infra && (e.state.is_empty() || e.state == "running"))
+        .map(|e| Container {
+            name: e.names.into_iter().next().unwrap_or_default(),
+            id: e.id,
+            image: e.image,
+            image_id: e.image_id,
+            labels: e.labels.unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// `podman image inspect --format json`: the manifest digest and every repo digest's digest.
+fn parse_image_digests(text: &str) -> Result<Vec<String>, String> {
+    let images: Vec<ImageEntry> = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let mut digests = Vec::new();
+    for image in images {
+        digests.push(image.digest);
+        for repo_digest in image.repo_digests.unwrap_or_default() {
+            if let Some((_, d)) = repo_digest.rsplit_once('@') {
+                digests.push(d.to_string());
+            }
+        }
+    }
+    digests.retain(|d| !d.is_empty());
+    digests.sort();
+    digests.dedup();
+    Ok(digests)
+}
+
+/// `podman manifest inspect LIST`: the digests of the list's entries.
+fn parse_manifest_digests(text: &str) -> Result<Vec<String>, String> {
+    let list: ManifestList = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    Ok(list.manifests.into_iter().map(|m| m.digest).collect())
+}
+
+/// `podman ps --all --format json`: IDs of the containers that are not pod infra containers.
+fn parse_non_infra_ids(text: &str) -> Result<Vec<String>, String> {
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let listed: Vec<IdEntry> = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    Ok(listed
+        .into_iter()
+        .filter(|e| !e.is_infra)
+        .map(|e| e.id)
+        .collect())
+}
+
+/// `podman container inspect --format json`: state, exit code, restarts, start time.
+fn parse_health(text: &str) -> Result<Vec<ContainerHealth>, String> {
+    let inspected: Vec<InspectEntry> = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    Ok(inspected
+        .into_iter()
+        .map(|e| ContainerHealth {
+            id: e.id,
+            name: e.name,
+            state: e.state.status,
+            exit_code: e.state.exit_code,
+            restarts: e.restart_count,
+            started_at: e.state.started_at,
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Abridged from Podman 4.3.1 on Debian 12 (this project's test machine).
+    const PS: &str = r#"[
+      {"AutoRemove": false, "Command": ["sleep", "100"], "Exited": false, "ExitCode": 0,
+       "Id": "2a8720f7f399", "Image": "127.0.0.1:5000/demo/app:stable",
+       "ImageID": "8024f79275b1b3fb", "IsInfra": false,
+       "Labels": {"PODMAN_SYSTEMD_UNIT": "x.service", "io.containers.autoupdate": "registry"},
+       "Names": ["probe-ctr"], "Pod": "", "State": "running", "Status": "Up 1 second"},
+      {"Id": "aa11", "Image": "localhost/busybox:latest", "ImageID": "8024", "IsInfra": false,
+       "Labels": null, "Names": ["kp-anno-test2"], "State": "created"},
+      {"Id": "bb22", "Image": "localhost/podman-pause:4.3.1-0", "ImageID": "ab53", "IsInfra": true,
+       "Labels": {"PODMAN_SYSTEMD_UNIT": "x.service"}, "Names": ["4880257f6f23-infra"],
+       "State": "running"}
+    ]"#;
+
+    #[test]
+    fn ps_keeps_running_non_infra_containers_and_copes_with_null_labels() {
+        let cs = parse_ps(PS).unwrap();
+        let names: Vec<&str> = cs.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["probe-ctr"]);
+        assert_eq!(cs[0].image, "127.0.0.1:5000/demo/app:stable");
+        assert_eq!(cs[0].image_id, "8024f79275b1b3fb");
+        assert_eq!(cs[0].labels["io.containers.autoupdate"], "registry");
+        assert!(parse_ps("").unwrap().is_empty());
+        assert!(parse_ps("[]").unwrap().is_empty());
+        assert!(parse_ps("{not json").is_err());
+    }
+
+    #[test]
+    fn infra_containers_are_not_watched() {
+        assert_eq!(parse_non_infra_ids(PS).unwrap(), ["2a8720f7f399", "aa11"]);
+    }
+
+    #[test]
+    fn image_digests_come_from_digest_and_repo_digests() {
+        let text = r#"[{"Id": "8024f792", "Digest": "sha256:9285",
+          "RepoDigests": ["localhost/busybox@sha256:9285", "127.0.0.1:5000/a/b@sha256:de6c"],
+          "RepoTags": ["localhost/busybox:latest"]}]"#;
+        assert_eq!(
+            parse_image_digests(text).unwrap(),
+            ["sha256:9285", "sha256:de6c"]
+        );
+        let bare = r#"[{"Id": "x", "Digest": "", "RepoDigests": null}]"#;
+        assert!(parse_image_digests(bare).unwrap().is_empty());
+    }
+
+    #[test]
+    fn probe_list_gives_the_platform_manifest_digest() {
+        let text = r#"{"schemaVersion": 2,
+          "mediaType": "application/vnd.docker.distribution.manifest.list.v2+json",
+          "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "size": 348,
+            "digest": "sha256:de6ce6cce980", "platform": {"architecture": "amd64", "os": "linux"}}]}"#;
+        assert_eq!(
+            parse_manifest_digests(text).unwrap(),
+            ["sha256:de6ce6cce980"]
+        );
+        assert!(parse_manifest_digests(r#"{"schemaVersion": 2}"#)
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn health_reads_state_exit_code_restarts() {
+        let text = r#"[{"Id": "2abb", "Name": "qpau-web", "RestartCount": 2,
+          "State": {"Status": "exited", "Running": false, "ExitCode": 3,
+                    "StartedAt": "2026-11-23T04:51:51.540791503Z"}}]"#;
+        let h = parse_health(text).unwrap();
+        assert_eq!(h[0].name, "qpau-web");
+        assert_eq!(
+            (h[0].state.as_str(), h[0].exit_code, h[0].restarts),
+            ("exited", 3, 2)
+        );
+    }
+
+    #[test]
+    fn failed_command_is_named_in_the_error() {
+        let cli = PodmanCli::with_program("/nonexistent/podman");
+        let err = cli.auto_update_containers().unwrap_err();
+        assert!(
+            err.to_string().contains("/nonexistent/podman ps --filter"),
+            "{err}"
+        );
     }
 }

@@ -111,6 +111,8 @@ struct FakeManager<'a> {
     podman: &'a FakePodman,
     broken: BTreeSet<String>,
     dies_later: bool,
+    /// Units this manager does not have.
+    missing: BTreeSet<String>,
     restarts: RefCell<Vec<String>>,
     /// Per unit: status calls since the last restart, and the invocation count.
     looks: RefCell<BTreeMap<String, (u32, u32)>>,
@@ -122,6 +124,7 @@ impl<'a> FakeManager<'a> {
             podman,
             broken: broken.iter().map(|s| s.to_string()).collect(),
             dies_later: false,
+            missing: BTreeSet::new(),
             restarts: RefCell::new(Vec::new()),
             looks: RefCell::new(BTreeMap::new()),
         }
@@ -160,6 +163,14 @@ impl Manager for FakeManager<'_> {
         let mut looks = self.looks.borrow_mut();
         let e = looks.entry(unit.to_string()).or_default();
         e.0 += 1;
+        if self.missing.contains(unit) {
+            return Ok(UnitStatus {
+                load_state: "not-found".into(),
+                active_state: "inactive".into(),
+                sub_state: "dead".into(),
+                ..UnitStatus::default()
+            });
+        }
         let dead = self.unit_is_broken(unit) && (!self.dies_later || e.0 > 1);
         Ok(UnitStatus {
             load_state: "loaded".into(),
@@ -484,6 +495,26 @@ fn no_systemd_means_no_pull_and_a_failure() {
         .message
         .contains("cannot reach the systemd user manager"));
     assert!(p.calls("pull").is_empty(), "tags stay as they are");
+}
+
+#[test]
+fn a_unit_the_manager_does_not_have_is_not_pulled_for() {
+    let p = machine(
+        vec![container("web", "gone.service", APP, "app1", "registry")],
+        &[(APP, "sha256:a2", "app2")],
+    );
+    let mut m = FakeManager::new(&p, &[]);
+    m.missing.insert("gone.service".into());
+    let r = run(&opts(), &p, || Ok(&m)).unwrap();
+    assert_eq!(outcomes(&r), vec![("web", Outcome::Failed)]);
+    let msg = &r.entries[0].message;
+    assert!(msg.contains("cannot restart gone.service"), "{msg}");
+    assert!(msg.contains("load state not-found"), "{msg}");
+    assert!(
+        p.calls("pull").is_empty(),
+        "nothing pulled for a unit that cannot restart"
+    );
+    assert!(m.restarts.borrow().is_empty());
 }
 
 #[test]

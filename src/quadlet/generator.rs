@@ -94,72 +94,114 @@ pub fn run(dirs: &[SearchDir], opts: &Options, log: &mut Log) -> Outcome {
     }
     // Networks and volumes before what uses them, pods last (they collect their containers).
     sources.sort_by_key(|s| rank(&s.file_name));
-    // Only networks and volumes have version-dependent forms: spare the podman exec otherwise.
-    let needs_version = sources.iter().any(|s| {
+    let version = version_if_needed(&sources, &opts.settings.podman, log);
+    let mut emitter = Emitter::new(opts);
+    for (file_name, result) in convert_all_for(&sources, opts.settings, version) {
+        match result {
+            Ok(service) => emitter.emit(&file_name, &service, log),
+            Err(e) => log.error(&format!("converting \"{file_name}\": {e}")),
+        }
+    }
+    emitter.outcome
+}
+
+/// Only networks and volumes have version-dependent forms: spare the podman exec otherwise.
+fn version_if_needed(sources: &[Source], podman: &str, log: &mut Log) -> Option<PodmanVersion> {
+    let needed = sources.iter().any(|s| {
         matches!(
             Kind::from_file_name(&s.file_name),
             Some(Kind::Network | Kind::Volume)
         )
     });
-    let version = if needs_version {
-        podman_version(&opts.settings.podman, log)
+    if needed {
+        podman_version(podman, log)
     } else {
         None
-    };
-    let converted = convert_all_for(&sources, opts.settings, version);
-    let mut outcome = Outcome::default();
-    let mut written_by: HashMap<String, String> = HashMap::new();
-    let mut made_dir = false;
-    let mut links = install::Creator::default();
-    for (file_name, result) in converted {
-        let service = match result {
-            Ok(service) => service,
-            Err(e) => {
-                log.error(&format!("converting \"{file_name}\": {e}"));
-                continue;
-            }
-        };
+    }
+}
+
+/// Writes (or, in a dry run, collects) converted services one by one.
+struct Emitter<'a, 'o> {
+    opts: &'o Options<'a>,
+    /// Service file name → the unit file it came from, to catch two units claiming one name.
+    written_by: HashMap<String, String>,
+    /// The output dir: `None` until made; `Some(false)` once making it failed.
+    out_dir_ok: Option<bool>,
+    links: install::Creator,
+    outcome: Outcome,
+}
+
+impl<'a, 'o> Emitter<'a, 'o> {
+    fn new(opts: &'o Options<'a>) -> Self {
+        Emitter {
+            opts,
+            written_by: HashMap::new(),
+            out_dir_ok: None,
+            links: install::Creator::default(),
+            outcome: Outcome::default(),
+        }
+    }
+
+    fn emit(&mut self, file_name: &str, service: &Service, log: &mut Log) {
         for warning in &service.warnings {
             log.info(warning);
         }
-        let file = service.service_name.clone();
-        if let Err(why) = check_service_name(&file) {
+        let file = service.service_name.as_str();
+        if let Err(why) = check_service_name(file) {
             log.error(&format!("converting \"{file_name}\": {why}"));
-            continue;
+            return;
         }
-        if let Some(first) = written_by.get(&file) {
+        if let Some(first) = self.written_by.get(file) {
             log.error(&format!(
                 "converting \"{file_name}\": {file} is already generated from \"{first}\""
             ));
-            continue;
+            return;
         }
-        written_by.insert(file.clone(), file_name.clone());
-        if opts.dry_run {
-            outcome
-                .dry_run_text
-                .push_str(&format!("---{file}---\n{}\n", service.unit.render()));
-            outcome.generated += 1;
-            continue;
+        self.written_by
+            .insert(file.to_string(), file_name.to_string());
+        if self.opts.dry_run {
+            let text = format!("---{file}---\n{}\n", service.unit.render());
+            self.outcome.dry_run_text.push_str(&text);
+            self.outcome.generated += 1;
+            return;
         }
-        let Some(out_dir) = opts.output_dir else {
-            log.error("missing output directory argument");
-            return outcome;
+        let Some(out_dir) = self.out_dir(log) else {
+            return;
         };
-        if !made_dir {
-            if let Err(e) = fs::create_dir_all(out_dir) {
-                log.error(&format!(
-                    "creating output directory {}: {e}",
-                    out_dir.display()
-                ));
-                return outcome;
-            }
-            made_dir = true;
-        }
-        if write_service(out_dir, &file, &service, opts.argv0, &mut links, log) {
-            outcome.generated += 1;
+        if write_service(
+            out_dir,
+            file,
+            service,
+            self.opts.argv0,
+            &mut self.links,
+            log,
+        ) {
+            self.outcome.generated += 1;
         }
     }
-    outcome
+
+    /// The output dir, made on first use (Quadlet makes none when there is nothing to write);
+    /// a failure is reported once.
+    fn out_dir(&mut self, log: &mut Log) -> Option<&'a Path> {
+        let dir = self.opts.output_dir;
+        match (self.out_dir_ok, dir) {
+            (Some(true), Some(dir)) => Some(dir),
+            (Some(_), _) => None,
+            (None, None) => {
+                log.error("missing output directory argument");
+                self.out_dir_ok = Some(false);
+                None
+            }
+            (None, Some(dir)) => {
+                let made = fs::create_dir_all(dir);
+                if let Err(e) = &made {
+                    log.error(&format!("creating output directory {}: {e}", dir.display()));
+                }
+                self.out_dir_ok = Some(made.is_ok());
+                made.ok().map(|()| dir)
+            }
+        }
+    }
 }
 
 /// Pins the Podman version instead of asking `podman --version` (packagers who know it, tests).
@@ -434,6 +476,72 @@ mod tests {
         );
         assert_eq!(run_version("/bin/false"), None);
         assert_eq!(run_version("/nonexistent/podman"), None);
+    }
+
+    fn kube_dir(names: &[&str]) -> (tempfile::TempDir, Vec<SearchDir>) {
+        let t = tempfile::tempdir().unwrap();
+        for name in names {
+            fs::write(t.path().join(name), "[Kube]\nYaml=app.yaml\n").unwrap();
+        }
+        let dirs = crate::quadlet::paths::search_dirs_in(
+            &[t.path().to_path_buf()],
+            &mut Log::capturing(false),
+        );
+        (t, dirs)
+    }
+
+    fn settings() -> Settings {
+        Settings {
+            user: false,
+            podman: "/usr/bin/podman".into(),
+            quadplay: "/usr/bin/quadplay".into(),
+        }
+    }
+
+    #[test]
+    fn an_output_dir_that_cannot_be_made_is_one_error() {
+        let (t, dirs) = kube_dir(&["a.kube", "b.kube"]);
+        let blocker = t.path().join("file");
+        fs::write(&blocker, "").unwrap();
+        let out = blocker.join("out");
+        let settings = settings();
+        let opts = Options {
+            dry_run: false,
+            output_dir: Some(&out),
+            argv0: "gen",
+            settings: &settings,
+        };
+        let mut log = Log::capturing(false);
+        let outcome = run(&dirs, &opts, &mut log);
+        assert_eq!(outcome.generated, 0);
+        assert_eq!(log.error_count(), 1, "{:?}", log.captured());
+    }
+
+    #[test]
+    fn writes_services_with_the_header_and_nothing_else() {
+        let (t, dirs) = kube_dir(&["a.kube", "b.kube"]);
+        let out = t.path().join("out");
+        let settings = settings();
+        let opts = Options {
+            dry_run: false,
+            output_dir: Some(&out),
+            argv0: "/usr/lib/gen",
+            settings: &settings,
+        };
+        let mut log = Log::capturing(false);
+        assert_eq!(run(&dirs, &opts, &mut log).generated, 2);
+        assert_eq!(log.error_count(), 0);
+        let mut names: Vec<String> = fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["a.service", "b.service"]);
+        let text = fs::read_to_string(out.join("a.service")).unwrap();
+        assert!(
+            text.starts_with("# Automatically generated by /usr/lib/gen\n# \n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -3,16 +3,22 @@
 # `quadplay play --detach` of one YAML using replicas with per-replica host ports, ConfigMap env and
 # files (mode, items, binaryData), a Secret as env (not in argv or inspect), `$(VAR)` expansion,
 # a Service name, io.quadplay.after, a relative hostPath, a memory emptyDir; warnings name file and
-# line; --strict refuses and creates nothing; `quadplay down` removes pods and secrets.
+# line; a --configmap file; --strict refuses and creates nothing; `quadplay down` (without the
+# --configmap file) removes pods and secrets.
 source "$(dirname "$0")/lib.sh"
 if [ -z "${QUADPLAY_BIN:-}" ]; then install_quadplay; QUADPLAY_BIN=$PREFIX/bin/quadplay; fi
+# quadplay runs in a transient unit of the user manager (KillMode=process: the pods outlive it), which
+# reaps what Podman leaves behind; run from a root shell, dead aardvark-dns processes linger as
+# zombies here and break name resolution for the next pods.
+qp() { as_user systemd-run --user --wait --pipe --quiet -p KillMode=process -- "$QUADPLAY_BIN" "$@"; }
 P1=${KP_PORT1:-18091} P2=${KP_PORT2:-18092}
 dir=$E2E_HOME/kp-e2e
 yaml=$dir/app.yaml
+extra=$dir/extra-configmap.yaml
 SECRET=kp-S3cret-$$
 
 cleanup() {
-  as_user "$QUADPLAY_BIN" down --force=true "$yaml" >/tmp/kp-cleanup.out 2>&1 || { log "cleanup: down failed:"; cat /tmp/kp-cleanup.out; }
+  qp down --force=true "$yaml" >/tmp/kp-cleanup.out 2>&1 || { log "cleanup: down failed:"; cat /tmp/kp-cleanup.out; }
   rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -82,7 +88,7 @@ spec:
   - name: client
     image: localhost/busybox:latest
     command: [sh, -c, 'echo \$(MODE) > /cache/mode; exec sleep 100000']
-    envFrom: [{configMapRef: {name: kp-settings}}]
+    envFrom: [{configMapRef: {name: kp-settings}}, {configMapRef: {name: kp-extra}}]
     env:
     - {name: URL, value: 'http://kp-svc/\$(MODE)'}
     - name: PASSWORD
@@ -95,8 +101,15 @@ spec:
   - {name: cache, emptyDir: {medium: Memory}}
 YAML
 
+put_file "$extra" <<'YAML'
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: kp-extra}
+data: {EXTRA: from-configmap-file}
+YAML
+
 # --strict: the nodeSelector is refused, nothing is created.
-if as_user "$QUADPLAY_BIN" play --detach --strict "$yaml" >/tmp/kp-strict.out 2>&1; then
+if qp play --detach --strict --configmap "$extra" "$yaml" >/tmp/kp-strict.out 2>&1; then
   fail "--strict accepted a YAML with an unsupported field"
 fi
 grep -q "app.yaml:[0-9]*:[0-9]*: Pod/kp-client: spec.nodeSelector: ignored on a single host" /tmp/kp-strict.out \
@@ -104,7 +117,7 @@ grep -q "app.yaml:[0-9]*:[0-9]*: Pod/kp-client: spec.nodeSelector: ignored on a 
 [ -z "$(pod_names | grep '^kp-' || true)" ] || fail "--strict left pods behind: $(pod_names)"
 ok "--strict refuses (file:line, object, field named) and creates nothing"
 
-as_user "$QUADPLAY_BIN" play --detach "$yaml" >/tmp/kp-play.out 2>&1 || { cat /tmp/kp-play.out; upodman ps -a; fail "play failed"; }
+qp play --detach --configmap "$extra" "$yaml" >/tmp/kp-play.out 2>&1 || { cat /tmp/kp-play.out; upodman ps -a; fail "play failed"; }
 grep -q "app.yaml:[0-9]*:[0-9]*: Pod/kp-client: spec.nodeSelector: ignored on a single host" /tmp/kp-play.out \
   || { cat /tmp/kp-play.out; fail "no warning for the ignored field"; }
 ok "play warns about spec.nodeSelector with its file:line"
@@ -128,10 +141,11 @@ ok "ConfigMap files: defaultMode 0640, item mode 0600 under a sub path, binaryDa
 
 env_of() { upodman exec kp-client-client sh -c "echo \"\$$1\""; }
 [ "$(env_of MODE)" = prod ] && [ "$(env_of GREETING)" = hi ] || fail "envFrom ConfigMap not applied"
+[ "$(env_of EXTRA)" = from-configmap-file ] || fail "ConfigMap from the --configmap file not applied"
 [ "$(env_of URL)" = http://kp-svc/prod ] || fail "\$(MODE) not expanded in env: $(env_of URL)"
 [ "$(env_of PASSWORD)" = "$SECRET" ] || fail "secretKeyRef not in the container's environment"
 [ "$(upodman exec kp-client-client cat /cache/mode)" = prod ] || fail "\$(MODE) not expanded in command"
-ok "env: envFrom ConfigMap, \$(VAR) in env and command, Secret value visible inside"
+ok "env: envFrom ConfigMaps (YAML and --configmap file), \$(VAR) in env and command, Secret value inside"
 
 # Podman itself shows an env secret in `inspect`'s Config.Env (the running spec, readable by the
 # same user only); what must hold is that no command line ever carried it.
@@ -160,7 +174,7 @@ for w in kp-web-pod-0-httpd kp-web-pod-1-httpd; do
 done
 ok "io.quadplay.after: kp-client was created only after both kp-web replicas had started"
 
-as_user "$QUADPLAY_BIN" down "$yaml" >/tmp/kp-down.out 2>&1 || { cat /tmp/kp-down.out; fail "down failed"; }
+qp down "$yaml" >/tmp/kp-down.out 2>&1 || { cat /tmp/kp-down.out; fail "down failed"; }
 [ -z "$(pod_names | grep '^kp-' || true)" ] || fail "down left pods: $(pod_names)"
 if upodman secret ls --format '{{.Name}}' | grep -q '^kp-creds'; then fail "down left the secret"; fi
 ok "down removed every pod and the secret"

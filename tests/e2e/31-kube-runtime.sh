@@ -5,11 +5,15 @@
 # unless forced.
 source "$(dirname "$0")/lib.sh"
 if [ -z "${QUADPLAY_BIN:-}" ]; then install_quadplay; QUADPLAY_BIN=$PREFIX/bin/quadplay; fi
+# quadplay runs in a transient unit of the user manager (KillMode=process: the pods outlive it), which
+# reaps what Podman leaves behind; run from a root shell, dead aardvark-dns processes linger as
+# zombies here and break name resolution for the next pods.
+qp() { as_user systemd-run --user --wait --pipe --quiet -p KillMode=process -- "$QUADPLAY_BIN" "$@"; }
 dir=$E2E_HOME/kp-rt
 yaml=$dir/app.yaml
 
 cleanup() {
-  as_user "$QUADPLAY_BIN" down --force=true "$yaml" >/tmp/kp-rt-cleanup.out 2>&1 \
+  qp down --force=true "$yaml" >/tmp/kp-rt-cleanup.out 2>&1 \
     || { log "cleanup: down failed:"; cat /tmp/kp-rt-cleanup.out; }
   upodman volume rm -f kp-rt-data >/dev/null 2>&1 || true
   rm -rf "$dir"
@@ -77,7 +81,7 @@ spec:
     secret: {secretName: kp-rt-tls, defaultMode: 0440}
 YAML
 
-as_user "$QUADPLAY_BIN" play --detach "$yaml" >/tmp/kp-rt-play.out 2>&1 \
+qp play --detach "$yaml" >/tmp/kp-rt-play.out 2>&1 \
   || { cat /tmp/kp-rt-play.out; upodman ps -a; fail "play failed"; }
 wait_for 20 upodman exec kp-rt-app test -s /data/order || fail "app did not start"
 order=$(upodman exec kp-rt-app cat /data/order | tr '\n' ' ')
@@ -115,8 +119,8 @@ fi
 if upodman exec kp-rt-reader sh -c 'echo x > /tls/key.pem' 2>/dev/null; then fail "secret volume is writable"; fi
 ok "container securityContext overrides the pod's; Secret volume: base64 decoded, read-only"
 
-as_user "$QUADPLAY_BIN" down "$yaml" >/tmp/kp-rt-down.out 2>&1 || { cat /tmp/kp-rt-down.out; fail "down failed"; }
+qp down "$yaml" >/tmp/kp-rt-down.out 2>&1 || { cat /tmp/kp-rt-down.out; fail "down failed"; }
 upodman volume exists kp-rt-data || fail "down without --force removed the PVC volume"
-as_user "$QUADPLAY_BIN" down --force=true "$yaml" >/tmp/kp-rt-down.out 2>&1 || { cat /tmp/kp-rt-down.out; fail "down --force failed"; }
+qp down --force=true "$yaml" >/tmp/kp-rt-down.out 2>&1 || { cat /tmp/kp-rt-down.out; fail "down --force failed"; }
 if upodman volume exists kp-rt-data; then fail "down --force kept the PVC volume"; fi
 ok "down keeps the PVC volume; down --force removes it"

@@ -2,8 +2,9 @@
 # The `local` policy on a Quadlet .container unit (AutoUpdate=local -> label), with quadplay reaching
 # the user manager through its private socket only ($XDG_RUNTIME_DIR/systemd/private, peer-to-peer,
 # no bus): the image's local tag is rebuilt -> auto-update restarts the unit onto it; run again ->
-# nothing to do; while another run holds the lock, a run is refused. The private-socket run sees an XDG_RUNTIME_DIR that holds only that socket (and no
-# DBUS_SESSION_BUS_ADDRESS); Podman itself is given the real runtime dir through $PODMAN.
+# nothing to do; while another run holds the lock, a run is refused. The private-socket run sees an
+# XDG_RUNTIME_DIR that holds only that socket (and no DBUS_SESSION_BUS_ADDRESS); Podman itself is
+# given the real runtime dir through $PODMAN.
 # QUADPLAY_BIN=PATH runs auto-update from another build (default: the installed $PREFIX/bin/quadplay).
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"

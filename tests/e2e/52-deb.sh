@@ -62,7 +62,7 @@ if ! grep -q 'not built yet' <<<"$probe"; then
     || { unit_debug "$app.service"; fail "front (18081) never served back's page"; }
   ok "systemctl --user start $app.service: front on 18081 serves 'hello from back' fetched by name"
   uctl stop "$app.service"
-  [ -z "$(upodman pod ps -q --filter name=back --filter name=front)" ] || fail "pods left after stop"
+  [ -z "$(upodman pod ps -q --filter name=$app-back --filter name=$app-front)" ] || fail "pods left after stop"
   ok "stop removed the pods"
 else
   log "executor not built yet on this branch: the unit loads, it is not started"

@@ -51,6 +51,6 @@ wait_for 60 bash -c "curl -fsS --max-time 3 http://127.0.0.1:28081/ | grep -q 'h
 ok "convert -> daemon-reload -> start: front (28081) serves 'hello from back' in $((SECONDS - start)) s"
 [ "$(curl -fsS --max-time 3 http://127.0.0.1:28082/)" = "hello from back" ] || fail "back (28082) not serving"
 uctl stop "$app.service"
-left=$(upodman pod ps --format '{{.Name}}' | grep -Ex 'back|front' || true)
+left=$(upodman pod ps --format '{{.Name}}' | grep -Ex "$app-back|$app-front" || true)
 [ -z "$left" ] || fail "pods left after stop: $left"
 ok "stop removed both pods"
