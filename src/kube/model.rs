@@ -2,7 +2,7 @@
 //!
 //! A field is here if and only if the planner honours it (or deliberately accepts it, like a
 //! Deployment's `selector`): everything else in the YAML is reported as unknown or "ignored on
-//! a single host" by `load` (see `de.rs` and [`super::classify`]). Names follow the Kubernetes
+//! a single host" by `load` (see `de.rs` and `classify` in `kube/mod.rs`). Names follow the Kubernetes
 //! API (camelCase on the wire).
 
 use std::collections::BTreeMap;

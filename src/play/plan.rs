@@ -6,6 +6,12 @@
 //! Podman. Secret values live only in [`SecretPlan::data`] and in files the apply step writes with
 //! mode 0600; they never appear in an argv.
 //!
+//! The planner lives in submodules: `build` (options, errors, workloads → pods, networks, DNS
+//! aliases), `containers` (image, command, security, resources, probes), `env` (Kubernetes env
+//! precedence and `$(VAR)` expansion), `volumes` (secrets, named volumes, file sets, host paths,
+//! mounts), `ports` (hostPorts, per-replica ports, `--publish`, conflicts) and `annotations`
+//! (Podman's and quadplay's own: `io.quadplay.after`, `io.quadplay.replica-host-ports/<port>`).
+//!
 //! OWNERSHIP: these types are the contract between the planner and the apply/engine side.
 //! Extend them additively.
 
