@@ -34,6 +34,7 @@ pub fn play(args: &PlayArgs) -> Result<u8, PlayError> {
         &plan,
         RunOptions {
             detach: args.detach,
+            rescue_helpers: std::env::var_os("NOTIFY_SOCKET").is_some(),
         },
         Notifier::from_env(),
         &stop,

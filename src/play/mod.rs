@@ -13,6 +13,7 @@ pub mod down;
 pub mod notify;
 pub mod plan;
 pub mod probe;
+pub mod scope;
 pub mod signals;
 pub mod supervise;
 
@@ -115,6 +116,8 @@ fn join(errors: &[DownError]) -> String {
 pub struct RunOptions {
     /// Apply, report READY, and return without supervising.
     pub detach: bool,
+    /// Move Podman's shared network helpers out of our cgroup (see [`scope`]); under systemd.
+    pub rescue_helpers: bool,
 }
 
 /// Prints the plan's warnings on stderr; with `strict` they are an error.
@@ -157,6 +160,9 @@ pub fn execute(
         }
         Err(e) => return Err(e),
     }
+    if options.rescue_helpers {
+        scope::rescue_shared_helpers();
+    }
     let containers: usize = plan.pods.iter().map(|p| p.containers.len()).sum();
     notifier.ready(&format!(
         "running: {} pod(s), {containers} container(s)",
@@ -182,6 +188,10 @@ pub fn execute(
         }
     };
     let errors = down::teardown(engine, &plan, false, Scope::Planned);
+    if options.rescue_helpers {
+        // A container restart may have started new helpers in our cgroup since READY.
+        scope::rescue_shared_helpers();
+    }
     if !errors.is_empty() {
         return Err(PlayError::Down(errors));
     }

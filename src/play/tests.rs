@@ -113,7 +113,10 @@ impl Run {
         execute(
             fake,
             plan,
-            RunOptions { detach },
+            RunOptions {
+                detach,
+                rescue_helpers: false,
+            },
             Notifier::disabled(),
             &self.stop,
             &self.tx,

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Two .kube-style units on the shared bridge: stopping the first must not take down DNS for the
+# second. Podman starts the shared rootless helpers (slirp4netns, aardvark-dns) in the cgroup of
+# whichever unit needed them first; KillMode=mixed would SIGKILL them with that unit. The executor
+# moves them into scopes of their own (StartTransientUnit PIDs=).
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/2x-executor-lib.sh"
+trap qpx_cleanup EXIT
+dir=$E2E_HOME/qpx-share
+qpx_yaml "$dir/a.yaml" <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: qpx-share-a}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers: [{name: s, image: localhost/busybox:latest, command: [sleep, "100000"]}]
+YAML
+qpx_yaml "$dir/b.yaml" <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: qpx-share-b1}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers: [{name: web, image: localhost/busybox:latest, command: [sh, -c, 'echo b1 > /tmp/index.html; exec httpd -f -p 80 -h /tmp']}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: qpx-share-b2}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers: [{name: s, image: localhost/busybox:latest, command: [sleep, "100000"]}]
+YAML
+qpx_unit qpx-share-b "$dir/b.yaml"
+qpx_unit qpx-share-a "$dir/a.yaml"
+uctl start qpx-share-a.service || qpx_fail "start a failed"
+uctl start qpx-share-b.service || qpx_fail "start b failed"
+for p in $(pgrep -u "$E2E_USER" -x 'slirp4netns|aardvark-dns|pasta' || true); do
+  cg=$(grep -E 'name=systemd|^0::' "/proc/$p/cgroup" | head -1)
+  log "helper $p ($(cat "/proc/$p/comm")): $cg"
+  case "$cg" in *qpx-share-*.service*) qpx_fail "helper $p still in a unit's cgroup: $cg";; esac
+done
+ok "no shared network helper left in either unit's cgroup"
+fetch() { as_user podman exec qpx-share-b2-s wget -q -O- http://qpx-share-b1/; }
+wait_for 20 fetch || qpx_fail "b2 cannot reach b1 by name before the test"
+uctl stop qpx-share-a.service
+if ! wait_for 10 fetch; then
+  for p in $(pgrep -u "$E2E_USER" -x 'slirp4netns|aardvark-dns|pasta' || true); do
+    log "after stop: helper $p ($(cat "/proc/$p/comm")): $(grep -E 'name=systemd|^0::' "/proc/$p/cgroup" | head -1)"
+  done
+  as_user podman exec qpx-share-b2-s nslookup qpx-share-b1 || true
+  qpx_fail "stopping unit a broke name resolution for unit b"
+fi
+ok "after stopping unit a, unit b's pods still resolve each other by name"
