@@ -21,6 +21,10 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{json, Map, Value};
 use serde_saphyr::Spanned;
 
+// The workload annotation naming the workloads whose pods quadplay starts first; plain Kubernetes
+// ignores it.
+use crate::play::plan::AFTER_ANNOTATION;
+
 /// Why a compose file could not be converted. Every variant names the file; most name the line
 /// and the key path (`services.web.ports[0]`).
 #[derive(Debug, thiserror::Error)]
@@ -545,10 +549,6 @@ fn pvc(claim: &str) -> Value {
     })
 }
 
-/// The workload annotation naming the workloads whose pods quadplay starts first
-/// (`crate::play::plan`'s `io.quadplay.after`); plain Kubernetes ignores it.
-const AFTER_ANNOTATION: &str = "io.quadplay.after";
-
 /// One converted service.
 struct ServiceDoc {
     name: String,
@@ -576,7 +576,6 @@ struct Parts {
     caps_drop: Vec<String>,
     annotations: Map<String, Value>,
     tty: Option<bool>,
-    stdin: Option<bool>,
     probe: Option<Value>,
     depends_on: Vec<(String, u64)>,
 }
@@ -652,9 +651,6 @@ fn convert_service(
     }
     if let Some(t) = p.tty {
         container.insert("tty".into(), json!(t));
-    }
-    if let Some(s) = p.stdin {
-        container.insert("stdin".into(), json!(s));
     }
     if let Some(probe) = p.probe {
         container.insert("readinessProbe".into(), probe);
@@ -815,7 +811,11 @@ fn service_key(
         "cap_add" => p.caps_add = ctx.strings(v, key)?,
         "cap_drop" => p.caps_drop = ctx.strings(v, key)?,
         "tty" => p.tty = Some(ctx.bool(v, key)?),
-        "stdin_open" => p.stdin = Some(ctx.bool(v, key)?),
+        "stdin_open" => ctx.warn(
+            e.line,
+            key,
+            "ignored: a service's container has no terminal to read from under systemd",
+        ),
         "labels" => {
             // Kubernetes label values are restricted; annotations take any text.
             for (k, val) in environment(ctx, v, key)? {
@@ -1981,6 +1981,62 @@ services:
             "/srv/shop/compose.yaml:3: services.a.image: QUADPLAY_TEST_NONE: set the image"
         );
         assert!(err("services:\n  a:\n    image: \"a$(b)\"\n").contains("write $$ for a literal $"));
+    }
+
+    /// Everything the converter writes is understood by quadplay's own loader and planner (no
+    /// field ignored but a claim's size), and the pods are reachable by service name.
+    #[test]
+    fn output_loads_and_plans_in_quadplays_executor() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let compose = dir.path().join("compose.yaml");
+        let text = "name: full\nservices:\n  db:\n    image: docker.io/library/postgres:16\n    environment: {POSTGRES_PASSWORD: pw}\n    volumes: [\"data:/var/lib/postgresql/data\", \"./init:/docker-entrypoint-initdb.d:ro\", /scratch]\n    tmpfs: [/run]\n    healthcheck:\n      test: [\"CMD\", \"pg_isready\"]\n      interval: 2s\n      timeout: 1s\n      retries: 3\n      start_period: 5s\n    restart: on-failure\n    user: \"999:999\"\n  web:\n    image: docker.io/library/nginx:latest\n    entrypoint: [/docker-entrypoint.sh]\n    command: nginx -g 'daemon off;'\n    ports: [\"8080:80\", \"127.0.0.1:8443:443/tcp\"]\n    depends_on: {db: {condition: service_healthy}}\n    working_dir: /usr/share/nginx\n    hostname: www\n    cap_add: [NET_ADMIN]\n    cap_drop: [MKNOD]\n    read_only: true\n    privileged: false\n    tty: true\n    labels: {tier: front}\n    restart: always\n  worker:\n    image: docker.io/library/busybox:latest\n    command: [sleep, infinity]\n    deploy: {replicas: 2}\n    restart: unless-stopped\nvolumes:\n  data: {}\n";
+        std::fs::write(&compose, text).unwrap_or_else(|e| panic!("{e}"));
+        let c = convert_file(&compose, None).unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        let yaml = dir.path().join("full.yaml");
+        std::fs::write(&yaml, &c.yaml).unwrap_or_else(|e| panic!("{e}"));
+        let docs = crate::kube::load(&[yaml], &[]).unwrap_or_else(|e| panic!("{e}\n{}", c.yaml));
+        // A claim's access modes and size are required by Kubernetes and meaningless for a
+        // Podman volume: the loader says so, and that is all it may say.
+        let unexpected: Vec<_> = docs
+            .findings
+            .iter()
+            .filter(|f| {
+                !(f.object == "PersistentVolumeClaim/full-data"
+                    && (f.field == "spec.accessModes" || f.field == "spec.resources"))
+            })
+            .collect();
+        assert!(unexpected.is_empty(), "{unexpected:?}\n{}", c.yaml);
+        let opts = crate::play::plan::PlanOptions::default();
+        let plan =
+            crate::play::plan::plan(&docs, &opts).unwrap_or_else(|e| panic!("{e}\n{}", c.yaml));
+        assert!(
+            plan.warnings.len() <= docs.findings.len(),
+            "{:?}",
+            plan.warnings
+        );
+        let pod = |n: &str| {
+            plan.pods.iter().find(|p| p.name == n).unwrap_or_else(|| {
+                panic!(
+                    "no pod {n}: {:?}",
+                    plan.pods.iter().map(|p| &p.name).collect::<Vec<_>>()
+                )
+            })
+        };
+        assert!(
+            pod("full-db").aliases.contains(&"db".to_string()),
+            "{:?}",
+            pod("full-db").aliases
+        );
+        assert!(pod("full-web").aliases.contains(&"web".to_string()));
+        assert_eq!(pod("full-web").after, vec!["full-db".to_string()]);
+        let workers: Vec<&String> = plan
+            .pods
+            .iter()
+            .filter(|p| p.workload.starts_with("Deployment/full-worker"))
+            .map(|p| &p.name)
+            .collect();
+        assert_eq!(workers.len(), 2, "{workers:?}");
     }
 
     #[test]
