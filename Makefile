@@ -5,6 +5,7 @@
 #   make install MASK_PODMAN_QUADLET=1     also mask Podman's own Quadlet generator (same service names)
 #   make check-man                         render every man page with groff -ww; fail on any warning
 #   make deb                               Debian package (dpkg-buildpackage, offline) into dist/
+#   make rpm                               RPM (rpmbuild, offline, vendored crates) into dist/
 #   make rpm-check                         rpmspec -P and rpmlint on packaging/rpm/quadplay.spec
 #   PROFILE=debug make ...                 debug build instead of release (faster to build)
 PREFIX ?= /usr/local
@@ -45,7 +46,7 @@ COMPLETIONS := $(BUILD)/completions/quadplay.bash $(BUILD)/completions/_quadplay
 UNITS := $(wildcard units/*.service units/*.timer)
 QUADPLAY := $(OUT)/quadplay
 
-.PHONY: all build man completions check-man install uninstall check deb rpm-check clean
+.PHONY: all build man completions check-man install uninstall check deb rpm rpm-check clean
 
 all: build man completions
 
@@ -152,6 +153,18 @@ deb:
 	  dpkg-buildpackage -b -us -uc $(DEB_BUILD_FLAGS)
 	mv $(BUILD)/deb/quadplay_$(VERSION)_*.deb $(BUILD)/deb/quadplay_$(VERSION)_*.buildinfo $(BUILD)/deb/quadplay_$(VERSION)_*.changes dist/
 	@ls -l dist/
+
+# The RPM from the committed tree (HEAD) and vendored crates, offline. On a non-RPM host (this
+# Debian machine) pass RPMBUILD_FLAGS=--nodeps and stub the systemd scriptlet macros, see .ci notes.
+RPM_TOP := $(abspath $(BUILD)/rpm)
+rpm:
+	rm -rf $(RPM_TOP) && mkdir -p $(RPM_TOP)/SOURCES $(RPM_TOP)/vendor-src dist
+	git archive --prefix=quadplay-$(VERSION)/ -o $(RPM_TOP)/SOURCES/quadplay-$(VERSION).tar.gz HEAD
+	$(CARGO) vendor --locked --offline $(RPM_TOP)/vendor-src/vendor >/dev/null
+	tar -C $(RPM_TOP)/vendor-src -czf $(RPM_TOP)/SOURCES/quadplay-$(VERSION)-vendor.tar.gz vendor
+	rpmbuild -bb --define "_topdir $(RPM_TOP)" $(RPMBUILD_FLAGS) packaging/rpm/quadplay.spec
+	cp $(RPM_TOP)/RPMS/*/quadplay-$(VERSION)-*.rpm dist/
+	@ls -l dist/*.rpm
 
 rpm-check:
 	rpmspec -P packaging/rpm/quadplay.spec >/dev/null && echo "ok: rpmspec -P parses packaging/rpm/quadplay.spec"

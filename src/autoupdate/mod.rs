@@ -480,7 +480,8 @@ fn restart_and_verify<M: Manager, P: Podman>(
     opts: &Options,
 ) -> Result<String, String> {
     let job = m.restart(unit).map_err(|e| e.to_string())?;
-    if job.result != "done" {
+    // "unknown": the job ended without its signal being seen; the unit's state decides below.
+    if job.result != "done" && job.result != systemd::JOB_RESULT_UNKNOWN {
         let state = m
             .status(unit)
             .map(|s| format!("; unit {s}"))

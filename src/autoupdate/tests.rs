@@ -113,6 +113,8 @@ struct FakeManager<'a> {
     dies_later: bool,
     /// Units this manager does not have.
     missing: BTreeSet<String>,
+    /// Report jobs as ended without their JobRemoved signal.
+    signal_lost: bool,
     restarts: RefCell<Vec<String>>,
     /// Per unit: status calls since the last restart, and the invocation count.
     looks: RefCell<BTreeMap<String, (u32, u32)>>,
@@ -125,6 +127,7 @@ impl<'a> FakeManager<'a> {
             broken: broken.iter().map(|s| s.to_string()).collect(),
             dies_later: false,
             missing: BTreeSet::new(),
+            signal_lost: false,
             restarts: RefCell::new(Vec::new()),
             looks: RefCell::new(BTreeMap::new()),
         }
@@ -149,7 +152,9 @@ impl Manager for FakeManager<'_> {
         let mut looks = self.looks.borrow_mut();
         let e = looks.entry(unit.to_string()).or_default();
         *e = (0, e.1 + 1);
-        let result = if self.unit_is_broken(unit) && !self.dies_later {
+        let result = if self.signal_lost {
+            systemd::JOB_RESULT_UNKNOWN
+        } else if self.unit_is_broken(unit) && !self.dies_later {
             "failed"
         } else {
             "done"
@@ -495,6 +500,29 @@ fn no_systemd_means_no_pull_and_a_failure() {
         .message
         .contains("cannot reach the systemd user manager"));
     assert!(p.calls("pull").is_empty(), "tags stay as they are");
+}
+
+#[test]
+fn a_job_seen_gone_without_its_signal_is_judged_by_the_unit_state() {
+    let p = machine(
+        vec![
+            container("web", "app.service", APP, "app1", "registry"),
+            container("db", "db.service", DB, "db1", "registry"),
+        ],
+        &[(APP, "sha256:a2", "app2"), (DB, "sha256:d2", "db2")],
+    );
+    let mut m = FakeManager::new(&p, &["db2"]);
+    m.signal_lost = true;
+    let r = run(&opts(), &p, || Ok(&m)).unwrap();
+    assert_eq!(
+        outcomes(&r),
+        vec![("web", Outcome::Updated), ("db", Outcome::RolledBack)]
+    );
+    assert!(
+        r.entries[1].message.contains("unit failed/failed"),
+        "{}",
+        r.entries[1].message
+    );
 }
 
 #[test]

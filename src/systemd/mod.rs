@@ -26,6 +26,10 @@ const UNIT_IFACE: &str = "org.freedesktop.systemd1.Unit";
 const SERVICE_IFACE: &str = "org.freedesktop.systemd1.Service";
 const PROPERTIES_IFACE: &str = "org.freedesktop.DBus.Properties";
 const METHOD_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often a restart job is looked for while its JobRemoved signal is awaited.
+const JOB_POLL: Duration = Duration::from_secs(2);
+/// The job result reported when the job was seen gone without its JobRemoved signal.
+pub const JOB_RESULT_UNKNOWN: &str = "unknown";
 
 /// Errors talking to the systemd manager; each names the unit or the addresses involved.
 #[derive(Debug, thiserror::Error)]
@@ -312,6 +316,19 @@ impl DbusManager {
                 job: job_str.clone(),
             })
         };
+        // Should the signal never come (a bus that drops it), the job object's disappearance
+        // still ends the wait; the result is then unknown and the unit's state decides.
+        let poll = async {
+            loop {
+                async_io::Timer::after(JOB_POLL).await;
+                if !self.job_exists(&job).await {
+                    return Ok(JobOutcome {
+                        job: job_str.clone(),
+                        result: JOB_RESULT_UNKNOWN.to_string(),
+                    });
+                }
+            }
+        };
         let timeout = async {
             async_io::Timer::after(self.job_timeout).await;
             Err(Error::JobTimeout {
@@ -320,7 +337,30 @@ impl DbusManager {
                 secs: self.job_timeout.as_secs(),
             })
         };
-        futures_lite::future::or(wait, timeout).await
+        futures_lite::future::or(futures_lite::future::or(wait, poll), timeout).await
+    }
+
+    /// Whether systemd still has the job object; only "no such object/job" answers count as gone.
+    async fn job_exists(&self, job: &OwnedObjectPath) -> bool {
+        let reply = self
+            .conn
+            .call_method(
+                Some(SYSTEMD_SERVICE),
+                job.as_str(),
+                Some(PROPERTIES_IFACE),
+                "Get",
+                &("org.freedesktop.systemd1.Job", "State"),
+            )
+            .await;
+        match reply {
+            Err(zbus::Error::MethodError(name, _, _)) => !matches!(
+                name.as_str(),
+                "org.freedesktop.DBus.Error.UnknownObject"
+                    | "org.freedesktop.DBus.Error.UnknownMethod"
+                    | "org.freedesktop.systemd1.NoSuchJob"
+            ),
+            _ => true,
+        }
     }
 
     async fn status_async(&self, unit: &str) -> Result<UnitStatus, Error> {

@@ -18,6 +18,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The package tools, like setup.sh's packages, are installed when missing.
+need=(); for p in debhelper dpkg-dev; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
 start=$SECONDS
 make -C "$REPO" deb >/tmp/52-deb-build.log 2>&1 || { tail -30 /tmp/52-deb-build.log; fail "make deb failed"; }
 deb=$(ls "$REPO"/dist/quadplay_*_*.deb | head -n1)

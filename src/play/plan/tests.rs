@@ -1019,3 +1019,32 @@ fn wordpress_manifest_plans_with_honest_warnings() {
         ]
     );
 }
+
+#[test]
+fn podman_mount_path_options_apply_to_binds_and_are_reported_elsewhere() {
+    let p = plan_of("kind: Pod\nmetadata: {name: p}\nspec:\n  volumes:\n  - {name: h, hostPath: {path: /srv}}\n  - {name: n, emptyDir: {}}\n  containers:\n  - name: c\n    image: i\n    volumeMounts:\n    - {name: h, mountPath: '/srv:z,ro'}\n    - {name: n, mountPath: '/n:Z'}\n");
+    let c = &p.pods[0].containers[0];
+    assert_eq!(
+        c.mounts[0],
+        Mount::Bind {
+            source: "/srv".into(),
+            target: "/srv".into(),
+            read_only: true,
+            options: vec!["z".into()]
+        }
+    );
+    assert_eq!(
+        c.mounts[1],
+        Mount::Volume {
+            name: "p-n".into(),
+            target: "/n".into(),
+            read_only: false,
+            sub_path: None
+        }
+    );
+    assert_eq!(p.warnings.len(), 1);
+    assert_eq!(
+        p.warnings[0].message,
+        "mount options `Z` ignored for a named volume"
+    );
+}

@@ -615,6 +615,16 @@ pub(super) fn mounts(
                     format!("ignored for a {what} volume"),
                 );
             }
+            if !options.is_empty() {
+                ctx.warn(
+                    w.obj,
+                    &format!("{field}.mountPath"),
+                    format!(
+                        "mount options `{}` ignored for a {what} volume",
+                        options.join(",")
+                    ),
+                );
+            }
         };
         let target = target.to_string();
         match vol {
@@ -635,6 +645,7 @@ pub(super) fn mounts(
                 });
             }
             PodVolume::Device(src) => {
+                bind_only(ctx, "device");
                 devices.push(if read_only {
                     format!("{}:{target}:r", src.display())
                 } else {
