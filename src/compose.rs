@@ -657,7 +657,7 @@ fn convert_service(
         container.insert("stdin".into(), json!(s));
     }
     if let Some(probe) = p.probe {
-        container.insert("livenessProbe".into(), probe);
+        container.insert("readinessProbe".into(), probe);
     }
     let mut spec = Map::new();
     if let Some(h) = p.hostname {
@@ -1396,7 +1396,10 @@ fn user(ctx: &mut Ctx, p: &mut Parts, v: &Item, key: &str, line: u64) -> Result<
     Ok(())
 }
 
-/// `healthcheck:` → an exec livenessProbe (Podman turns it back into a health check).
+/// `healthcheck:` → an exec readinessProbe. Compose's health decides "healthy" (what
+/// `depends_on: condition: service_healthy` waits for) and never restarts the container, which is
+/// a readiness probe's meaning, not a liveness probe's; quadplay waits for it before starting the
+/// pods that list this one in `io.quadplay.after`.
 fn healthcheck(ctx: &mut Ctx, v: &Item, key: &str) -> Result<Option<Value>, ComposeError> {
     let mut probe = Map::new();
     let mut command = None;
@@ -1888,7 +1891,7 @@ services:
             json!({"runAsUser": 1000, "runAsGroup": 100, "privileged": true, "readOnlyRootFilesystem": true, "capabilities": {"add": ["NET_ADMIN"]}})
         );
         assert_eq!(
-            a["livenessProbe"],
+            a["readinessProbe"],
             json!({"exec": {"command": ["/bin/sh", "-c", "wget -q -O- localhost"]}, "periodSeconds": 90, "failureThreshold": 5})
         );
         assert_eq!(d[1]["kind"], "Deployment");
