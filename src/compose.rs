@@ -207,6 +207,9 @@ struct Ctx<'a> {
     path: &'a Path,
     dir: PathBuf,
     warnings: Vec<String>,
+    /// The project's `.env` file, which compose reads for interpolation (the process
+    /// environment wins over it).
+    dotenv: BTreeMap<String, String>,
 }
 
 impl Ctx<'_> {
@@ -276,6 +279,14 @@ impl Ctx<'_> {
         Ok(out)
     }
 
+    /// A variable's value for interpolation and where it came from.
+    fn variable(&self, name: &str) -> Option<(String, &'static str)> {
+        std::env::var(name)
+            .ok()
+            .map(|v| (v, "the environment of quadplay convert"))
+            .or_else(|| self.dotenv.get(name).map(|v| (v.clone(), ".env")))
+    }
+
     fn expand(&mut self, expr: &str, line: u64, key: &str) -> Result<String, ComposeError> {
         let ops = [":-", "-", ":?", "?"];
         let (name, op, arg) = ops
@@ -287,19 +298,16 @@ impl Ctx<'_> {
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(self.invalid(line, key, format!("invalid variable name in ${{{expr}}}")));
         }
-        let value = std::env::var(name).ok();
+        let value = self.variable(name);
         let empty_is_unset = op.starts_with(':');
         let set = value
-            .as_deref()
-            .is_some_and(|v| !(empty_is_unset && v.is_empty()));
+            .as_ref()
+            .is_some_and(|(v, _)| !(empty_is_unset && v.is_empty()));
         match (set, op) {
             (true, _) => {
-                self.warn(
-                    line,
-                    key,
-                    format!("${name} substituted from the environment of quadplay convert"),
-                );
-                Ok(value.unwrap_or_default())
+                let (v, from) = value.unwrap_or_default();
+                self.warn(line, key, format!("${name} substituted from {from}"));
+                Ok(v)
             }
             (false, ":-" | "-") => Ok(arg.to_string()),
             (false, ":?" | "?") => Err(self.invalid(line, key, format!("{name}: {arg}"))),
@@ -381,10 +389,14 @@ pub fn convert_str(path: &Path, text: &str, name: Option<&str>) -> Result<Conver
                 .to_string(),
         })?;
     let dir = absolute_dir(path);
+    let dotenv = std::fs::read_to_string(dir.join(".env"))
+        .map(|t| parse_env_text(&t).0.into_iter().collect())
+        .unwrap_or_default();
     let mut ctx = Ctx {
         path,
         dir,
         warnings: Vec::new(),
+        dotenv,
     };
     let top = ctx.map(&root, "(top level)")?.to_vec();
     let mut services = None;
@@ -954,16 +966,16 @@ fn environment(ctx: &mut Ctx, v: &Item, key: &str) -> Result<Vec<(String, String
 }
 
 fn from_host_env(ctx: &mut Ctx, name: &str, line: u64, key: &str) -> Option<(String, String)> {
-    match std::env::var(name) {
-        Ok(val) => {
+    match ctx.variable(name) {
+        Some((val, from)) => {
             ctx.warn(
                 line,
                 key,
-                format!("{name} has no value: took it from the environment of quadplay convert"),
+                format!("{name} has no value: took it from {from}"),
             );
             Some((name.to_string(), val))
         }
-        Err(_) => {
+        None => {
             ctx.warn(
                 line,
                 key,
@@ -1021,7 +1033,24 @@ fn read_env_file(
 ) -> Result<Vec<(String, String)>, ComposeError> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| ctx.invalid(line, key, format!("{}: {e}", file.display())))?;
+    let (pairs, bad) = parse_env_text(&text);
+    for (n, l) in bad {
+        ctx.warn(
+            line,
+            key,
+            format!("{}:{n}: no '=' in {l:?}; skipped", file.display()),
+        );
+    }
+    Ok(pairs)
+}
+
+type EnvPairs = Vec<(String, String)>;
+
+/// `KEY=VALUE` lines (comments, blank lines and `export ` skipped, one level of quotes removed),
+/// and the 1-based numbers and text of lines without `=`.
+fn parse_env_text(text: &str) -> (EnvPairs, Vec<(usize, String)>) {
     let mut out = Vec::new();
+    let mut bad = Vec::new();
     for (n, raw) in text.lines().enumerate() {
         let l = raw.trim();
         if l.is_empty() || l.starts_with('#') {
@@ -1038,14 +1067,10 @@ fn read_env_file(
                     .unwrap_or(val);
                 out.push((k.trim().to_string(), unquoted.to_string()));
             }
-            None => ctx.warn(
-                line,
-                key,
-                format!("{}:{}: no '=' in {l:?}; skipped", file.display(), n + 1),
-            ),
+            None => bad.push((n + 1, l.to_string())),
         }
     }
-    Ok(out)
+    (out, bad)
 }
 
 /// Kubernetes precedence is "later wins"; compose's `environment` overrides `env_file`.
@@ -2037,6 +2062,30 @@ services:
             .map(|p| &p.name)
             .collect();
         assert_eq!(workers.len(), 2, "{workers:?}");
+    }
+
+    #[test]
+    fn dot_env_feeds_interpolation_below_the_process_environment() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(
+            dir.path().join(".env"),
+            "QUADPLAY_T_TAG=from-dotenv\nQUADPLAY_T_WIN=dotenv\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        std::env::set_var("QUADPLAY_T_WIN", "process");
+        let path = dir.path().join("compose.yaml");
+        let c = convert_str(&path, "services:\n  a:\n    image: \"x:${QUADPLAY_T_TAG}\"\n    environment: [QUADPLAY_T_WIN]\n", Some("t"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let ctr = &docs(&c)[0]["spec"]["containers"][0];
+        assert_eq!(ctr["image"], "x:from-dotenv");
+        assert_eq!(ctr["env"][0]["value"], "process");
+        assert!(
+            c.warnings
+                .iter()
+                .any(|w| w.contains("$QUADPLAY_T_TAG substituted from .env")),
+            "{:?}",
+            c.warnings
+        );
     }
 
     #[test]
