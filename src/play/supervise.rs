@@ -210,7 +210,15 @@ fn event_loop(
     tx: &Sender<Msg>,
     rx: &Receiver<Msg>,
 ) -> Result<Outcome, PlayError> {
-    let mut watch = Some(start_watch(engine, plan, tx)?);
+    // Without an event stream (events_logger=none, a broken events file) the app still runs:
+    // supervision falls back to looking every FALLBACK_POLL.
+    let mut watch = match start_watch(engine, plan, tx) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            eprintln!("quadplay: warning: cannot follow Podman events ({e}); polling instead");
+            None
+        }
+    };
     let mut restarts = 0;
     // Containers may have died before the stream was listening: look once now.
     let mut check = true;
