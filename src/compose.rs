@@ -21,6 +21,10 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{json, Map, Value};
 use serde_saphyr::Spanned;
 
+// The workload annotation naming the workloads whose pods quadplay starts first; plain Kubernetes
+// ignores it.
+use crate::play::plan::AFTER_ANNOTATION;
+
 /// Why a compose file could not be converted. Every variant names the file; most name the line
 /// and the key path (`services.web.ports[0]`).
 #[derive(Debug, thiserror::Error)]
@@ -203,6 +207,9 @@ struct Ctx<'a> {
     path: &'a Path,
     dir: PathBuf,
     warnings: Vec<String>,
+    /// The project's `.env` file, which compose reads for interpolation (the process
+    /// environment wins over it).
+    dotenv: BTreeMap<String, String>,
 }
 
 impl Ctx<'_> {
@@ -272,6 +279,14 @@ impl Ctx<'_> {
         Ok(out)
     }
 
+    /// A variable's value for interpolation and where it came from.
+    fn variable(&self, name: &str) -> Option<(String, &'static str)> {
+        std::env::var(name)
+            .ok()
+            .map(|v| (v, "the environment of quadplay convert"))
+            .or_else(|| self.dotenv.get(name).map(|v| (v.clone(), ".env")))
+    }
+
     fn expand(&mut self, expr: &str, line: u64, key: &str) -> Result<String, ComposeError> {
         let ops = [":-", "-", ":?", "?"];
         let (name, op, arg) = ops
@@ -283,19 +298,16 @@ impl Ctx<'_> {
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(self.invalid(line, key, format!("invalid variable name in ${{{expr}}}")));
         }
-        let value = std::env::var(name).ok();
+        let value = self.variable(name);
         let empty_is_unset = op.starts_with(':');
         let set = value
-            .as_deref()
-            .is_some_and(|v| !(empty_is_unset && v.is_empty()));
+            .as_ref()
+            .is_some_and(|(v, _)| !(empty_is_unset && v.is_empty()));
         match (set, op) {
             (true, _) => {
-                self.warn(
-                    line,
-                    key,
-                    format!("${name} substituted from the environment of quadplay convert"),
-                );
-                Ok(value.unwrap_or_default())
+                let (v, from) = value.unwrap_or_default();
+                self.warn(line, key, format!("${name} substituted from {from}"));
+                Ok(v)
             }
             (false, ":-" | "-") => Ok(arg.to_string()),
             (false, ":?" | "?") => Err(self.invalid(line, key, format!("{name}: {arg}"))),
@@ -377,10 +389,14 @@ pub fn convert_str(path: &Path, text: &str, name: Option<&str>) -> Result<Conver
                 .to_string(),
         })?;
     let dir = absolute_dir(path);
+    let dotenv = std::fs::read_to_string(dir.join(".env"))
+        .map(|t| parse_env_text(&t).0.into_iter().collect())
+        .unwrap_or_default();
     let mut ctx = Ctx {
         path,
         dir,
         warnings: Vec::new(),
+        dotenv,
     };
     let top = ctx.map(&root, "(top level)")?.to_vec();
     let mut services = None;
@@ -545,10 +561,6 @@ fn pvc(claim: &str) -> Value {
     })
 }
 
-/// The workload annotation naming the workloads whose pods quadplay starts first
-/// (`crate::play::plan`'s `io.quadplay.after`); plain Kubernetes ignores it.
-const AFTER_ANNOTATION: &str = "io.quadplay.after";
-
 /// One converted service.
 struct ServiceDoc {
     name: String,
@@ -576,7 +588,6 @@ struct Parts {
     caps_drop: Vec<String>,
     annotations: Map<String, Value>,
     tty: Option<bool>,
-    stdin: Option<bool>,
     probe: Option<Value>,
     depends_on: Vec<(String, u64)>,
 }
@@ -652,9 +663,6 @@ fn convert_service(
     }
     if let Some(t) = p.tty {
         container.insert("tty".into(), json!(t));
-    }
-    if let Some(s) = p.stdin {
-        container.insert("stdin".into(), json!(s));
     }
     if let Some(probe) = p.probe {
         container.insert("readinessProbe".into(), probe);
@@ -815,7 +823,11 @@ fn service_key(
         "cap_add" => p.caps_add = ctx.strings(v, key)?,
         "cap_drop" => p.caps_drop = ctx.strings(v, key)?,
         "tty" => p.tty = Some(ctx.bool(v, key)?),
-        "stdin_open" => p.stdin = Some(ctx.bool(v, key)?),
+        "stdin_open" => ctx.warn(
+            e.line,
+            key,
+            "ignored: a service's container has no terminal to read from under systemd",
+        ),
         "labels" => {
             // Kubernetes label values are restricted; annotations take any text.
             for (k, val) in environment(ctx, v, key)? {
@@ -954,16 +966,16 @@ fn environment(ctx: &mut Ctx, v: &Item, key: &str) -> Result<Vec<(String, String
 }
 
 fn from_host_env(ctx: &mut Ctx, name: &str, line: u64, key: &str) -> Option<(String, String)> {
-    match std::env::var(name) {
-        Ok(val) => {
+    match ctx.variable(name) {
+        Some((val, from)) => {
             ctx.warn(
                 line,
                 key,
-                format!("{name} has no value: took it from the environment of quadplay convert"),
+                format!("{name} has no value: took it from {from}"),
             );
             Some((name.to_string(), val))
         }
-        Err(_) => {
+        None => {
             ctx.warn(
                 line,
                 key,
@@ -1021,7 +1033,24 @@ fn read_env_file(
 ) -> Result<Vec<(String, String)>, ComposeError> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| ctx.invalid(line, key, format!("{}: {e}", file.display())))?;
+    let (pairs, bad) = parse_env_text(&text);
+    for (n, l) in bad {
+        ctx.warn(
+            line,
+            key,
+            format!("{}:{n}: no '=' in {l:?}; skipped", file.display()),
+        );
+    }
+    Ok(pairs)
+}
+
+type EnvPairs = Vec<(String, String)>;
+
+/// `KEY=VALUE` lines (comments, blank lines and `export ` skipped, one level of quotes removed),
+/// and the 1-based numbers and text of lines without `=`.
+fn parse_env_text(text: &str) -> (EnvPairs, Vec<(usize, String)>) {
     let mut out = Vec::new();
+    let mut bad = Vec::new();
     for (n, raw) in text.lines().enumerate() {
         let l = raw.trim();
         if l.is_empty() || l.starts_with('#') {
@@ -1038,14 +1067,10 @@ fn read_env_file(
                     .unwrap_or(val);
                 out.push((k.trim().to_string(), unquoted.to_string()));
             }
-            None => ctx.warn(
-                line,
-                key,
-                format!("{}:{}: no '=' in {l:?}; skipped", file.display(), n + 1),
-            ),
+            None => bad.push((n + 1, l.to_string())),
         }
     }
-    Ok(out)
+    (out, bad)
 }
 
 /// Kubernetes precedence is "later wins"; compose's `environment` overrides `env_file`.
@@ -1981,6 +2006,86 @@ services:
             "/srv/shop/compose.yaml:3: services.a.image: QUADPLAY_TEST_NONE: set the image"
         );
         assert!(err("services:\n  a:\n    image: \"a$(b)\"\n").contains("write $$ for a literal $"));
+    }
+
+    /// Everything the converter writes is understood by quadplay's own loader and planner (no
+    /// field ignored but a claim's size), and the pods are reachable by service name.
+    #[test]
+    fn output_loads_and_plans_in_quadplays_executor() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let compose = dir.path().join("compose.yaml");
+        let text = "name: full\nservices:\n  db:\n    image: docker.io/library/postgres:16\n    environment: {POSTGRES_PASSWORD: pw}\n    volumes: [\"data:/var/lib/postgresql/data\", \"./init:/docker-entrypoint-initdb.d:ro\", /scratch]\n    tmpfs: [/run]\n    healthcheck:\n      test: [\"CMD\", \"pg_isready\"]\n      interval: 2s\n      timeout: 1s\n      retries: 3\n      start_period: 5s\n    restart: on-failure\n    user: \"999:999\"\n  web:\n    image: docker.io/library/nginx:latest\n    entrypoint: [/docker-entrypoint.sh]\n    command: nginx -g 'daemon off;'\n    ports: [\"8080:80\", \"127.0.0.1:8443:443/tcp\"]\n    depends_on: {db: {condition: service_healthy}}\n    working_dir: /usr/share/nginx\n    hostname: www\n    cap_add: [NET_ADMIN]\n    cap_drop: [MKNOD]\n    read_only: true\n    privileged: false\n    tty: true\n    labels: {tier: front}\n    restart: always\n  worker:\n    image: docker.io/library/busybox:latest\n    command: [sleep, infinity]\n    deploy: {replicas: 2}\n    restart: unless-stopped\nvolumes:\n  data: {}\n";
+        std::fs::write(&compose, text).unwrap_or_else(|e| panic!("{e}"));
+        let c = convert_file(&compose, None).unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        let yaml = dir.path().join("full.yaml");
+        std::fs::write(&yaml, &c.yaml).unwrap_or_else(|e| panic!("{e}"));
+        let docs = crate::kube::load(&[yaml], &[]).unwrap_or_else(|e| panic!("{e}\n{}", c.yaml));
+        // A claim's access modes and size are required by Kubernetes and meaningless for a
+        // Podman volume: the loader says so, and that is all it may say.
+        let unexpected: Vec<_> = docs
+            .findings
+            .iter()
+            .filter(|f| {
+                !(f.object == "PersistentVolumeClaim/full-data"
+                    && (f.field == "spec.accessModes" || f.field == "spec.resources"))
+            })
+            .collect();
+        assert!(unexpected.is_empty(), "{unexpected:?}\n{}", c.yaml);
+        let opts = crate::play::plan::PlanOptions::default();
+        let plan =
+            crate::play::plan::plan(&docs, &opts).unwrap_or_else(|e| panic!("{e}\n{}", c.yaml));
+        assert!(
+            plan.warnings.len() <= docs.findings.len(),
+            "{:?}",
+            plan.warnings
+        );
+        let pod = |n: &str| {
+            plan.pods.iter().find(|p| p.name == n).unwrap_or_else(|| {
+                panic!(
+                    "no pod {n}: {:?}",
+                    plan.pods.iter().map(|p| &p.name).collect::<Vec<_>>()
+                )
+            })
+        };
+        assert!(
+            pod("full-db").aliases.contains(&"db".to_string()),
+            "{:?}",
+            pod("full-db").aliases
+        );
+        assert!(pod("full-web").aliases.contains(&"web".to_string()));
+        assert_eq!(pod("full-web").after, vec!["full-db".to_string()]);
+        let workers: Vec<&String> = plan
+            .pods
+            .iter()
+            .filter(|p| p.workload.starts_with("Deployment/full-worker"))
+            .map(|p| &p.name)
+            .collect();
+        assert_eq!(workers.len(), 2, "{workers:?}");
+    }
+
+    #[test]
+    fn dot_env_feeds_interpolation_below_the_process_environment() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(
+            dir.path().join(".env"),
+            "QUADPLAY_T_TAG=from-dotenv\nQUADPLAY_T_WIN=dotenv\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        std::env::set_var("QUADPLAY_T_WIN", "process");
+        let path = dir.path().join("compose.yaml");
+        let c = convert_str(&path, "services:\n  a:\n    image: \"x:${QUADPLAY_T_TAG}\"\n    environment: [QUADPLAY_T_WIN]\n", Some("t"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let ctr = &docs(&c)[0]["spec"]["containers"][0];
+        assert_eq!(ctr["image"], "x:from-dotenv");
+        assert_eq!(ctr["env"][0]["value"], "process");
+        assert!(
+            c.warnings
+                .iter()
+                .any(|w| w.contains("$QUADPLAY_T_TAG substituted from .env")),
+            "{:?}",
+            c.warnings
+        );
     }
 
     #[test]
