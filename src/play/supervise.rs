@@ -6,9 +6,11 @@
 //! Doing it ourselves would mean a `podman start` per exit plus backoff bookkeeping here, and
 //! nothing would restart containers if the executor died. What stays here:
 //!
-//! * one `podman events` stream filtered on our app label and `died` events — we block on it,
-//!   so an idle app costs no CPU in this process; on every death we inspect our containers once
-//!   and decide whether everything is done (exited and not going to be restarted);
+//! * one watch over our containers' deaths — an inotify watch on conmon's exit directory
+//!   (`engine::exitwatch`; no helper process, no polling), else one `podman events` stream
+//!   filtered on our app label — we block on it, so an idle app costs no CPU in this process; on
+//!   every death we inspect our containers once and decide whether everything is done (exited
+//!   and not going to be restarted);
 //! * liveness probes, one small thread per probed container, sleeping between checks;
 //! * stop requests (SIGTERM/SIGINT) arriving as messages.
 
