@@ -4,8 +4,8 @@
 #   * quadplay: `systemctl --user start` (returns at READY=1) and `stop` (returns once stopped and
 #     removed) of a Type=notify unit whose main process is `quadplay play`;
 #   * Podman: `podman kube play --replace` and `podman kube down` of the same YAML, same run;
-#   * the supervising executor's resident memory and CPU time while the app idles, and the same for
-#     its one `podman events` child.
+#   * the supervising executor's resident memory and CPU time while the app idles (and those of a
+#     `podman events` child, if the executor had to fall back to one).
 # Usage: sudo benches/executor.sh [ROUNDS] (default 3). QUADPLAY_BIN picks the binary (default: the
 # installed /usr/local/bin/quadplay). Prints figures; asserts nothing.
 set -euo pipefail
@@ -91,4 +91,8 @@ for r in $(seq 1 "$ROUNDS"); do
   printf '%-6s %13ss %13ss %15ss %13ss\n' "$r" "$a" "$b" "$c" "$d"
 done
 echo "supervising executor (pid $main): RSS ${rss} KiB, CPU while idle ${idle_cpu} over ${IDLE}s, CPU total incl. start ${total_cpu}"
-echo "its podman events child: RSS ${ev_rss} KiB, CPU while idle ${ev_cpu}"
+if [ -n "$events" ]; then
+  echo "its podman events child (fallback watch): RSS ${ev_rss} KiB, CPU while idle ${ev_cpu}"
+else
+  echo "no helper process: container deaths come from an inotify watch on conmon's exit directory"
+fi

@@ -6,6 +6,7 @@
 //!
 //! The trait is `Send + Sync` because independent pods are applied from parallel threads.
 
+pub mod exitwatch;
 pub mod fake;
 pub mod podman;
 

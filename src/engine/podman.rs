@@ -5,14 +5,17 @@
 //! Secret values travel on stdin and nowhere else. `NOTIFY_SOCKET` is removed from every child's
 //! environment: the unit has `NotifyAccess=main`, and Podman would otherwise try to speak for it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::{ContainerState, Engine, EngineError, EventSink, Version, Watch, WatchEvent};
+use super::{
+    exitwatch, ContainerState, Engine, EngineError, EventSink, Version, Watch, WatchEvent,
+};
 use crate::cli::PodmanOptions;
 use crate::play::plan::{
     ContainerPlan, Mount, NetworkPlan, PodPlan, PortMapping, PullPolicy, RestartPolicy, VolumePlan,
@@ -823,6 +826,64 @@ impl Engine for Podman {
     }
 
     fn watch_deaths(
+        &self,
+        key: &str,
+        value: &str,
+        sink: EventSink,
+    ) -> Result<Box<dyn Watch>, EngineError> {
+        let sink = match self.exit_dir_and_ids(key, value) {
+            Some((dir, ids)) => match exitwatch::start(&dir, ids, sink) {
+                Ok(watch) => return Ok(Box::new(watch)),
+                Err((_, sink)) => sink,
+            },
+            None => sink,
+        };
+        self.watch_events(key, value, sink)
+    }
+}
+
+impl Podman {
+    /// conmon's `--exit-dir` (read from the command line of one of our containers' conmon) and
+    /// the full IDs of the containers labelled `key=value`; None when either is unknown.
+    fn exit_dir_and_ids(&self, key: &str, value: &str) -> Option<(PathBuf, HashSet<String>)> {
+        let out = self
+            .run(
+                "list containers",
+                &args(&[
+                    "ps",
+                    "--all",
+                    "--no-trunc",
+                    "--filter",
+                    &format!("label={key}={value}"),
+                    "--format",
+                    "{{.ID}}",
+                ]),
+            )
+            .ok()?;
+        let ids: HashSet<String> = out.split_whitespace().map(str::to_string).collect();
+        let any = ids.iter().next()?;
+        let pid = self
+            .run(
+                "inspect",
+                &args(&[
+                    "container",
+                    "inspect",
+                    "--format",
+                    "{{.State.ConmonPid}}",
+                    any,
+                ]),
+            )
+            .ok()?;
+        let pid: u32 = pid.trim().parse().ok().filter(|p| *p > 0)?;
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let mut argv = cmdline.split(|b| *b == 0);
+        argv.find(|a| *a == b"--exit-dir")?;
+        let dir = PathBuf::from(std::ffi::OsStr::from_bytes(argv.next()?));
+        dir.is_dir().then_some((dir, ids))
+    }
+
+    /// Deaths from one `podman events` child, filtered on our label.
+    fn watch_events(
         &self,
         key: &str,
         value: &str,

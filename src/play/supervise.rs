@@ -6,9 +6,11 @@
 //! Doing it ourselves would mean a `podman start` per exit plus backoff bookkeeping here, and
 //! nothing would restart containers if the executor died. What stays here:
 //!
-//! * one `podman events` stream filtered on our app label and `died` events — we block on it,
-//!   so an idle app costs no CPU in this process; on every death we inspect our containers once
-//!   and decide whether everything is done (exited and not going to be restarted);
+//! * one watch over our containers' deaths — an inotify watch on conmon's exit directory
+//!   (`engine::exitwatch`; no helper process, no polling), else one `podman events` stream
+//!   filtered on our app label — we block on it, so an idle app costs no CPU in this process; on
+//!   every death we inspect our containers once and decide whether everything is done (exited
+//!   and not going to be restarted);
 //! * liveness probes, one small thread per probed container, sleeping between checks;
 //! * stop requests (SIGTERM/SIGINT) arriving as messages.
 
@@ -210,7 +212,15 @@ fn event_loop(
     tx: &Sender<Msg>,
     rx: &Receiver<Msg>,
 ) -> Result<Outcome, PlayError> {
-    let mut watch = Some(start_watch(engine, plan, tx)?);
+    // Without an event stream (events_logger=none, a broken events file) the app still runs:
+    // supervision falls back to looking every FALLBACK_POLL.
+    let mut watch = match start_watch(engine, plan, tx) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            eprintln!("quadplay: warning: cannot follow Podman events ({e}); polling instead");
+            None
+        }
+    };
     let mut restarts = 0;
     // Containers may have died before the stream was listening: look once now.
     let mut check = true;

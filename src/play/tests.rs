@@ -522,3 +522,19 @@ fn host_paths_are_created_or_checked_before_any_pod() {
     assert!(!fake.calls().iter().any(|c| c.starts_with("create_pod")));
     assert!(fake.lock().secrets.is_empty());
 }
+
+#[test]
+fn supervision_polls_when_podman_events_cannot_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    fake.fail("watch", "events logger is none");
+    let mut plan = plan(RestartPolicy::Never, tmp.path());
+    plan.exit_code_propagation = ExitCodePropagation::Any;
+    {
+        let mut state = fake.lock();
+        state.exit_on_start.insert("web1-app".into(), 0);
+        state.exit_on_start.insert("web2-app".into(), 4);
+    }
+    // The first look (before any wait) already sees both containers done.
+    assert_eq!(Run::new().exec(&fake, &plan, false).unwrap(), 4);
+}
