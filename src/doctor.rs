@@ -42,6 +42,19 @@ pub trait Host {
     fn user(&self) -> User;
     /// Whether the file has file capabilities (`security.capability`), for newuidmap without setuid.
     fn has_file_caps(&self, path: &Path) -> bool;
+    /// A dry run of the generator over the user's (or root's) unit files.
+    fn generate(&self, user: bool) -> Generated;
+}
+
+/// What a generator dry run found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Generated {
+    /// Services the unit files became.
+    pub services: usize,
+    /// Errors (each unit with one gets no service).
+    pub errors: usize,
+    /// What the generator logged: errors and warnings, `file:line: key: what`.
+    pub lines: Vec<String>,
 }
 
 /// This machine.
@@ -100,6 +113,20 @@ impl Host for RealHost {
         // for the attribute's size.
         let size = unsafe { libc::getxattr(p.as_ptr(), attr.as_ptr(), std::ptr::null_mut(), 0) };
         size > 0
+    }
+
+    fn generate(&self, user: bool) -> Generated {
+        let mut log = crate::quadlet::log::Log::capturing(false);
+        let args = crate::cli::GenerateArgs {
+            user,
+            unit_dirs: Vec::new(),
+        };
+        let outcome = crate::quadlet::generator::dry_run(&args, &mut log);
+        Generated {
+            services: outcome.generated,
+            errors: log.error_count(),
+            lines: log.captured().to_vec(),
+        }
     }
 }
 
@@ -224,6 +251,7 @@ pub fn run(host: &dyn Host) -> Report {
         check_unprivileged_ports(host, &user),
         check_generator(host, &user),
         check_podman_generator(host, &user),
+        check_units(host, &user),
         check_manager(host, &user),
     ];
     let failed = checks.iter().filter(|c| c.status == Status::Fail).count();
@@ -712,6 +740,32 @@ fn check_podman_generator(host: &dyn Host, user: &User) -> Check {
     }
 }
 
+/// The user's unit files must convert: a unit with an error gets no service at all, which
+/// otherwise only shows as "unit not found" at `systemctl start`.
+fn check_units(host: &dyn Host, user: &User) -> Check {
+    const ID: &str = "units";
+    let g = host.generate(rootless(user));
+    let flag = if rootless(user) { " --user" } else { "" };
+    if g.errors == 0 {
+        let noun = if g.services == 1 {
+            "service"
+        } else {
+            "services"
+        };
+        return Check::ok(ID, format!("the unit files convert: {} {noun}", g.services));
+    }
+    let shown: Vec<&str> = g.lines.iter().map(String::as_str).take(3).collect();
+    Check::fail(
+        ID,
+        format!(
+            "{} error(s) in the unit files, those units get no service: {}",
+            g.errors,
+            shown.join("; ")
+        ),
+        format!("quadplay generate{flag} lists every problem with file, line and key; fix those"),
+    )
+}
+
 /// `systemctl --user` must reach the user's manager: units start there.
 fn check_manager(host: &dyn Host, user: &User) -> Check {
     const ID: &str = "manager";
@@ -793,6 +847,7 @@ mod tests {
         env: HashMap<String, String>,
         cmds: HashMap<String, CmdOutput>,
         caps: bool,
+        generated: Generated,
     }
 
     impl Fake {
@@ -826,6 +881,7 @@ mod tests {
                 env,
                 cmds: HashMap::new(),
                 caps: false,
+                generated: Generated::default(),
             }
         }
         /// A machine where everything is right, for a rootless user.
@@ -914,6 +970,9 @@ mod tests {
         fn has_file_caps(&self, _path: &Path) -> bool {
             self.caps
         }
+        fn generate(&self, _user: bool) -> Generated {
+            self.generated.clone()
+        }
     }
 
     fn info_json(version: &str, backend: &str, log_driver: &str) -> String {
@@ -937,7 +996,7 @@ mod tests {
         let bad: Vec<_> = r.checks.iter().filter(|c| c.status != Status::Ok).collect();
         assert!(bad.is_empty(), "{bad:#?}");
         assert!(!r.has_failures());
-        assert_eq!(r.checks.len(), 13);
+        assert_eq!(r.checks.len(), 14);
     }
 
     #[test]
@@ -1188,6 +1247,37 @@ mod tests {
         f.env
             .insert("XDG_RUNTIME_DIR".into(), "/run/user/missing".into());
         assert_eq!(check(&run(&f), "manager").status, Status::Fail);
+    }
+
+    #[test]
+    fn unit_files_that_do_not_convert_fail_with_the_first_errors() {
+        let mut f = Fake::healthy();
+        f.generated = Generated {
+            services: 2,
+            errors: 1,
+            lines: vec!["converting \"web.kube\": /home/alice/.config/containers/systemd/web.kube: Yaml: no Yaml key specified".into()],
+        };
+        let c = check(&run(&f), "units").clone();
+        assert_eq!(c.status, Status::Fail);
+        assert!(
+            c.summary.contains("web.kube: Yaml: no Yaml key specified"),
+            "{}",
+            c.summary
+        );
+        assert!(c
+            .fix
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("quadplay generate --user"));
+        f.generated = Generated {
+            services: 1,
+            errors: 0,
+            lines: Vec::new(),
+        };
+        assert_eq!(
+            check(&run(&f), "units").summary,
+            "the unit files convert: 1 service"
+        );
     }
 
     #[test]
