@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -67,12 +68,7 @@ impl Host for RealHost {
     }
 
     fn run(&self, program: &str, args: &[&str]) -> Option<CmdOutput> {
-        let out = Command::new(program).args(args).output().ok()?;
-        Some(CmdOutput {
-            success: out.status.success(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        })
+        run_with_deadline(program, args, COMMAND_TIMEOUT)
     }
 
     fn env(&self, name: &str) -> Option<String> {
@@ -128,6 +124,79 @@ impl Host for RealHost {
             lines: log.captured().to_vec(),
         }
     }
+}
+
+/// How long one probed command may take: a wedged `podman info` (a stuck pause process, a dead
+/// NFS home) must not hang the doctor, whose job is to say what is wrong.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs a program with its output captured; kills it at the deadline and reports that as a
+/// failed run. `None` when it cannot be started.
+fn run_with_deadline(program: &str, args: &[&str], limit: Duration) -> Option<CmdOutput> {
+    use std::io::Read;
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .ok()?;
+    // Readers drain both pipes while we wait, so a chatty child never blocks on a full pipe. They
+    // answer through channels: a grandchild that inherited a pipe (a daemon the command started)
+    // may keep it open for ever, and must not hang us.
+    let reader = |pipe: Option<Box<dyn Read + Send>>| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            let _ = tx.send(String::from_utf8_lossy(&buf).into_owned());
+        });
+        rx
+    };
+    let out = reader(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err = reader(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+        }
+    };
+    let grace = Duration::from_secs(2);
+    let stdout = out.recv_timeout(grace).unwrap_or_default();
+    let stderr = err.recv_timeout(grace).unwrap_or_default();
+    Some(match status {
+        Some(status) => CmdOutput {
+            success: status.success(),
+            stdout,
+            stderr,
+        },
+        None => CmdOutput {
+            success: false,
+            stdout,
+            stderr: format!(
+                "{program} did not finish within {} s; killed",
+                limit.as_secs()
+            ),
+        },
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -988,6 +1057,35 @@ mod tests {
             .iter()
             .find(|c| c.id == id)
             .unwrap_or_else(|| panic!("no check {id}"))
+    }
+
+    #[test]
+    fn commands_are_killed_at_their_deadline() {
+        let start = Instant::now();
+        let out = run_with_deadline("sleep", &["5"], Duration::from_millis(200));
+        assert!(start.elapsed() < Duration::from_secs(3));
+        let out = out.unwrap_or_default();
+        assert!(
+            !out.success && out.stderr.contains("did not finish"),
+            "{out:?}"
+        );
+        let ok = run_with_deadline(
+            "sh",
+            &["-c", "echo hi; echo err >&2"],
+            Duration::from_secs(5),
+        );
+        assert_eq!(
+            ok,
+            Some(CmdOutput {
+                success: true,
+                stdout: "hi\n".into(),
+                stderr: "err\n".into()
+            })
+        );
+        assert_eq!(
+            run_with_deadline("/nonexistent/program", &[], Duration::from_secs(1)),
+            None
+        );
     }
 
     #[test]
