@@ -1582,6 +1582,10 @@ fn kube_unit(app: &str, compose: &Path) -> String {
          [Kube]\n\
          Yaml={app}.yaml\n\
          \n\
+         [Service]\n\
+         # The first start pulls the images, which can take longer than systemd's default 90 s.\n\
+         TimeoutStartSec=900\n\
+         \n\
          [Install]\n\
          WantedBy=default.target\n",
         compose

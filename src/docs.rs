@@ -579,6 +579,51 @@ mod tests {
         }
     }
 
+    /// quadplay.unit(5) documents every key each converter accepts, in that kind's section, so
+    /// that a key added to a converter cannot go undocumented.
+    #[test]
+    fn unit_page_documents_every_converter_key() {
+        use crate::quadlet::convert::{container, kube, network, pod, volume};
+        let md = include_str!("../man/quadplay.unit.5.md");
+        let section = |from: &str, to: &str| {
+            let start = md.find(from).unwrap_or(0);
+            let end = md[start..].find(to).map_or(md.len(), |e| start + e);
+            &md[start..end]
+        };
+        let kinds: [(&str, &[&str], &str, &str); 5] = [
+            ("kube", kube::KEYS, "# KUBE UNITS", "# CONTAINER UNITS"),
+            (
+                "container",
+                container::KEYS,
+                "# CONTAINER UNITS",
+                "# NETWORK UNITS",
+            ),
+            (
+                "network",
+                network::KEYS,
+                "# NETWORK UNITS",
+                "# VOLUME UNITS",
+            ),
+            ("volume", volume::KEYS, "# VOLUME UNITS", "# POD UNITS"),
+            ("pod", pod::KEYS, "# POD UNITS", "# EXAMPLES"),
+        ];
+        for (kind, keys, from, to) in kinds {
+            assert!(
+                md.contains(from) && md.contains(to) && !keys.is_empty(),
+                "{kind}"
+            );
+            let text = section(from, to);
+            let missing: Vec<&&str> = keys
+                .iter()
+                .filter(|k| !text.contains(&format!("**{k}=**")))
+                .collect();
+            assert!(
+                missing.is_empty(),
+                "{kind} keys missing from quadplay.unit(5): {missing:?}"
+            );
+        }
+    }
+
     #[test]
     fn escapes_roff_controls() {
         assert_eq!(esc(".x\n'y\na\\b-c"), "\\&.x\n\\&'y\na\\eb\\-c");

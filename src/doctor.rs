@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -42,6 +43,19 @@ pub trait Host {
     fn user(&self) -> User;
     /// Whether the file has file capabilities (`security.capability`), for newuidmap without setuid.
     fn has_file_caps(&self, path: &Path) -> bool;
+    /// A dry run of the generator over the user's (or root's) unit files.
+    fn generate(&self, user: bool) -> Generated;
+}
+
+/// What a generator dry run found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Generated {
+    /// Services the unit files became.
+    pub services: usize,
+    /// Errors (each unit with one gets no service).
+    pub errors: usize,
+    /// What the generator logged: errors and warnings, `file:line: key: what`.
+    pub lines: Vec<String>,
 }
 
 /// This machine.
@@ -54,12 +68,7 @@ impl Host for RealHost {
     }
 
     fn run(&self, program: &str, args: &[&str]) -> Option<CmdOutput> {
-        let out = Command::new(program).args(args).output().ok()?;
-        Some(CmdOutput {
-            success: out.status.success(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        })
+        run_with_deadline(program, args, COMMAND_TIMEOUT)
     }
 
     fn env(&self, name: &str) -> Option<String> {
@@ -101,6 +110,93 @@ impl Host for RealHost {
         let size = unsafe { libc::getxattr(p.as_ptr(), attr.as_ptr(), std::ptr::null_mut(), 0) };
         size > 0
     }
+
+    fn generate(&self, user: bool) -> Generated {
+        let mut log = crate::quadlet::log::Log::capturing(false);
+        let args = crate::cli::GenerateArgs {
+            user,
+            unit_dirs: Vec::new(),
+        };
+        let outcome = crate::quadlet::generator::dry_run(&args, &mut log);
+        Generated {
+            services: outcome.generated,
+            errors: log.error_count(),
+            lines: log.captured().to_vec(),
+        }
+    }
+}
+
+/// How long one probed command may take: a wedged `podman info` (a stuck pause process, a dead
+/// NFS home) must not hang the doctor, whose job is to say what is wrong.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs a program with its output captured; kills it at the deadline and reports that as a
+/// failed run. `None` when it cannot be started.
+fn run_with_deadline(program: &str, args: &[&str], limit: Duration) -> Option<CmdOutput> {
+    use std::io::Read;
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .ok()?;
+    // Readers drain both pipes while we wait, so a chatty child never blocks on a full pipe. They
+    // answer through channels: a grandchild that inherited a pipe (a daemon the command started)
+    // may keep it open for ever, and must not hang us.
+    let reader = |pipe: Option<Box<dyn Read + Send>>| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            let _ = tx.send(String::from_utf8_lossy(&buf).into_owned());
+        });
+        rx
+    };
+    let out = reader(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err = reader(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+        }
+    };
+    let grace = Duration::from_secs(2);
+    let stdout = out.recv_timeout(grace).unwrap_or_default();
+    let stderr = err.recv_timeout(grace).unwrap_or_default();
+    Some(match status {
+        Some(status) => CmdOutput {
+            success: status.success(),
+            stdout,
+            stderr,
+        },
+        None => CmdOutput {
+            success: false,
+            stdout,
+            stderr: format!(
+                "{program} did not finish within {} s; killed",
+                limit.as_secs()
+            ),
+        },
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -224,6 +320,7 @@ pub fn run(host: &dyn Host) -> Report {
         check_unprivileged_ports(host, &user),
         check_generator(host, &user),
         check_podman_generator(host, &user),
+        check_units(host, &user),
         check_manager(host, &user),
     ];
     let failed = checks.iter().filter(|c| c.status == Status::Fail).count();
@@ -712,6 +809,32 @@ fn check_podman_generator(host: &dyn Host, user: &User) -> Check {
     }
 }
 
+/// The user's unit files must convert: a unit with an error gets no service at all, which
+/// otherwise only shows as "unit not found" at `systemctl start`.
+fn check_units(host: &dyn Host, user: &User) -> Check {
+    const ID: &str = "units";
+    let g = host.generate(rootless(user));
+    let flag = if rootless(user) { " --user" } else { "" };
+    if g.errors == 0 {
+        let noun = if g.services == 1 {
+            "service"
+        } else {
+            "services"
+        };
+        return Check::ok(ID, format!("the unit files convert: {} {noun}", g.services));
+    }
+    let shown: Vec<&str> = g.lines.iter().map(String::as_str).take(3).collect();
+    Check::fail(
+        ID,
+        format!(
+            "{} error(s) in the unit files, those units get no service: {}",
+            g.errors,
+            shown.join("; ")
+        ),
+        format!("quadplay generate{flag} lists every problem with file, line and key; fix those"),
+    )
+}
+
 /// `systemctl --user` must reach the user's manager: units start there.
 fn check_manager(host: &dyn Host, user: &User) -> Check {
     const ID: &str = "manager";
@@ -793,6 +916,7 @@ mod tests {
         env: HashMap<String, String>,
         cmds: HashMap<String, CmdOutput>,
         caps: bool,
+        generated: Generated,
     }
 
     impl Fake {
@@ -826,6 +950,7 @@ mod tests {
                 env,
                 cmds: HashMap::new(),
                 caps: false,
+                generated: Generated::default(),
             }
         }
         /// A machine where everything is right, for a rootless user.
@@ -914,6 +1039,9 @@ mod tests {
         fn has_file_caps(&self, _path: &Path) -> bool {
             self.caps
         }
+        fn generate(&self, _user: bool) -> Generated {
+            self.generated.clone()
+        }
     }
 
     fn info_json(version: &str, backend: &str, log_driver: &str) -> String {
@@ -932,12 +1060,41 @@ mod tests {
     }
 
     #[test]
+    fn commands_are_killed_at_their_deadline() {
+        let start = Instant::now();
+        let out = run_with_deadline("sleep", &["5"], Duration::from_millis(200));
+        assert!(start.elapsed() < Duration::from_secs(3));
+        let out = out.unwrap_or_default();
+        assert!(
+            !out.success && out.stderr.contains("did not finish"),
+            "{out:?}"
+        );
+        let ok = run_with_deadline(
+            "sh",
+            &["-c", "echo hi; echo err >&2"],
+            Duration::from_secs(5),
+        );
+        assert_eq!(
+            ok,
+            Some(CmdOutput {
+                success: true,
+                stdout: "hi\n".into(),
+                stderr: "err\n".into()
+            })
+        );
+        assert_eq!(
+            run_with_deadline("/nonexistent/program", &[], Duration::from_secs(1)),
+            None
+        );
+    }
+
+    #[test]
     fn healthy_machine_passes_every_check() {
         let r = run(&Fake::healthy());
         let bad: Vec<_> = r.checks.iter().filter(|c| c.status != Status::Ok).collect();
         assert!(bad.is_empty(), "{bad:#?}");
         assert!(!r.has_failures());
-        assert_eq!(r.checks.len(), 13);
+        assert_eq!(r.checks.len(), 14);
     }
 
     #[test]
@@ -1188,6 +1345,37 @@ mod tests {
         f.env
             .insert("XDG_RUNTIME_DIR".into(), "/run/user/missing".into());
         assert_eq!(check(&run(&f), "manager").status, Status::Fail);
+    }
+
+    #[test]
+    fn unit_files_that_do_not_convert_fail_with_the_first_errors() {
+        let mut f = Fake::healthy();
+        f.generated = Generated {
+            services: 2,
+            errors: 1,
+            lines: vec!["converting \"web.kube\": /home/alice/.config/containers/systemd/web.kube: Yaml: no Yaml key specified".into()],
+        };
+        let c = check(&run(&f), "units").clone();
+        assert_eq!(c.status, Status::Fail);
+        assert!(
+            c.summary.contains("web.kube: Yaml: no Yaml key specified"),
+            "{}",
+            c.summary
+        );
+        assert!(c
+            .fix
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("quadplay generate --user"));
+        f.generated = Generated {
+            services: 1,
+            errors: 0,
+            lines: Vec::new(),
+        };
+        assert_eq!(
+            check(&run(&f), "units").summary,
+            "the unit files convert: 1 service"
+        );
     }
 
     #[test]

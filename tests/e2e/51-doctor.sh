@@ -7,7 +7,10 @@ source "$(dirname "$0")/lib.sh"
 install_quadplay
 qp=$PREFIX/bin/quadplay
 fresh=qdoctor$$
-cleanup() { userdel -r "$fresh" >/dev/null 2>&1 || true; rm -f "/var/lib/systemd/linger/$fresh"; }
+cleanup() {
+  userdel -r "$fresh" >/dev/null 2>&1 || true; rm -f "/var/lib/systemd/linger/$fresh"
+  rm -f "$UNIT_DIR/qdoctor-bad.kube"
+}
 trap cleanup EXIT
 
 as_user "$qp" doctor --format json > /tmp/51-doctor.json || true
@@ -15,11 +18,19 @@ python3 - /tmp/51-doctor.json <<'PY' || fail "doctor report for $E2E_USER: $(cat
 import json, sys
 r = json.load(open(sys.argv[1]))
 st = {c["id"]: c["status"] for c in r["checks"]}
-for want in ("subuid", "subgid", "uidmap", "tun", "podman", "network", "generator", "podman-quadlet", "manager"):
+for want in ("subuid", "subgid", "uidmap", "tun", "podman", "network", "generator", "podman-quadlet", "units", "manager"):
     assert st[want] == "ok", (want, st[want])
 print("checks:", " ".join(f"{k}={v}" for k, v in st.items()))
 PY
 ok "doctor: every check that matters passes for $E2E_USER"
+
+# A unit file that does not convert is a failure that names file and key.
+printf '[Kube]\nPublishPort=8080:80\n' | put_unit qdoctor-bad.kube
+set +e; out=$(as_user "$qp" doctor); rc=$?; set -e
+rm -f "$UNIT_DIR/qdoctor-bad.kube"
+[ "$rc" = 1 ] || fail "doctor exited $rc with a broken unit file, want 1"
+grep -q '^FAIL  units .*qdoctor-bad.kube.*Yaml' <<<"$out" || fail "no units failure naming the file: $(grep units <<<"$out")"
+ok "broken unit file: $(grep '^FAIL  units' <<<"$out" | cut -c1-150)"
 
 # A fresh user: no subordinate IDs, no lingering, no session.
 useradd -m -s /bin/bash "$fresh"
