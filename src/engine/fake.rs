@@ -79,9 +79,11 @@ impl Fake {
     pub fn exit(&self, name: &str, code: i32) {
         let sinks = {
             let mut state = self.lock();
+            let tick = state.calls.len().to_string();
             if let Some(c) = state.containers.get_mut(name) {
                 c.state.status = "exited".into();
                 c.state.exit_code = code;
+                c.state.finished_at = tick;
             }
             state.sinks.clone()
         };
@@ -249,6 +251,7 @@ impl Engine for Fake {
                     status: "created".into(),
                     exit_code: 0,
                     restart_policy: policy.into(),
+                    finished_at: String::new(),
                 },
             },
         );

@@ -99,11 +99,21 @@ pub struct ContainerState {
     pub exit_code: i32,
     /// Podman's restart policy name: `no`, `always`, `on-failure`, `unless-stopped`, `""`.
     pub restart_policy: String,
+    /// When it last exited, as Podman prints it; tells a restart apart from a lasting stop.
+    pub finished_at: String,
 }
 
 impl ContainerState {
     pub fn is_running(&self) -> bool {
         matches!(self.status.as_str(), "running" | "paused")
+    }
+
+    /// Exited (or never started), whatever the restart policy says.
+    pub fn is_exited(&self) -> bool {
+        matches!(
+            self.status.as_str(),
+            "exited" | "stopped" | "dead" | "configured" | "created"
+        )
     }
 
     /// True once the container has exited and the engine will not restart it.
@@ -223,6 +233,7 @@ mod tests {
             status: status.into(),
             exit_code: code,
             restart_policy: policy.into(),
+            finished_at: String::new(),
         }
     }
 

@@ -475,20 +475,23 @@ pub fn container_create_args(pod: &str, c: &ContainerPlan) -> Vec<String> {
     out
 }
 
-/// Parses `name status exitcode policy` lines of our inspect template.
+/// Parses `name status exitcode policy finished-at…` lines of our inspect template (the time
+/// has spaces in it, so it is last and takes the rest of the line).
 fn parse_states(text: &str) -> Vec<ContainerState> {
     text.lines()
         .filter_map(|line| {
-            let mut fields = line.split_whitespace();
+            let mut fields = line.trim().splitn(5, ' ');
             let name = fields.next()?.trim_start_matches('/').to_string();
             let status = fields.next()?.to_string();
             let exit_code = fields.next()?.parse().ok()?;
             let restart_policy = fields.next().unwrap_or("").to_string();
+            let finished_at = fields.next().unwrap_or("").to_string();
             Some(ContainerState {
                 name,
                 status,
                 exit_code,
                 restart_policy,
+                finished_at,
             })
         })
         .collect()
@@ -715,7 +718,9 @@ impl Engine for Podman {
             "container",
             "inspect",
             "--format",
-            "{{.Name}} {{.State.Status}} {{.State.ExitCode}} {{.HostConfig.RestartPolicy.Name}}",
+            "{{.Name}} {{.State.Status}} {{.State.ExitCode}} \
+             {{if .HostConfig.RestartPolicy.Name}}{{.HostConfig.RestartPolicy.Name}}{{else}}no{{end}} \
+             {{.State.FinishedAt}}",
         ]);
         argv.extend(names.iter().cloned());
         // Podman prints what exists and fails for the rest; missing containers are simply absent.
@@ -1041,10 +1046,14 @@ mod tests {
 
     #[test]
     fn parses_inspect_lines_and_version() {
-        let states = parse_states("/a running 0 always\nb exited 3 no\nc exited 0\n");
+        let states = parse_states(
+            "/a running 0 always 0001-01-01 00:00:00 +0000 UTC\n\
+             b exited 3 no 2026-11-23 05:57:01.5 +0000 UTC\nc exited 0\n",
+        );
         assert_eq!(states.len(), 3);
         assert_eq!(states[0].name, "a");
         assert_eq!(states[1].exit_code, 3);
+        assert_eq!(states[1].finished_at, "2026-11-23 05:57:01.5 +0000 UTC");
         assert_eq!(states[2].restart_policy, "");
         let v = parse_version_json(r#"{"Client":{"Version":"4.3.1"}}"#);
         assert_eq!(v, Some(Version::new(4, 3, 1)));

@@ -16,7 +16,7 @@
 
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::cli::ExitCodePropagation;
 use crate::engine::{ContainerState, Engine, EngineError, Watch, WatchEvent};
@@ -75,27 +75,57 @@ fn app_containers(plan: &Plan) -> Vec<&ContainerPlan> {
     plan.pods.iter().flat_map(|p| p.containers.iter()).collect()
 }
 
-/// Inspects our containers; `Some(states)` once all are done. A container that vanished (removed
-/// behind our back) counts as done with a failure.
-fn all_done(
-    engine: &dyn Engine,
-    names: &[String],
-) -> Result<Option<Vec<ContainerState>>, EngineError> {
+/// Where the app stands after one look at its containers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Standing {
+    /// Something runs (or will be restarted on failure).
+    Running,
+    /// Something is between states (`stopping`, `removing`, ...): the exit file conmon writes
+    /// can arrive before Podman's own bookkeeping, so look again shortly.
+    Changing,
+    /// Every container has exited, but some have a policy that restarts them — unless they were
+    /// stopped on purpose (`podman stop`), which Podman does not undo. The key is the exit times
+    /// of those containers: unchanged after [`SETTLE`], they were not restarted.
+    Settling(Vec<String>, Vec<ContainerState>),
+    /// Every container is done for good.
+    Done(Vec<ContainerState>),
+}
+
+/// How long an exited container with restartPolicy Always must stay exited to count as stopped
+/// for good (Podman restarts at once; only a deliberate stop lasts).
+const SETTLE: Duration = Duration::from_secs(5);
+/// How soon to look again at a container between states.
+const RECHECK: Duration = Duration::from_millis(500);
+
+/// Inspects our containers. A container that vanished (removed behind our back) counts as done
+/// with a failure.
+fn standing(engine: &dyn Engine, names: &[String]) -> Result<Standing, EngineError> {
     let states = engine.inspect(names)?;
     let mut finals = Vec::with_capacity(names.len());
+    let mut key = Vec::new();
     for name in names {
         match states.iter().find(|s| &s.name == name) {
             Some(s) if s.is_done() => finals.push(s.clone()),
-            Some(_) => return Ok(None),
+            Some(s) if s.is_exited() => {
+                key.push(format!("{}@{}", s.name, s.finished_at));
+                finals.push(s.clone());
+            }
+            Some(s) if s.is_running() => return Ok(Standing::Running),
+            Some(_) => return Ok(Standing::Changing),
             None => finals.push(ContainerState {
                 name: name.clone(),
                 status: "removed".into(),
                 exit_code: 1,
                 restart_policy: String::new(),
+                finished_at: String::new(),
             }),
         }
     }
-    Ok(Some(finals))
+    Ok(if key.is_empty() {
+        Standing::Done(finals)
+    } else {
+        Standing::Settling(key, finals)
+    })
 }
 
 fn start_watch(
@@ -222,6 +252,8 @@ fn event_loop(
         }
     };
     let mut restarts = 0;
+    // (deadline, key) while every container looks exited but some might still be restarted.
+    let mut settling: Option<(Instant, Vec<String>)> = None;
     // Containers may have died before the stream was listening: look once now.
     let mut check = true;
     loop {
@@ -229,7 +261,28 @@ fn event_loop(
             return Ok(Outcome::Stopped);
         }
         if check {
-            if let Some(states) = all_done(engine, names)? {
+            let finals = match standing(engine, names)? {
+                Standing::Running => {
+                    settling = None;
+                    None
+                }
+                Standing::Changing => {
+                    settling = Some((Instant::now() + RECHECK, Vec::new()));
+                    None
+                }
+                Standing::Done(states) => Some(states),
+                Standing::Settling(key, states) => match &settling {
+                    Some((deadline, seen)) if *seen == key && Instant::now() >= *deadline => {
+                        Some(states)
+                    }
+                    Some((_, seen)) if *seen == key => None,
+                    _ => {
+                        settling = Some((Instant::now() + SETTLE, key));
+                        None
+                    }
+                },
+            };
+            if let Some(states) = finals {
                 if let Some(mut w) = watch.take() {
                     w.stop();
                 }
@@ -239,9 +292,12 @@ fn event_loop(
                 )));
             }
         }
-        let msg = match &watch {
-            Some(_) => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-            None => rx.recv_timeout(FALLBACK_POLL),
+        let msg = match (&settling, &watch) {
+            (Some((deadline, _)), _) => {
+                rx.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            }
+            (None, Some(_)) => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            (None, None) => rx.recv_timeout(FALLBACK_POLL),
         };
         check = false;
         match msg {
@@ -277,6 +333,7 @@ mod tests {
             status: "exited".into(),
             exit_code: code,
             restart_policy: "no".into(),
+            finished_at: String::new(),
         }
     }
 

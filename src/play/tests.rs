@@ -538,3 +538,49 @@ fn supervision_polls_when_podman_events_cannot_start() {
     // The first look (before any wait) already sees both containers done.
     assert_eq!(Run::new().exec(&fake, &plan, false).unwrap(), 4);
 }
+
+#[test]
+fn only_read_only_executable_file_mappings_are_dropped() {
+    let maps = "\
+55d0a0000000-55d0a0400000 r-xp 00001000 fd:01 42 /usr/bin/quadplay
+55d0a0400000-55d0a0500000 r--p 00401000 fd:01 42 /usr/bin/quadplay
+55d0a0500000-55d0a0510000 rw-p 00501000 fd:01 42 /usr/bin/quadplay
+7f0000000000-7f0000100000 r-xp 00000000 00:00 0 
+7f0000200000-7f0000300000 r-xp 00000000 fd:01 7 /usr/lib/x86_64-linux-gnu/libc.so.6
+7ffc00000000-7ffc00001000 r-xp 00000000 00:00 0 [vdso]
+";
+    assert_eq!(
+        code_mappings(maps),
+        vec![
+            (0x55d0_a000_0000, 0x55d0_a040_0000),
+            (0x7f00_0020_0000, 0x7f00_0030_0000)
+        ]
+    );
+}
+
+#[test]
+fn a_deliberately_stopped_always_container_ends_the_app_after_settling() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let plan = plan(RestartPolicy::Always, tmp.path());
+    let run = Run::new();
+    let start = std::time::Instant::now();
+    let code = std::thread::scope(|s| {
+        let (f, p) = (&fake, &plan);
+        let handle = s.spawn(move || run.exec(f, p, false));
+        while !fake.calls().iter().any(|c| c.starts_with("watch")) {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        // Both stopped by hand (`podman stop`): Podman will not restart them.
+        fake.exit("web1-app", 0);
+        fake.exit("web2-app", 0);
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(
+            !handle.is_finished(),
+            "an Always container must get time to be restarted"
+        );
+        handle.join().unwrap()
+    });
+    assert_eq!(code.unwrap(), 0);
+    assert!(start.elapsed() >= std::time::Duration::from_secs(4));
+}

@@ -3,7 +3,7 @@
 # Usage: sudo tests/e2e/run.sh [PATTERN]   (PATTERN selects tests by file name, e.g. 2 or 21-seed)
 set -uo pipefail
 dir=$(cd "$(dirname "$0")" && pwd)
-"$dir/setup.sh" up || exit 1
+"$dir/setup.sh" up "${E2E_USER:-qtest}" || exit 1
 # shellcheck source=lib.sh
 source "$dir/lib.sh"
 set +e

@@ -140,8 +140,10 @@ up() {
   install_pkgs
   id "$user" >/dev/null 2>&1 || useradd -m -s /bin/bash "$user"
   uid=$(id -u "$user"); home=$(getent passwd "$user" | cut -d: -f6); rt=/run/user/$uid
-  grep -q "^$user:" /etc/subuid || echo "$user:200000:65536" >> /etc/subuid
-  grep -q "^$user:" /etc/subgid || echo "$user:200000:65536" >> /etc/subgid
+  # Each test user gets its own subordinate range, so that two users' containers never share ids.
+  local base=$((200000 + (uid % 1000) * 65536))
+  grep -q "^$user:" /etc/subuid || echo "$user:$base:65536" >> /etc/subuid
+  grep -q "^$user:" /etc/subgid || echo "$user:$base:65536" >> /etc/subgid
   chmod 666 /dev/net/tun 2>/dev/null || true
   podman_config
   start_manager
