@@ -9,37 +9,23 @@
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
-QP=${QUADPLAY_BIN:-$PREFIX/bin/quadplay}
 IMG=localhost/qp-e2e-autoupdate-local:latest
 PORT=18402
 UNIT=qpaul.service
-WORK=$(mktemp -d /tmp/qpaul.XXXXXX)
+WORK=
+# shellcheck source=4x-autoupdate-lib.sh
+source "$(dirname "$0")/4x-autoupdate-lib.sh"
 
 cleanup() {
-  uctl stop "$UNIT" >/dev/null 2>&1 || true
-  rm -f "$UNIT_DIR/qpaul.container"
-  uctl daemon-reload >/dev/null 2>&1 || true
-  uctl reset-failed "$UNIT" >/dev/null 2>&1 || true
-  upodman rm -f qpaul >/dev/null 2>&1 || true
-  upodman rmi -f "$IMG" >/dev/null 2>&1 || true
+  cleanup_unit "$UNIT" qpaul "$UNIT_DIR/qpaul.container"
+  remove_images "$IMG"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 install_quadplay
 cleanup
-WORK=$(mktemp -d /tmp/qpaul.XXXXXX)
-chmod 755 "$WORK"
-
-# rebuild CONTENT — (re)build the local tag from the busybox image, serving CONTENT.
-rebuild() {
-  mkdir -p "$WORK/$1"
-  echo "$1" > "$WORK/$1/index.html"
-  printf 'FROM localhost/busybox:latest\nCOPY index.html /www/index.html\nCMD ["httpd","-f","-p","8080","-h","/www"]\n' > "$WORK/$1/Containerfile"
-  chmod -R a+rX "$WORK/$1"
-  upodman build -q -t "$IMG" "$WORK/$1" >/dev/null || fail "podman build $1"
-}
-serves() { [ "$(http_get "http://127.0.0.1:$PORT/index.html")" = "$1" ]; }
+new_work qpaul
 
 # A runtime dir with nothing but the manager's private socket, and a podman that uses the real one.
 fake_rt=$WORK/rt
@@ -49,35 +35,19 @@ printf '#!/bin/sh\nexec env XDG_RUNTIME_DIR=%s podman "$@"\n' "$XDG_RUNTIME_DIR"
 chmod 755 "$WORK/podman"
 chown -R "$E2E_USER:$E2E_USER" "$fake_rt"
 [ ! -e "$fake_rt/bus" ] && [ -S "$fake_rt/systemd/private" ] || fail "fake runtime dir is not private-socket-only"
-au_private() {
-  set +e
+as_private_user() {
   (cd /tmp && runuser -u "$E2E_USER" -- env -u DBUS_SESSION_BUS_ADDRESS XDG_RUNTIME_DIR="$fake_rt" \
-    HOME="$E2E_HOME" PATH="$PREFIX/bin:/usr/bin:/bin" PODMAN="$WORK/podman" \
-    timeout 120 "$QP" auto-update --unit "$UNIT" --settle 2 "$@") > "$WORK/out" 2> "$WORK/err"
-  rc=$?
-  set -e
-  cat "$WORK/out"; [ -s "$WORK/err" ] && sed 's/^/  stderr: /' "$WORK/err"
-  return 0
+    HOME="$E2E_HOME" PATH="$PREFIX/bin:/usr/bin:/bin" PODMAN="$WORK/podman" "$@")
 }
-field() { python3 -c "import json; e=[x for x in json.load(open('$WORK/out')) if x['Unit']=='$UNIT']; print(e[0]['$1'] if e else 'NO-ENTRY')"; }
+au_private() {
+  capture as_private_user timeout 120 "$QP" auto-update --unit "$UNIT" --settle 2 "$@"
+  cat "$WORK/out"
+  show_err
+}
 
 rebuild one
-put_unit qpaul.container <<EOF
-[Unit]
-Description=quadplay e2e: local auto-update of a .container unit
-[Container]
-ContainerName=qpaul
-Image=$IMG
-AutoUpdate=local
-PublishPort=127.0.0.1:$PORT:8080
-StopTimeout=2
-# This host runs cgroups v1 without systemd as PID 1, where Quadlet's default --cgroups=split
-# cannot work; real systemd hosts (cgroups v2) do not need this line.
-CgroupsMode=enabled
-EOF
-reload
-uctl start "$UNIT" || { unit_debug "$UNIT"; fail "$UNIT did not start"; }
-wait_for 20 serves one || { unit_debug "$UNIT"; fail "'one' not served"; }
+put_container_unit qpaul local "quadplay e2e: local auto-update of a .container unit"
+start_serving one
 labels=$(upodman ps --filter name=qpaul --format '{{.Labels}}')
 [[ $labels == *io.containers.autoupdate:local* ]] || fail "container lacks io.containers.autoupdate=local: $labels"
 ok "$UNIT runs the local image, labelled io.containers.autoupdate=local"
@@ -89,8 +59,7 @@ au_private --format table
 grep -Eq "^$UNIT .* local +true " "$WORK/out" || fail "table does not show $UNIT updated"
 grep -q "systemd reached through unix:path=$fake_rt/systemd/private (private socket)" "$WORK/out" \
   || fail "the run did not go through the private socket"
-[ "$(unit_prop "$UNIT" InvocationID)" != "$inv" ] || fail "$UNIT was not restarted"
-wait_for 10 serves two || fail "'two' not served after the update"
+restarted_onto "$inv" two
 ok "rebuilt tag: restarted through the private socket (no bus), serves the new build"
 
 au_private --format json

@@ -15,25 +15,24 @@ PORT=18403
 UNIT=qpaut.service
 RUNTIME_UNITS=$XDG_RUNTIME_DIR/systemd/user
 DROPIN=$RUNTIME_UNITS/quadplay-auto-update.service.d
-WORK=$(mktemp -d /tmp/qpaut.XXXXXX)
+WORK=
 copied=()
+# shellcheck source=4x-autoupdate-lib.sh
+source "$(dirname "$0")/4x-autoupdate-lib.sh"
 
 cleanup() {
-  uctl stop quadplay-auto-update.timer "$UNIT" >/dev/null 2>&1 || true
-  rm -f "$UNIT_DIR/qpaut.container" "${copied[@]}"
+  uctl stop quadplay-auto-update.timer >/dev/null 2>&1 || true
   rm -rf "$DROPIN"
-  uctl daemon-reload >/dev/null 2>&1 || true
-  uctl reset-failed "$UNIT" quadplay-auto-update.service >/dev/null 2>&1 || true
-  upodman rm -f qpaut >/dev/null 2>&1 || true
-  upodman rmi -f "$IMG" >/dev/null 2>&1 || true
+  cleanup_unit "$UNIT" qpaut "$UNIT_DIR/qpaut.container" "${copied[@]}"
+  uctl reset-failed quadplay-auto-update.service >/dev/null 2>&1 || true
+  remove_images "$IMG"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 install_quadplay
 cleanup
-WORK=$(mktemp -d /tmp/qpaut.XXXXXX)
-chmod 755 "$WORK"
+new_work qpaut
 
 installed=$PREFIX/lib/systemd/user
 if [ -f "$installed/quadplay-auto-update.timer" ] && [ -f "$installed/quadplay-auto-update.service" ]; then
@@ -70,7 +69,7 @@ touch "$WORK/report"; chown "$E2E_USER" "$WORK/report"
 cat > "$DROPIN/e2e.conf" <<EOF
 [Service]
 ExecStart=
-ExecStart=${QUADPLAY_BIN:-$PREFIX/bin/quadplay} auto-update --unit $UNIT --settle 2
+ExecStart=$QP auto-update --unit $UNIT --settle 2
 StandardOutput=file:$WORK/report
 EOF
 reload
@@ -85,30 +84,9 @@ grep -q "quadplay-auto-update.timer.*quadplay-auto-update.service" <<<"$timers" 
 ok "timer loads and is scheduled: $(grep quadplay-auto-update <<<"$timers" | tr -s ' ')"
 uctl stop quadplay-auto-update.timer
 
-rebuild() {
-  mkdir -p "$WORK/$1"
-  echo "$1" > "$WORK/$1/index.html"
-  printf 'FROM localhost/busybox:latest\nCOPY index.html /www/index.html\nCMD ["httpd","-f","-p","8080","-h","/www"]\n' > "$WORK/$1/Containerfile"
-  chmod -R a+rX "$WORK/$1"
-  upodman build -q -t "$IMG" "$WORK/$1" >/dev/null || fail "podman build $1"
-}
-serves() { [ "$(http_get "http://127.0.0.1:$PORT/index.html")" = "$1" ]; }
-
 rebuild one
-put_unit qpaut.container <<EOF
-[Container]
-ContainerName=qpaut
-Image=$IMG
-AutoUpdate=local
-PublishPort=127.0.0.1:$PORT:8080
-StopTimeout=2
-# This host runs cgroups v1 without systemd as PID 1, where Quadlet's default --cgroups=split
-# cannot work; real systemd hosts (cgroups v2) do not need this line.
-CgroupsMode=enabled
-EOF
-reload
-uctl start "$UNIT" || { unit_debug "$UNIT"; fail "$UNIT did not start"; }
-wait_for 20 serves one || { unit_debug "$UNIT"; fail "'one' not served"; }
+put_container_unit qpaut local
+start_serving one
 
 rebuild two
 inv=$(unit_prop "$UNIT" InvocationID)
@@ -116,6 +94,5 @@ uctl start quadplay-auto-update.service || { cat "$WORK/report"; unit_debug quad
 cat "$WORK/report"
 [ "$(unit_prop quadplay-auto-update.service Result)" = success ] || fail "service result is not success"
 grep -q "$UNIT .* true " "$WORK/report" || fail "report does not show $UNIT updated"
-[ "$(unit_prop "$UNIT" InvocationID)" != "$inv" ] || fail "$UNIT was not restarted"
-wait_for 10 serves two || fail "'two' not served after the service ran"
+restarted_onto "$inv" two
 ok "quadplay-auto-update.service, run by the user manager, restarted $UNIT onto the rebuilt image"
