@@ -512,6 +512,13 @@ struct PodmanInfo {
     fields: BTreeMap<&'static str, String>,
 }
 
+impl PodmanInfo {
+    /// One field's value; empty when podman did not report it.
+    fn field(&self, key: &str) -> &str {
+        self.fields.get(key).map(String::as_str).unwrap_or("")
+    }
+}
+
 fn podman_info(host: &dyn Host, podman: &str) -> PodmanInfo {
     // One call for all fields (podman info is slow: it may start the rootless pause process), as
     // JSON because a Go template naming a field an older Podman lacks fails the whole call.
@@ -575,7 +582,7 @@ fn check_podman_version(podman: &str, info: &PodmanInfo) -> Check {
         };
         return Check::fail(ID, format!("podman info failed: {}", info.error), fix);
     }
-    let v = info.fields.get("version").map(String::as_str).unwrap_or("");
+    let v = info.field("version");
     match parse_version(v) {
         Some(found) if found >= MIN_PODMAN => Check::ok(ID, format!("{podman} {v}")),
         Some(_) => Check::fail(
@@ -596,11 +603,7 @@ fn check_network_backend(host: &dyn Host, info: &PodmanInfo) -> Check {
     if !info.ran {
         return Check::skip(ID, "podman info failed; backend unknown");
     }
-    let backend = info
-        .fields
-        .get("network_backend")
-        .map(String::as_str)
-        .unwrap_or("");
+    let backend = info.field("network_backend");
     match backend {
         "netavark" => {
             let dirs = [
@@ -640,11 +643,7 @@ fn check_log_driver(host: &dyn Host, info: &PodmanInfo) -> Check {
     if !info.ran {
         return Check::skip(ID, "podman info failed; log driver unknown");
     }
-    let driver = info
-        .fields
-        .get("log_driver")
-        .map(String::as_str)
-        .unwrap_or("");
+    let driver = info.field("log_driver");
     let journald = host.path("/run/systemd/journal/socket").exists();
     match (driver, journald) {
         ("journald", true) => Check::ok(ID, "journald (podman logs and journalctl read the journal)"),

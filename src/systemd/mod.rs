@@ -54,6 +54,17 @@ pub enum Error {
     JobStreamEnded { unit: String, job: String },
 }
 
+impl Error {
+    /// A `map_err` adapter: D-Bus call `method` about `unit` failed.
+    fn call<'a>(method: &'static str, unit: &'a str) -> impl FnOnce(zbus::Error) -> Error + 'a {
+        move |source| Error::Call {
+            method,
+            unit: unit.to_string(),
+            source: Box::new(source),
+        }
+    }
+}
+
 /// Which systemd manager a connection talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -261,13 +272,7 @@ impl DbusManager {
     }
 
     async fn restart_async(&self, unit: &str) -> Result<JobOutcome, Error> {
-        let call = |method: &'static str| {
-            move |source| Error::Call {
-                method,
-                unit: unit.to_string(),
-                source: Box::new(source),
-            }
-        };
+        let call = |method: &'static str| Error::call(method, unit);
         let manager = ManagerProxy::new(&self.conn)
             .await
             .map_err(call("RestartUnit"))?;
@@ -364,13 +369,7 @@ impl DbusManager {
     }
 
     async fn status_async(&self, unit: &str) -> Result<UnitStatus, Error> {
-        let err = |method: &'static str| {
-            move |source| Error::Call {
-                method,
-                unit: unit.to_string(),
-                source: Box::new(source),
-            }
-        };
+        let err = |method: &'static str| Error::call(method, unit);
         let manager = ManagerProxy::new(&self.conn)
             .await
             .map_err(err("LoadUnit"))?;
