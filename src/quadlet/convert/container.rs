@@ -729,7 +729,7 @@ fn pod(
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{convert1, convert_named, line, lines};
+    use super::super::testutil::{assert_fails_with, convert1, convert_named, line, lines};
     use super::*;
 
     #[test]
@@ -760,12 +760,10 @@ mod tests {
             e,
             "/etc/containers/systemd/x.container: Image: no Image or Rootfs key specified"
         );
-        let e = convert1("x.container", "[Container]\nImage=a\nRootfs=/r\n").unwrap_err();
-        assert!(
-            e.ends_with(
-                ":3: Rootfs: the Image And Rootfs keys conflict can not be specified together"
-            ),
-            "{e}"
+        assert_fails_with(
+            "x.container",
+            "[Container]\nImage=a\nRootfs=/r\n",
+            ":3: Rootfs: the Image And Rootfs keys conflict can not be specified together",
         );
         let out = convert1("x.container", "[Container]\nRootfs=/r:O\n").unwrap();
         assert!(
@@ -774,10 +772,10 @@ mod tests {
                 .ends_with(" -d --rootfs /r:O"),
             "{out}"
         );
-        let e = convert1("x.container", "[Container]\nImage=my.image\n").unwrap_err();
-        assert!(
-            e.ends_with(":2: Image: requested Quadlet image my.image was not found"),
-            "{e}"
+        assert_fails_with(
+            "x.container",
+            "[Container]\nImage=my.image\n",
+            ":2: Image: requested Quadlet image my.image was not found",
         );
     }
 
@@ -809,10 +807,10 @@ mod tests {
             exec.ends_with(" docker.io/x /bin/sh -c \"echo\\x20hi\""),
             "{exec}"
         );
-        let e = convert1("x.container", "[Container]\nImage=docker.io/x\nGroup=1\n").unwrap_err();
-        assert!(
-            e.ends_with(":3: Group: invalid Group set without User"),
-            "{e}"
+        assert_fails_with(
+            "x.container",
+            "[Container]\nImage=docker.io/x\nGroup=1\n",
+            ":3: Group: invalid Group set without User",
         );
     }
 
@@ -850,29 +848,20 @@ mod tests {
 
     #[test]
     fn volume_reference_errors() {
-        let e = convert1(
+        assert_fails_with(
             "x.container",
             "[Container]\nImage=docker.io/x\nVolume=nope.volume:/d\n",
-        )
-        .unwrap_err();
-        assert!(
-            e.ends_with(":3: Volume: requested Quadlet source nope.volume was not found"),
-            "{e}"
+            ":3: Volume: requested Quadlet source nope.volume was not found",
         );
-        let e = convert1(
+        assert_fails_with(
             "x.container",
             "[Container]\nImage=docker.io/x\nMount=type=bind,dst=/x\n",
-        )
-        .unwrap_err();
-        assert!(e.ends_with(":3: Mount: source cannot be empty"), "{e}");
-        let e = convert1(
+            ":3: Mount: source cannot be empty",
+        );
+        assert_fails_with(
             "x.container",
             "[Container]\nImage=docker.io/x\nMount=type=bind,src,dst=/x\n",
-        )
-        .unwrap_err();
-        assert!(
-            e.ends_with(":3: Mount: source parameter does not include a value"),
-            "{e}"
+            ":3: Mount: source parameter does not include a value",
         );
     }
 
@@ -893,14 +882,10 @@ mod tests {
         assert!(is_port_suffix("x80"));
         assert!(!is_port_suffix("80/sctp"));
         assert!(!is_port_suffix("http"));
-        let e = convert1(
+        assert_fails_with(
             "x.container",
             "[Container]\nImage=docker.io/x\nExposeHostPort=http\n",
-        )
-        .unwrap_err();
-        assert!(
-            e.ends_with(":3: ExposeHostPort: invalid port format 'http'"),
-            "{e}"
+            ":3: ExposeHostPort: invalid port format 'http'",
         );
     }
 
@@ -1006,12 +991,15 @@ mod tests {
 
     #[test]
     fn pod_reference_errors() {
-        let e = convert1("x.container", "[Container]\nImage=docker.io/x\nPod=p\n").unwrap_err();
-        assert!(e.ends_with(":3: Pod: pod p is not Quadlet based"), "{e}");
-        let e = convert1("x.container", "[Container]\nImage=docker.io/x\nPod=p.pod\n").unwrap_err();
-        assert!(
-            e.ends_with(":3: Pod: quadlet pod unit p.pod does not exist"),
-            "{e}"
+        assert_fails_with(
+            "x.container",
+            "[Container]\nImage=docker.io/x\nPod=p\n",
+            ":3: Pod: pod p is not Quadlet based",
+        );
+        assert_fails_with(
+            "x.container",
+            "[Container]\nImage=docker.io/x\nPod=p.pod\n",
+            ":3: Pod: quadlet pod unit p.pod does not exist",
         );
     }
 

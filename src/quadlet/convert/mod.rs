@@ -166,6 +166,16 @@ pub(crate) mod testutil {
         convert_named(&[(name, text)], name, false)
     }
 
+    /// Asserts that converting `name` alone fails with an error ending in `suffix`
+    /// (the file, line and key come first).
+    #[track_caller]
+    pub fn assert_fails_with(name: &str, text: &str, suffix: &str) {
+        match convert1(name, text) {
+            Ok(out) => panic!("{name} converted; expected an error ending {suffix:?}:\n{out}"),
+            Err(e) => assert!(e.ends_with(suffix), "{e}"),
+        }
+    }
+
     /// The value of the last `key=` line of a rendered unit.
     pub fn line<'a>(rendered: &'a str, key: &str) -> Option<&'a str> {
         let prefix = format!("{key}=");

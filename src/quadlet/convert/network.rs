@@ -127,7 +127,7 @@ fn subnets(f: &mut Flags) -> Result<(), ConvertError> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{convert1, convert_modern, line, lines};
+    use super::super::testutil::{assert_fails_with, convert1, convert_modern, line, lines};
 
     #[test]
     fn basic_network_modern_is_quadlets() {
@@ -168,20 +168,20 @@ mod tests {
 
     #[test]
     fn subnet_errors() {
-        let e = convert1("n.network", "[Network]\nGateway=10.0.0.1\n").unwrap_err();
-        assert!(
-            e.ends_with(":2: Gateway: cannot set gateway or range without subnet"),
-            "{e}"
+        assert_fails_with(
+            "n.network",
+            "[Network]\nGateway=10.0.0.1\n",
+            ":2: Gateway: cannot set gateway or range without subnet",
         );
-        let e = convert1("n.network", "[Network]\nSubnet=a\nGateway=b\nGateway=c\n").unwrap_err();
-        assert!(
-            e.ends_with(":4: Gateway: cannot set more gateways than subnets"),
-            "{e}"
+        assert_fails_with(
+            "n.network",
+            "[Network]\nSubnet=a\nGateway=b\nGateway=c\n",
+            ":4: Gateway: cannot set more gateways than subnets",
         );
-        let e = convert1("n.network", "[Network]\nSubnet=a\nIPRange=b\nIPRange=c\n").unwrap_err();
-        assert!(
-            e.ends_with(":4: IPRange: cannot set more ranges than subnets"),
-            "{e}"
+        assert_fails_with(
+            "n.network",
+            "[Network]\nSubnet=a\nIPRange=b\nIPRange=c\n",
+            ":4: IPRange: cannot set more ranges than subnets",
         );
     }
 

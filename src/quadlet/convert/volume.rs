@@ -131,7 +131,7 @@ pub fn convert(src: &Source, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{convert1, convert_modern, line, lines};
+    use super::super::testutil::{assert_fails_with, convert1, convert_modern, line, lines};
 
     #[test]
     fn basic_volume_portable() {
@@ -178,24 +178,24 @@ mod tests {
             out.contains("--driver image --opt image=quay.io/x systemd-v\n"),
             "{out}"
         );
-        let e = convert1("v.volume", "[Volume]\nDriver=image\n").unwrap_err();
-        assert!(
-            e.ends_with(":2: Driver: the key Image is mandatory when using the image driver"),
-            "{e}"
+        assert_fails_with(
+            "v.volume",
+            "[Volume]\nDriver=image\n",
+            ":2: Driver: the key Image is mandatory when using the image driver",
         );
     }
 
     #[test]
     fn device_errors() {
-        let e = convert1("v.volume", "[Volume]\nType=tmpfs\n").unwrap_err();
-        assert!(
-            e.ends_with(":2: Type: key Type can't be used without Device"),
-            "{e}"
+        assert_fails_with(
+            "v.volume",
+            "[Volume]\nType=tmpfs\n",
+            ":2: Type: key Type can't be used without Device",
         );
-        let e = convert1("v.volume", "[Volume]\nOptions=size=1m\n").unwrap_err();
-        assert!(
-            e.ends_with(":2: Options: key Options can't be used without Device"),
-            "{e}"
+        assert_fails_with(
+            "v.volume",
+            "[Volume]\nOptions=size=1m\n",
+            ":2: Options: key Options can't be used without Device",
         );
     }
 }
