@@ -3,7 +3,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use super::{Ctx, UnitInfo};
+use super::{Converted, Ctx, UnitInfo};
 use crate::quadlet::{is_quadlet_file_name, ConvertError, Kind, Source};
 use crate::unit::{Origin, UnitFile, Value};
 
@@ -538,6 +538,44 @@ pub fn parse_timespan(s: &str) -> Option<f64> {
         rest = &rest[unit_len..];
     }
     Some(total)
+}
+
+/// What a `.network`/`.volume` service needs beside its create command: where `--ignore` goes
+/// in it, and the matching `exists` command (see [`add_create_if_missing`]).
+pub struct CreateIfMissing {
+    subcommand_end: usize,
+    exists: Vec<String>,
+}
+
+impl CreateIfMissing {
+    /// For podman resource `noun` (`network`, `volume`) called `name`: the plan, and the start of
+    /// the create command (`podman [globals] NOUN create`) for the caller to add flags and the name to.
+    pub fn new(base: Vec<String>, noun: &str, name: &str) -> (Self, Vec<String>) {
+        let mut exists = base.clone();
+        exists.extend([noun, "exists", name].map(String::from));
+        let mut start = base;
+        start.extend([noun, "create"].map(String::from));
+        let subcommand_end = start.len();
+        let plan = CreateIfMissing {
+            subcommand_end,
+            exists,
+        };
+        (plan, start)
+    }
+
+    /// Completes the service with the create command `f` built and the defaults of a oneshot
+    /// service that stays active once the resource exists (each unless the user set it).
+    pub fn finish(self, mut service: UnitFile, ctx: &Ctx, f: Flags) -> Converted {
+        let Flags { args, warnings, .. } = f;
+        add_create_if_missing(&mut service, ctx, args, self.subcommand_end, self.exists);
+        set_default(&mut service, "SyslogIdentifier", "%N");
+        set_default(&mut service, "Type", "oneshot");
+        set_default(&mut service, "RemainAfterExit", "yes");
+        Converted {
+            unit: service,
+            warnings,
+        }
+    }
 }
 
 /// Adds the start commands of a `.network`/`.volume`: `create` is the full create command

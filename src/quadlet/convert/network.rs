@@ -1,8 +1,6 @@
 //! `.network` (§5): a oneshot service that creates the network unless it exists.
 
-use super::common::{
-    add_create_if_missing, base_podman, init_service, invalid, set_default, Flags, SERVICE,
-};
+use super::common::{base_podman, init_service, invalid, CreateIfMissing, Flags, SERVICE};
 use super::{names, Converted, Ctx};
 use crate::quadlet::{ConvertError, Kind, Source};
 
@@ -43,11 +41,7 @@ pub fn convert(src: &Source, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
         service.add_cmdline(SERVICE, "ExecStopPost", &rm);
     }
 
-    let mut exists = base.clone();
-    exists.extend(["network".into(), "exists".into(), name.clone()]);
-    let mut start = base;
-    start.extend(["network".into(), "create".into()]);
-    let subcommand_end = start.len();
+    let (plan, start) = CreateIfMissing::new(base, "network", &name);
     let mut f = Flags::new(unit, GROUP, start);
     f.boolean("DisableDNS", "--disable-dns");
     f.boolean("Internal", "--internal");
@@ -63,16 +57,7 @@ pub fn convert(src: &Source, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
     f.key_vals("Label", "--label");
     f.podman_args();
     f.push(name);
-    let Flags { args, warnings, .. } = f;
-
-    add_create_if_missing(&mut service, ctx, args, subcommand_end, exists);
-    set_default(&mut service, "SyslogIdentifier", "%N");
-    set_default(&mut service, "Type", "oneshot");
-    set_default(&mut service, "RemainAfterExit", "yes");
-    Ok(Converted {
-        unit: service,
-        warnings,
-    })
+    Ok(plan.finish(service, ctx, f))
 }
 
 /// `Subnet=`/`Gateway=`/`IPRange=` paired by position.

@@ -1,8 +1,6 @@
 //! `.volume` (§7): a oneshot service that creates the volume unless it exists.
 
-use super::common::{
-    add_create_if_missing, base_podman, init_service, invalid, set_default, Flags, UNIT,
-};
+use super::common::{base_podman, init_service, invalid, CreateIfMissing, Flags, UNIT};
 use super::{names, Converted, Ctx};
 use crate::quadlet::{ConvertError, Kind, Source};
 use crate::unit::quote_word;
@@ -34,11 +32,7 @@ pub fn convert(src: &Source, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
         .unwrap_or_else(|| names::default_resource_name(&src.file_name));
 
     let base = base_podman(unit, GROUP, &ctx.settings.podman);
-    let mut exists = base.clone();
-    exists.extend(["volume".into(), "exists".into(), name.clone()]);
-    let mut start = base;
-    start.extend(["volume", "create"].map(String::from));
-    let subcommand_end = start.len();
+    let (plan, start) = CreateIfMissing::new(base, "volume", &name);
     let mut f = Flags::new(unit, GROUP, start);
     let driver = unit.lookup(GROUP, "Driver");
     if let Some(d) = &driver {
@@ -118,15 +112,7 @@ pub fn convert(src: &Source, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
     f.key_vals("Label", "--label");
     f.podman_args();
     f.push(name);
-    let Flags { args, warnings, .. } = f;
-    add_create_if_missing(&mut service, ctx, args, subcommand_end, exists);
-    set_default(&mut service, "SyslogIdentifier", "%N");
-    set_default(&mut service, "Type", "oneshot");
-    set_default(&mut service, "RemainAfterExit", "yes");
-    Ok(Converted {
-        unit: service,
-        warnings,
-    })
+    Ok(plan.finish(service, ctx, f))
 }
 
 #[cfg(test)]
