@@ -149,9 +149,15 @@ pub struct VolumePlan {
 pub struct FileSetPlan {
     /// Absolute host directory (under `$XDG_RUNTIME_DIR/quadplay/<app>/` or `/run/quadplay/<app>/`).
     pub dir: PathBuf,
-    /// Relative path inside `dir` → (content, mode).
+    /// The per-app directory above `dir` (`PlanOptions::runtime_dir`). Apply makes it 0700 — the
+    /// one barrier keeping other host users from the files — while `dir` and everything below
+    /// it get Kubernetes' modes (0755 directories, each file its planned mode) so that a
+    /// container running as another uid (a subuid, rootless) can read them through "other" bits.
+    pub app_dir: PathBuf,
+    /// Relative path inside `dir` → (content, mode). The mode is exactly what the YAML gives
+    /// (`items[].mode`, else `defaultMode`, else 0644), as the kubelet writes it.
     pub files: BTreeMap<String, (Vec<u8>, u32)>,
-    /// True when the content is secret: the directory's parent is made 0700.
+    /// True for Secret volumes (false for ConfigMaps).
     pub secret: bool,
 }
 
