@@ -2,6 +2,7 @@
 #
 #   make                                   release binaries, man pages, completions
 #   make install PREFIX=/usr DESTDIR=...   install everything (see "install" below); make uninstall
+#   make && sudo make install NO_BUILD=1   install without running cargo as root
 #   make install MASK_PODMAN_QUADLET=1     also mask Podman's own Quadlet generator (same service names)
 #   make check-man                         render every man page with groff -ww; fail on any warning
 #   make deb                               Debian package (dpkg-buildpackage, offline) into dist/
@@ -85,7 +86,9 @@ check-man: man
 	  echo "ok: $$p renders without warnings"; \
 	done
 
-install: all
+# `make && sudo make install NO_BUILD=1` installs what the user built without running cargo as root
+# (root usually has no Rust toolchain); without NO_BUILD, install builds first.
+install: $(if $(NO_BUILD),,all)
 	install -D -m 0755 $(OUT)/quadplay $(DESTDIR)$(BINDIR)/quadplay
 	install -D -m 0755 $(OUT)/quadplay-generator $(DESTDIR)$(LIBEXECDIR)/quadplay/quadplay-generator
 	install -d $(DESTDIR)$(LIBDIR)/systemd/system-generators $(DESTDIR)$(LIBDIR)/systemd/user-generators

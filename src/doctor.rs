@@ -354,21 +354,44 @@ fn check_subids(host: &dyn Host, user: &User, file: &str, id: &'static str) -> C
     };
     let mut total: u64 = 0;
     let mut ranges = Vec::new();
+    let mut mine = Vec::new();
+    let mut others = Vec::new();
     for line in text.lines() {
         let mut parts = line.trim().splitn(3, ':');
         let (Some(who), Some(start), Some(count)) = (parts.next(), parts.next(), parts.next())
         else {
             continue;
         };
+        let (Ok(start), Ok(count)) = (start.parse::<u64>(), count.trim().parse::<u64>()) else {
+            continue;
+        };
         if who != user.name && who != user.uid.to_string() {
+            others.push((who.to_string(), start, count));
             continue;
         }
-        if let (Ok(start), Ok(count)) = (start.parse::<u64>(), count.trim().parse::<u64>()) {
-            total += count;
-            ranges.push(format!("{start}-{}", start + count.saturating_sub(1)));
-        }
+        total += count;
+        ranges.push(format!("{start}-{}", start + count.saturating_sub(1)));
+        mine.push((start, count));
     }
     let what = if id == "subuid" { "UIDs" } else { "GIDs" };
+    // Two users sharing subordinate IDs can read and write each other's container files.
+    let shared: Vec<String> = others
+        .iter()
+        .filter(|(_, s, c)| mine.iter().any(|(ms, mc)| *s < ms + mc && *ms < s + c))
+        .map(|(who, _, _)| who.clone())
+        .collect();
+    if total > 0 && !shared.is_empty() {
+        return Check::warn(
+            id,
+            format!(
+                "{}'s subordinate {what} ({}) overlap those of {}: their containers can touch each other's files",
+                user.name,
+                ranges.join(", "),
+                shared.join(", ")
+            ),
+            format!("give each user its own range in {file} (usermod --del-subuids/--add-subuids), then podman system migrate"),
+        );
+    }
     match total {
         0 => Check::fail(
             id,
@@ -1125,6 +1148,28 @@ mod tests {
         let c = check(&r, "subuid");
         assert_eq!(c.status, Status::Warn);
         assert!(c.summary.contains("2000"), "{}", c.summary);
+    }
+
+    #[test]
+    fn overlapping_subuid_ranges_warn_and_name_the_other_user() {
+        let f = Fake::healthy();
+        f.file(
+            "/etc/subuid",
+            "bob:100000:65536\nalice:165536:65536\ncarol:200000:10\n",
+            0o644,
+        );
+        let c = check(&run(&f), "subuid").clone();
+        assert_eq!(c.status, Status::Warn);
+        assert!(
+            c.summary.contains("overlap those of carol"),
+            "{}",
+            c.summary
+        );
+        assert!(
+            !c.summary.contains("bob"),
+            "adjacent is not overlapping: {}",
+            c.summary
+        );
     }
 
     #[test]

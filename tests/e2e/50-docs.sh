@@ -42,5 +42,9 @@ fishcomp=$PREFIX/share/fish/vendor_completions.d/quadplay.fish
 grep -q '^#compdef quadplay' "$zshcomp" || fail "zsh script lacks #compdef"
 if command -v zsh >/dev/null; then zsh -n "$zshcomp" || fail "zsh -n $zshcomp"; fi
 grep -q 'complete -c quadplay .*auto-update' "$fishcomp" || fail "fish script lacks auto-update"
-if command -v fish >/dev/null; then fish -n "$fishcomp" || fail "fish -n $fishcomp"; fi
+if command -v fish >/dev/null; then
+  fish -n "$fishcomp" || fail "fish -n $fishcomp"
+  got=$(fish -c "source '$fishcomp'; complete -C 'quadplay co'" | cut -f1)
+  grep -qx convert <<<"$got" || fail "fish completion of 'quadplay co' gave: $got"
+fi
 ok "zsh and fish scripts generated$(command -v zsh >/dev/null || echo ' (zsh not installed: syntax not checked)')$(command -v fish >/dev/null || echo ' (fish not installed: syntax not checked)')"

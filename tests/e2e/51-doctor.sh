@@ -8,7 +8,11 @@ install_quadplay
 qp=$PREFIX/bin/quadplay
 fresh=qdoctor$$
 cleanup() {
+  # podman info (run by doctor) leaves the user's rootless pause process behind; end it by pid.
+  for pid in $(ps -u "$fresh" -o pid= 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
+  sleep 0.5
   userdel -r "$fresh" >/dev/null 2>&1 || true; rm -f "/var/lib/systemd/linger/$fresh"
+  sed -i "/^$fresh:/d" /etc/subuid /etc/subgid   # userdel leaves them
   rm -f "$UNIT_DIR/qdoctor-bad.kube"
 }
 trap cleanup EXIT
