@@ -3,8 +3,8 @@
 //! `plan()` turns the loaded Kubernetes documents and the command-line options into a [`Plan`];
 //! the apply step hands its parts to the engine in order, and `down` tears the same plan down.
 //! Keeping every decision here (names, ports, env precedence, mounts) makes it assertable without
-//! Podman. Secret values live only in [`SecretPlan::data`] and in files the apply step writes with
-//! mode 0600; they never appear in an argv.
+//! Podman. Secret values live only in [`SecretPlan::data`] and in files the apply step writes
+//! with the YAML's modes inside a 0700 per-app directory; they never appear in an argv.
 //!
 //! The planner lives in submodules: `build` (options, errors, workloads → pods, networks, DNS
 //! aliases), `containers` (image, command, security, resources, probes), `env` (Kubernetes env
