@@ -228,6 +228,19 @@ fn label_args(out: &mut Vec<String>, flag: &str, labels: &BTreeMap<String, Strin
     }
 }
 
+/// One `--annotation` value. Podman parses that flag as a CSV list (a cobra StringSlice, 4.3
+/// through 5.x), so `k=a,b` would become two broken entries and a bare `"` is a parse error.
+/// CSV-quoting the whole `key=value` (inner quotes doubled) makes Podman read it back verbatim;
+/// plain values stay unquoted.
+fn annotation_arg(key: &str, value: &str) -> String {
+    let arg = format!("{key}={value}");
+    if arg.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", arg.replace('"', "\"\""))
+    } else {
+        arg
+    }
+}
+
 fn port_spec(port: &PortMapping) -> String {
     let mut spec = String::new();
     if let Some(ip) = &port.host_ip {
@@ -382,7 +395,10 @@ fn mount_args(out: &mut Vec<String>, mount: &Mount) {
 pub fn container_create_args(pod: &str, c: &ContainerPlan) -> Vec<String> {
     let mut out = args(&["create", "--pod", pod, "--name", &c.name, "--pull", "never"]);
     label_args(&mut out, "--label", &c.labels);
-    label_args(&mut out, "--annotation", &c.annotations);
+    for (key, value) in &c.annotations {
+        out.push("--annotation".into());
+        out.push(annotation_arg(key, value));
+    }
     out.push("--restart".into());
     out.push(restart_name(c.restart_policy).into());
     for (key, value) in &c.env {
@@ -992,6 +1008,31 @@ mod tests {
         let argv = pod_create_args(&p).join(" ");
         assert!(argv.contains("--network host"));
         assert!(!argv.contains("--network-alias"));
+    }
+
+    #[test]
+    fn annotations_with_commas_or_quotes_are_csv_quoted() {
+        let c = ContainerPlan {
+            name: "web-app".into(),
+            image: "localhost/busybox:latest".into(),
+            annotations: [
+                ("plain".to_string(), "v w".to_string()),
+                ("list".to_string(), "a,b".to_string()),
+                ("quote".to_string(), r#"say "hi", bye"#.to_string()),
+            ]
+            .into(),
+            ..ContainerPlan::default()
+        };
+        let argv = container_create_args("web", &c);
+        let values: Vec<&str> = argv
+            .windows(2)
+            .filter(|w| w[0] == "--annotation")
+            .map(|w| w[1].as_str())
+            .collect();
+        assert_eq!(
+            values,
+            [r#""list=a,b""#, "plain=v w", r#""quote=say ""hi"", bye""#]
+        );
     }
 
     #[test]

@@ -166,3 +166,32 @@ fn crlf_and_byte_order_mark_are_fine() {
     assert_eq!(docs.objects[0].describe(), "Pod/p");
     assert_eq!(docs.objects[0].tree.locate("spec.containers").line, 5);
 }
+
+#[test]
+fn an_ordinary_claim_spec_is_ignored_on_a_single_host_not_unknown() {
+    let docs = load_str(
+        "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data}\nspec:\n  accessModes: [ReadWriteOnce]\n  storageClassName: standard\n  volumeMode: Filesystem\n  resources: {requests: {storage: 1Gi}}\n",
+    )
+    .unwrap();
+    let f: Vec<(&str, &str)> = docs
+        .findings
+        .iter()
+        .map(|f| (f.field.as_str(), f.message.as_str()))
+        .collect();
+    assert_eq!(
+        f,
+        [
+            ("spec.accessModes", "ignored on a single host"),
+            ("spec.storageClassName", "ignored on a single host"),
+            ("spec.volumeMode", "ignored on a single host"),
+            (
+                "spec.resources",
+                "ignored on a single host (a claim is a Podman named volume)"
+            ),
+        ]
+    );
+    assert!(docs
+        .findings
+        .iter()
+        .all(|x| x.object == "PersistentVolumeClaim/data"));
+}

@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -254,60 +254,82 @@ fn pull_extending(ctx: &Context<'_>, image: &str, policy: PullPolicy) -> Result<
     })
 }
 
-/// Writes a ConfigMap/Secret file set; secret sets get a 0700 directory and owner-only files.
+/// Writes a ConfigMap/Secret file set as the kubelet does: directories 0755, each file exactly
+/// its planned mode (default 0644) — a container running as a non-root uid reads them through
+/// the "other" bits, since rootless its uid is a subuid, not the file's owner. Only the per-app
+/// directory above is 0700: it keeps other host users out of secrets. Modes are set explicitly
+/// after creation so the process umask cannot narrow them.
 fn write_file_set(set: &FileSetPlan) -> Result<(), PlayError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| PlayError::Files { path, source }
     };
+    let invalid = |path: PathBuf, message: &str| PlayError::Files {
+        path,
+        source: std::io::Error::new(std::io::ErrorKind::InvalidInput, message.to_string()),
+    };
+    let below_app = set
+        .dir
+        .strip_prefix(&set.app_dir)
+        .map_err(|_| invalid(set.dir.clone(), "file set lies outside its app directory"))?;
     remove_dir(&set.dir).map_err(io(&set.dir))?;
-    let dir_mode = if set.secret { 0o700 } else { 0o755 };
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true).mode(dir_mode);
-    if let Some(parent) = set.dir.parent() {
-        // The per-app parent may hold secret sets next to others: keep it owner-only.
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(parent)
-            .map_err(io(parent))?;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&set.app_dir)
+        .map_err(io(&set.app_dir))?;
+    set_mode(&set.app_dir, 0o700).map_err(io(&set.app_dir))?;
+    let mut dir = set.app_dir.clone();
+    for part in below_app.components() {
+        dir.push(part);
+        make_dir(&dir).map_err(io(&dir))?;
     }
-    builder.create(&set.dir).map_err(io(&set.dir))?;
     for (relative, (content, mode)) in &set.files {
-        let relative = relative.trim_start_matches('/');
-        if Path::new(relative)
+        let relative = Path::new(relative.trim_start_matches('/'));
+        if relative
             .components()
-            .any(|c| matches!(c, std::path::Component::ParentDir))
+            .any(|c| !matches!(c, std::path::Component::Normal(_)))
         {
-            return Err(PlayError::Files {
-                path: set.dir.join(relative),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::InvalidInput,
-                    "file path leaves its volume directory",
-                ),
-            });
+            return Err(invalid(
+                set.dir.join(relative),
+                "file path leaves its volume directory",
+            ));
         }
         let path = set.dir.join(relative);
-        if let Some(parent) = path.parent() {
-            builder.create(parent).map_err(io(parent))?;
-        }
-        let mode = if set.secret {
-            match mode & 0o700 {
-                0 => 0o400,
-                m => m,
+        let mut sub = set.dir.clone();
+        if let Some(parent) = relative.parent() {
+            for part in parent.components() {
+                sub.push(part);
+                make_dir(&sub).map_err(io(&sub))?;
             }
-        } else {
-            *mode & 0o7777
-        };
+        }
+        let mode = *mode & 0o7777;
         let mut file = fs::OpenOptions::new()
             .write(true)
             .create_new(true)
-            .mode(mode)
+            .mode(0o600)
             .open(&path)
             .map_err(io(&path))?;
         file.write_all(content).map_err(io(&path))?;
+        // Widened only once the content is complete; the fd keeps working for its owner.
+        file.set_permissions(fs::Permissions::from_mode(mode))
+            .map_err(io(&path))?;
     }
     Ok(())
+}
+
+/// Creates one directory (fine if it exists) and gives it 0755 whatever the umask.
+fn make_dir(dir: &Path) -> std::io::Result<()> {
+    match fs::DirBuilder::new().mode(0o755).create(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => {}
+        Err(e) => return Err(e),
+    }
+    set_mode(dir, 0o755)
+}
+
+fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
 }
 
 /// Creates `…OrCreate` host paths and checks the type of the others, as the kubelet does.

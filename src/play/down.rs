@@ -100,13 +100,13 @@ pub fn teardown(engine: &dyn Engine, plan: &Plan, force: bool, scope: Scope) -> 
                 });
             }
         }
-        // The per-pod and per-app parents go once empty; `remove_dir` refuses non-empty ones.
+        // The parents up to the per-app directory go once empty; `remove_dir` refuses non-empty ones.
         let mut parent = set.dir.parent();
-        for _ in 0..2 {
-            match parent {
-                Some(dir) if std::fs::remove_dir(dir).is_ok() => parent = dir.parent(),
-                _ => break,
+        while let Some(dir) = parent.filter(|d| d.starts_with(&set.app_dir)) {
+            if std::fs::remove_dir(dir).is_err() {
+                break;
             }
+            parent = dir.parent();
         }
     }
     for volume in &plan.volumes {

@@ -3,8 +3,8 @@
 //! `plan()` turns the loaded Kubernetes documents and the command-line options into a [`Plan`];
 //! the apply step hands its parts to the engine in order, and `down` tears the same plan down.
 //! Keeping every decision here (names, ports, env precedence, mounts) makes it assertable without
-//! Podman. Secret values live only in [`SecretPlan::data`] and in files the apply step writes with
-//! mode 0600; they never appear in an argv.
+//! Podman. Secret values live only in [`SecretPlan::data`] and in files the apply step writes
+//! with the YAML's modes inside a 0700 per-app directory; they never appear in an argv.
 //!
 //! The planner lives in submodules: `build` (options, errors, workloads → pods, networks, DNS
 //! aliases), `containers` (image, command, security, resources, probes), `env` (Kubernetes env
@@ -149,9 +149,15 @@ pub struct VolumePlan {
 pub struct FileSetPlan {
     /// Absolute host directory (under `$XDG_RUNTIME_DIR/quadplay/<app>/` or `/run/quadplay/<app>/`).
     pub dir: PathBuf,
-    /// Relative path inside `dir` → (content, mode).
+    /// The per-app directory above `dir` (`PlanOptions::runtime_dir`). Apply makes it 0700 — the
+    /// one barrier keeping other host users from the files — while `dir` and everything below
+    /// it get Kubernetes' modes (0755 directories, each file its planned mode) so that a
+    /// container running as another uid (a subuid, rootless) can read them through "other" bits.
+    pub app_dir: PathBuf,
+    /// Relative path inside `dir` → (content, mode). The mode is exactly what the YAML gives
+    /// (`items[].mode`, else `defaultMode`, else 0644), as the kubelet writes it.
     pub files: BTreeMap<String, (Vec<u8>, u32)>,
-    /// True when the content is secret: the directory's parent is made 0700.
+    /// True for Secret volumes (false for ConfigMaps).
     pub secret: bool,
 }
 

@@ -81,7 +81,8 @@ fn plan(policy: RestartPolicy, dir: &std::path::Path) -> Plan {
             },
         ],
         files: vec![FileSetPlan {
-            dir: dir.join("quadplay/app.service/secret-db"),
+            dir: dir.join("quadplay/app.service/web1/secret-db"),
+            app_dir: dir.join("quadplay/app.service"),
             files: [("password".to_string(), (SECRET_VALUE.to_vec(), 0o644))].into(),
             secret: true,
         }],
@@ -151,10 +152,7 @@ fn applies_in_order_and_stops_cleanly_on_signal() {
     assert!(state.volumes.contains("data"), "PVC volumes stay");
     assert!(!state.volumes.contains("scratch"), "emptyDir volumes go");
     assert!(!plan.files[0].dir.exists());
-    assert!(
-        !tmp.path().join("quadplay").exists(),
-        "empty parents stay behind"
-    );
+    assert!(!plan.files[0].app_dir.exists(), "empty parents stay behind");
     for call in &state.calls {
         assert!(!call.contains("hunter2"), "secret value in a call: {call}");
     }
@@ -181,19 +179,38 @@ fn labels_and_bounded_stop_timeouts_reach_the_engine() {
 }
 
 #[test]
-fn secret_files_are_owner_only_in_an_owner_only_dir() {
+fn file_sets_get_kubernetes_modes_under_an_owner_only_app_dir() {
     use std::os::unix::fs::PermissionsExt;
     let tmp = tempfile::tempdir().unwrap();
     let fake = Fake::new();
-    let plan = plan(RestartPolicy::Always, tmp.path());
+    let mut plan = plan(RestartPolicy::Always, tmp.path());
+    // An items[].mode narrower than the default, in a nested path.
+    plan.files[0]
+        .files
+        .insert("private/key.pem".into(), (b"KEY".to_vec(), 0o400));
+    // A leftover app directory with the wrong mode is tightened.
+    std::fs::create_dir_all(&plan.files[0].app_dir).unwrap();
+    std::fs::set_permissions(
+        &plan.files[0].app_dir,
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
     let run = Run::new();
     run.exec(&fake, &plan, true).unwrap();
-    let dir = &plan.files[0].dir;
-    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode(dir), 0o700);
-    assert_eq!(mode(dir.parent().unwrap()), 0o700);
-    assert_eq!(mode(&dir.join("password")), 0o600);
+    let set = &plan.files[0];
+    let dir = &set.dir;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    // Readable by a container's non-owner uid: the volume directory and files as the YAML says.
+    assert_eq!(mode(dir), 0o755);
+    assert_eq!(mode(dir.parent().unwrap()), 0o755);
+    assert_eq!(mode(&dir.join("password")), 0o644);
+    assert_eq!(mode(&dir.join("private")), 0o755);
+    assert_eq!(mode(&dir.join("private/key.pem")), 0o400);
+    // Host users other than the owner are kept out by the per-app directory alone.
+    assert_eq!(dir.parent().unwrap().parent().unwrap(), set.app_dir);
+    assert_eq!(mode(&set.app_dir), 0o700);
     assert_eq!(std::fs::read(dir.join("password")).unwrap(), SECRET_VALUE);
+    assert_eq!(std::fs::read(dir.join("private/key.pem")).unwrap(), b"KEY");
     // Detached: nothing was stopped or watched.
     assert!(!fake.calls().iter().any(|c| c.starts_with("watch")));
     assert_eq!(fake.lock().pods.len(), 2);

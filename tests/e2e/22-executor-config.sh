@@ -71,9 +71,13 @@ ok "Secret secretKeyRef reached the container's environment"
 ok "Secret volume file readable inside the container"
 secret_file=$(find "$XDG_RUNTIME_DIR/quadplay/qpx-cfg.service" -type f -name password | head -1)
 [ -n "$secret_file" ] || qpx_fail "no secret file set under $XDG_RUNTIME_DIR/quadplay/qpx-cfg.service"
-[ "$(stat -c %a "$secret_file")" = 600 ] || qpx_fail "secret file mode $(stat -c %a "$secret_file")"
-[ "$(stat -c %a "$(dirname "$secret_file")")" = 700 ] || qpx_fail "secret dir not 0700"
-ok "secret file set on the host is 0600 in a 0700 directory"
+# As Kubernetes writes it (defaultMode 0644, directories 0755) so that non-root containers can read
+# it; the per-app directory alone (0700) keeps other host users out.
+[ "$(stat -c %a "$secret_file")" = 644 ] || qpx_fail "secret file mode $(stat -c %a "$secret_file")"
+[ "$(stat -c %a "$(dirname "$secret_file")")" = 755 ] || qpx_fail "secret volume dir not 0755"
+[ "$(stat -c %a "$XDG_RUNTIME_DIR/quadplay/qpx-cfg.service")" = 700 ] || qpx_fail "per-app dir not 0700"
+if runuser -u nobody -- cat "$secret_file" >/dev/null 2>&1; then qpx_fail "another host user read the secret file"; fi
+ok "secret file set on the host: 0644 file, 0755 dir, inside a 0700 per-app directory no other user can enter"
 
 if ps -eo args | grep -v grep | grep -q -- "$SECRET_VALUE"; then qpx_fail "secret value visible in ps"; fi
 grep -rq -- "$SECRET_VALUE" "$USER_UNIT_DIR" && qpx_fail "secret value in a unit file"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # What a pod spec asks of the runtime reaches rootless Podman: init containers in order, securityContext
-# (pod defaults, container overrides, capabilities, read-only root, no-new-privileges), resource
-# limits, a Secret volume, a PVC whose Podman annotations set the owner, and `down` keeping the PVC
-# unless forced.
+# (pod defaults, container overrides, capabilities, read-only root, no-new-privileges), annotations
+# whose values hold commas and quotes, resource limits, a Secret volume read by the non-root app
+# (files get the YAML's modes, directories 0755, only the per-app directory on the host 0700), a PVC
+# whose Podman annotations set the owner, and `down` keeping the PVC unless forced.
 source "$(dirname "$0")/lib.sh"
 if [ -z "${QUADPLAY_BIN:-}" ]; then install_quadplay; QUADPLAY_BIN=$PREFIX/bin/quadplay; fi
 # quadplay runs in a transient unit of the user manager (KillMode=process: the pods outlive it), which
@@ -40,7 +41,11 @@ data:
 ---
 apiVersion: v1
 kind: Pod
-metadata: {name: kp-rt}
+metadata:
+  name: kp-rt
+  annotations:
+    example.com/owners: "alice,bob"
+    example.com/note: 'say "hi", then leave'
 spec:
   terminationGracePeriodSeconds: 1
   securityContext:
@@ -69,6 +74,7 @@ spec:
       requests: {memory: 32Mi}
     volumeMounts:
     - {name: data, mountPath: /data}
+    - {name: tls, mountPath: /tls, readOnly: true}
   - name: reader
     image: localhost/busybox:latest
     command: [sleep, "100000"]
@@ -78,7 +84,11 @@ spec:
   volumes:
   - {name: data, persistentVolumeClaim: {claimName: kp-rt-data}}
   - name: tls
-    secret: {secretName: kp-rt-tls, defaultMode: 0440}
+    secret:
+      secretName: kp-rt-tls
+      items:
+      - {key: key.pem, path: key.pem}
+      - {key: key.pem, path: private/key.pem, mode: 0400}
 YAML
 
 qp play --detach "$yaml" >/tmp/kp-rt-play.out 2>&1 \
@@ -115,9 +125,34 @@ fi
 
 # A container-level securityContext overrides the pod's (runAsUser: 0 here).
 [ "$(upodman exec kp-rt-reader id -u)" = 0 ] || fail "container runAsUser did not override the pod's"
-[ "$(upodman exec kp-rt-reader cat /tls/key.pem)" = PRIVATE ] || fail "secret volume content wrong"
+ok "container securityContext overrides the pod's (runAsUser: 0)"
+
+# Podman splits --annotation values on commas unless the executor quotes them.
+for pair in 'example.com/owners=alice,bob' 'example.com/note=say "hi", then leave'; do
+  key=${pair%%=*}
+  got=$(upodman inspect kp-rt-app --format "{{index .Config.Annotations \"$key\"}}")
+  [ "$got" = "${pair#*=}" ] || fail "annotation $key is [$got], want [${pair#*=}]"
+done
+ok "annotations with commas and quotes reach the container verbatim"
+
+# The Secret volume as Kubernetes makes it: the app runs as uid 1234 (rootless: a subuid, not the
+# files' owner), so it reads through the "other" bits of the default mode 0644.
+got=$(upodman exec kp-rt-app cat /tls/key.pem 2>&1) || fail "non-root app cannot read its Secret volume: $got"
+[ "$got" = PRIVATE ] || fail "secret volume content wrong: $got"
+modes=$(upodman exec kp-rt-app stat -c %a /tls /tls/key.pem /tls/private /tls/private/key.pem | tr '\n' ' ')
+[ "$modes" = "755 644 755 400 " ] || fail "secret volume modes are [$modes], want [755 644 755 400]"
+if upodman exec kp-rt-app cat /tls/private/key.pem >/dev/null 2>&1; then
+  fail "items[].mode 0400 did not keep uid 1234 out"
+fi
+[ "$(upodman exec kp-rt-reader cat /tls/private/key.pem)" = PRIVATE ] || fail "the owner (container root) cannot read a 0400 item"
 if upodman exec kp-rt-reader sh -c 'echo x > /tls/key.pem' 2>/dev/null; then fail "secret volume is writable"; fi
-ok "container securityContext overrides the pod's; Secret volume: base64 decoded, read-only"
+set -- "$XDG_RUNTIME_DIR"/quadplay/*/kp-rt/tls
+[ $# = 1 ] && [ -d "$1" ] || fail "no single file-set directory for kp-rt/tls: $*"
+appdir=$(dirname "$(dirname "$1")")
+host=$(stat -c '%a' "$appdir" "$appdir/kp-rt" "$1" | tr '\n' ' ')
+[ "$host" = "700 755 755 " ] || fail "host modes app/pod/volume dirs are [$host], want [700 755 755]"
+if runuser -u nobody -- cat "$1/key.pem" >/dev/null 2>&1; then fail "another host user read the secret"; fi
+ok "Secret volume: read by non-root uid 1234 (modes $modes), 0400 item closed to it; host: app dir 0700, others 0755; other host users kept out"
 
 qp down "$yaml" >/tmp/kp-rt-down.out 2>&1 || { cat /tmp/kp-rt-down.out; fail "down failed"; }
 upodman volume exists kp-rt-data || fail "down without --force removed the PVC volume"

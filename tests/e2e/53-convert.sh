@@ -13,7 +13,7 @@ qp=$PREFIX/bin/quadplay
 work=$E2E_HOME/qconv-work
 cleanup() {
   uctl stop "$app.service" >/dev/null 2>&1 || true
-  as_user podman kube down "$work/podman-check.yaml" >/dev/null 2>&1 || true
+  in_manager podman kube down "$work/podman-check.yaml" >/dev/null 2>&1 || true
   rm -f "$UNIT_DIR/$app.kube" "$UNIT_DIR/$app.yaml"; rm -rf "$work"
   uctl daemon-reload >/dev/null 2>&1 || true
 }
@@ -31,9 +31,9 @@ ok "bad compose refused: $out"
 # Without -o the YAML goes to stdout; Podman's own kube play accepts it (then it is taken down).
 as_user "$qp" convert "$work/compose.yaml" --name qconvchk > "$work/podman-check.yaml" 2>/dev/null
 sed -i -e 's/hostPort: 28081/hostPort: 28091/' -e 's/hostPort: 28082/hostPort: 28092/' "$work/podman-check.yaml"
-as_user podman kube play "$work/podman-check.yaml" >/tmp/53-podman.log 2>&1 || { cat /tmp/53-podman.log; fail "podman kube play rejected the YAML"; }
+in_manager podman kube play "$work/podman-check.yaml" >/tmp/53-podman.log 2>&1 || { cat /tmp/53-podman.log; fail "podman kube play rejected the YAML"; }
 wait_for 20 bash -c "curl -fsS --max-time 3 http://127.0.0.1:28092/ | grep -q 'hello from back'" || fail "podman kube play: back not serving"
-as_user podman kube down "$work/podman-check.yaml" >/dev/null
+in_manager podman kube down "$work/podman-check.yaml" >/dev/null
 ok "podman kube play (Podman's own parser) runs the converted YAML"
 
 # The quickstart.

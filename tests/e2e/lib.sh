@@ -17,6 +17,11 @@ as_user() {
     DBUS_SESSION_BUS_ADDRESS="unix:path=$XDG_RUNTIME_DIR/bus" PATH="$PREFIX/bin:/usr/bin:/bin" "$@")
 }
 uctl() { as_user systemctl --user "$@"; }
+# Run a command inside the user's manager (a transient unit), not as a child of this root shell.
+# Podman started from here leaves processes (aardvark-dns, conmon) whose reaper is PID 1, which on
+# these machines is not systemd and reaps late: an exited aardvark-dns stays a zombie, netavark takes it
+# for live, and the next pods on that network get no DNS. The user manager reaps at once.
+in_manager() { as_user systemd-run --user --wait --pipe --quiet -p KillMode=process -- "$@"; }
 upodman() { as_user podman "$@"; }
 
 log() { printf '[%s] %s\n' "$TEST_NAME" "$*"; }

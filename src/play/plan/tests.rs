@@ -128,6 +128,10 @@ fn seed_app_containers_env_secrets_and_files() {
     );
     assert_eq!(p.files.len(), 1);
     assert_eq!(p.files[0].dir, dir);
+    assert_eq!(
+        p.files[0].app_dir,
+        PathBuf::from("/run/user/1001/quadplay/app.service")
+    );
     assert!(!p.files[0].secret);
     assert_eq!(
         p.files[0].files.get("index.html"),

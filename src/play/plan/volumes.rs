@@ -543,6 +543,7 @@ fn file_set(
     let dir = ctx.opts.runtime_dir.join(pod).join(&v.name);
     ctx.files.push(FileSetPlan {
         dir: dir.clone(),
+        app_dir: ctx.opts.runtime_dir.clone(),
         files,
         secret,
     });
