@@ -226,6 +226,25 @@ fn machine(containers: Vec<Container>, registry: &[(&str, &str, &str)]) -> FakeP
     p
 }
 
+/// The usual subject: container `web` of app.service runs APP's v1 (`app1`), policy registry.
+fn web() -> Container {
+    container("web", "app.service", APP, "app1", "registry")
+}
+
+/// A machine with only [`web`], and the registry has `registry`.
+fn web_machine(registry: &[(&str, &str, &str)]) -> FakePodman {
+    machine(vec![web()], registry)
+}
+
+/// Options with a settle time of `ms` milliseconds, polled every 5 ms.
+fn settling(ms: u64) -> Options {
+    Options {
+        settle: Duration::from_millis(ms),
+        poll: Duration::from_millis(5),
+        ..Options::default()
+    }
+}
+
 fn opts() -> Options {
     Options {
         settle: Duration::ZERO,
@@ -246,10 +265,7 @@ fn no_connect<'a>() -> Result<FakeManager<'a>, systemd::Error> {
 
 #[test]
 fn registry_up_to_date_pulls_and_restarts_nothing() {
-    let p = machine(
-        vec![container("web", "app.service", APP, "app1", "registry")],
-        &[(APP, "sha256:a1", "app1")],
-    );
+    let p = web_machine(&[(APP, "sha256:a1", "app1")]);
     let r = run(&opts(), &p, no_connect).unwrap();
     assert_eq!(outcomes(&r), vec![("web", Outcome::UpToDate)]);
     assert!(p.calls("pull").is_empty());
@@ -260,7 +276,7 @@ fn registry_up_to_date_pulls_and_restarts_nothing() {
 fn registry_update_pulls_once_and_restarts_the_unit_once() {
     let p = machine(
         vec![
-            container("web", "app.service", APP, "app1", "registry"),
+            web(),
             container("worker", "app.service", APP, "app1", "registry"),
         ],
         &[(APP, "sha256:a2", "app2")],
@@ -314,17 +330,10 @@ fn failing_new_image_is_rolled_back_and_the_run_fails() {
 
 #[test]
 fn unit_that_dies_during_settle_time_is_rolled_back() {
-    let p = machine(
-        vec![container("web", "app.service", APP, "app1", "registry")],
-        &[(APP, "sha256:a3", "app3")],
-    );
+    let p = web_machine(&[(APP, "sha256:a3", "app3")]);
     let mut m = FakeManager::new(&p, &["app3"]);
     m.dies_later = true;
-    let o = Options {
-        settle: Duration::from_millis(30),
-        poll: Duration::from_millis(5),
-        ..Options::default()
-    };
+    let o = settling(30);
     let r = run(&o, &p, || Ok(&m)).unwrap();
     assert_eq!(outcomes(&r), vec![("web", Outcome::RolledBack)]);
     let msg = &r.entries[0].message;
@@ -337,17 +346,10 @@ fn unit_that_dies_during_settle_time_is_rolled_back() {
 
 #[test]
 fn crash_loop_behind_an_active_unit_is_rolled_back() {
-    let mut p = machine(
-        vec![container("web", "app.service", APP, "app1", "registry")],
-        &[(APP, "sha256:a3", "app3")],
-    );
+    let mut p = web_machine(&[(APP, "sha256:a3", "app3")]);
     p.crash_looping.insert("app3".into());
     let m = FakeManager::new(&p, &[]);
-    let o = Options {
-        settle: Duration::from_millis(20),
-        poll: Duration::from_millis(5),
-        ..Options::default()
-    };
+    let o = settling(20);
     let r = run(&o, &p, || Ok(&m)).unwrap();
     assert_eq!(outcomes(&r), vec![("web", Outcome::RolledBack)]);
     let msg = &r.entries[0].message;
@@ -384,10 +386,7 @@ fn container_trouble_spots_errors_and_restarts_but_not_finished_jobs() {
 
 #[test]
 fn without_rollback_a_failing_unit_is_reported_failed_and_left_alone() {
-    let p = machine(
-        vec![container("web", "app.service", APP, "app1", "registry")],
-        &[(APP, "sha256:a3", "app3")],
-    );
+    let p = web_machine(&[(APP, "sha256:a3", "app3")]);
     let m = FakeManager::new(&p, &["app3"]);
     let o = Options {
         rollback: false,
@@ -403,10 +402,7 @@ fn without_rollback_a_failing_unit_is_reported_failed_and_left_alone() {
 #[test]
 fn dry_run_changes_nothing_and_needs_no_systemd() {
     let p = machine(
-        vec![
-            container("web", "app.service", APP, "app1", "registry"),
-            container("db", "db.service", DB, "db1", "local"),
-        ],
+        vec![web(), container("db", "db.service", DB, "db1", "local")],
         &[(APP, "sha256:a2", "app2")],
     );
     p.tags.borrow_mut().insert(DB.into(), "db2".into());
@@ -462,7 +458,7 @@ fn short_names_unknown_policies_and_missing_units_are_named_errors() {
             container("short", "s.service", "busybox:latest", "b1", "registry"),
             container("odd", "o.service", APP, "app1", "weekly"),
             container("loose", "", APP, "app1", "registry"),
-            container("web", "app.service", APP, "app1", "registry"),
+            web(),
         ],
         &[(APP, "sha256:a1", "app1")],
     );
@@ -484,10 +480,7 @@ fn short_names_unknown_policies_and_missing_units_are_named_errors() {
 
 #[test]
 fn no_systemd_means_no_pull_and_a_failure() {
-    let p = machine(
-        vec![container("web", "app.service", APP, "app1", "registry")],
-        &[(APP, "sha256:a2", "app2")],
-    );
+    let p = web_machine(&[(APP, "sha256:a2", "app2")]);
     let r = run(&opts(), &p, || -> Result<FakeManager<'_>, _> {
         Err(systemd::Error::Connect {
             scope: systemd::Scope::User,
@@ -505,10 +498,7 @@ fn no_systemd_means_no_pull_and_a_failure() {
 #[test]
 fn a_job_seen_gone_without_its_signal_is_judged_by_the_unit_state() {
     let p = machine(
-        vec![
-            container("web", "app.service", APP, "app1", "registry"),
-            container("db", "db.service", DB, "db1", "registry"),
-        ],
+        vec![web(), container("db", "db.service", DB, "db1", "registry")],
         &[(APP, "sha256:a2", "app2"), (DB, "sha256:d2", "db2")],
     );
     let mut m = FakeManager::new(&p, &["db2"]);
@@ -548,10 +538,7 @@ fn a_unit_the_manager_does_not_have_is_not_pulled_for() {
 #[test]
 fn pulled_image_identical_to_the_running_one_is_not_an_update() {
     // A re-push can give the same image a new manifest digest.
-    let p = machine(
-        vec![container("web", "app.service", APP, "app1", "registry")],
-        &[(APP, "sha256:repushed", "app1")],
-    );
+    let p = web_machine(&[(APP, "sha256:repushed", "app1")]);
     let m = FakeManager::new(&p, &[]);
     let r = run(&opts(), &p, || Ok(&m)).unwrap();
     assert_eq!(outcomes(&r), vec![("web", Outcome::UpToDate)]);
@@ -581,10 +568,7 @@ fn an_image_rolled_back_in_one_unit_is_not_applied_to_the_next() {
 #[test]
 fn units_are_independent_one_failing_does_not_stop_another() {
     let p = machine(
-        vec![
-            container("web", "app.service", APP, "app1", "registry"),
-            container("db", "db.service", DB, "db1", "registry"),
-        ],
+        vec![web(), container("db", "db.service", DB, "db1", "registry")],
         &[(APP, "sha256:a2", "app2"), (DB, "sha256:d2", "db2")],
     );
     let m = FakeManager::new(&p, &["app2"]);
@@ -597,10 +581,7 @@ fn units_are_independent_one_failing_does_not_stop_another() {
 
 #[test]
 fn registry_errors_are_reported_per_container() {
-    let p = machine(
-        vec![container("web", "app.service", APP, "app1", "registry")],
-        &[],
-    );
+    let p = web_machine(&[]);
     let r = run(&opts(), &p, no_connect).unwrap();
     assert_eq!(outcomes(&r), vec![("web", Outcome::Failed)]);
     assert!(r.entries[0].message.contains("checking the registry"));
@@ -621,10 +602,7 @@ fn disabled_label_is_listed_but_untouched() {
 #[test]
 fn unit_filter_keeps_only_the_named_units() {
     let p = machine(
-        vec![
-            container("web", "app.service", APP, "app1", "registry"),
-            container("db", "db.service", DB, "db1", "registry"),
-        ],
+        vec![web(), container("db", "db.service", DB, "db1", "registry")],
         &[(APP, "sha256:a2", "app2"), (DB, "sha256:d2", "db2")],
     );
     let o = Options {
