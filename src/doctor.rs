@@ -1013,20 +1013,22 @@ mod tests {
         fn host_path(&self, abs: &str) -> PathBuf {
             self.root.path().join(abs.trim_start_matches('/'))
         }
-        fn file(&self, abs: &str, text: &str, mode: u32) {
+        /// `abs` below the fake root, its directory created.
+        fn new_path(&self, abs: &str) -> PathBuf {
             let p = self.host_path(abs);
             if let Some(d) = p.parent() {
                 std::fs::create_dir_all(d).unwrap_or_else(|e| panic!("{e}"));
             }
+            p
+        }
+        fn file(&self, abs: &str, text: &str, mode: u32) {
+            let p = self.new_path(abs);
             std::fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
             std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode))
                 .unwrap_or_else(|e| panic!("{e}"));
         }
         fn link(&self, abs: &str, target: &Path) {
-            let p = self.host_path(abs);
-            if let Some(d) = p.parent() {
-                std::fs::create_dir_all(d).unwrap_or_else(|e| panic!("{e}"));
-            }
+            let p = self.new_path(abs);
             let _ = std::fs::remove_file(&p);
             symlink(target, &p).unwrap_or_else(|e| panic!("{e}"));
         }
@@ -1072,6 +1074,11 @@ mod tests {
             "version": {"Version": version}
         })
         .to_string()
+    }
+
+    /// The check's fix, empty when it has none.
+    fn fix(c: &Check) -> &str {
+        c.fix.as_deref().unwrap_or("")
     }
 
     fn check<'a>(r: &'a Report, id: &str) -> &'a Check {
@@ -1126,11 +1133,7 @@ mod tests {
         let r = run(&f);
         let c = check(&r, "subuid");
         assert_eq!(c.status, Status::Fail);
-        assert!(c
-            .fix
-            .as_deref()
-            .unwrap_or("")
-            .contains("usermod --add-subuids"));
+        assert!(fix(c).contains("usermod --add-subuids"), "{:?}", c.fix);
         assert_eq!(check(&r, "subgid").status, Status::Ok);
         assert!(r.has_failures());
     }
@@ -1191,11 +1194,11 @@ mod tests {
         f.file("/dev/net/tun", "", 0o600);
         let r = run(&f);
         assert_eq!(check(&r, "tun").status, Status::Fail);
-        assert!(check(&r, "tun")
-            .fix
-            .as_deref()
-            .unwrap_or("")
-            .contains("chmod 0666"));
+        assert!(
+            fix(check(&r, "tun")).contains("chmod 0666"),
+            "{:?}",
+            check(&r, "tun").fix
+        );
         f.remove("/dev/net/tun");
         assert!(check(&run(&f), "tun").summary.contains("missing"));
     }
@@ -1360,11 +1363,11 @@ mod tests {
         );
         let c = check(&run(&f), "podman-quadlet").clone();
         assert_eq!(c.status, Status::Fail);
-        assert!(c
-            .fix
-            .as_deref()
-            .unwrap_or("")
-            .contains("ln -s /dev/null /etc/systemd/user-generators/podman-user-generator"));
+        assert!(
+            fix(&c).contains("ln -s /dev/null /etc/systemd/user-generators/podman-user-generator"),
+            "{:?}",
+            c.fix
+        );
         f.link(
             "/etc/systemd/user-generators/podman-user-generator",
             Path::new("/dev/null"),
@@ -1406,11 +1409,11 @@ mod tests {
             "{}",
             c.summary
         );
-        assert!(c
-            .fix
-            .as_deref()
-            .unwrap_or("")
-            .starts_with("quadplay generate --user"));
+        assert!(
+            fix(&c).starts_with("quadplay generate --user"),
+            "{:?}",
+            c.fix
+        );
         f.generated = Generated {
             services: 1,
             errors: 0,
