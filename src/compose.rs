@@ -1648,6 +1648,16 @@ mod tests {
         serde_saphyr::from_multiple::<Value>(&c.yaml).unwrap_or_else(|e| panic!("{e}\n{}", c.yaml))
     }
 
+    /// Asserts that one of the conversion's warnings contains `needle`.
+    #[track_caller]
+    fn assert_warns(c: &Converted, needle: &str) {
+        assert!(
+            c.warnings.iter().any(|w| w.contains(needle)),
+            "no warning contains {needle:?}: {:?}",
+            c.warnings
+        );
+    }
+
     fn err(text: &str) -> String {
         match convert_str(Path::new("/srv/shop/compose.yaml"), text, None) {
             Ok(c) => panic!("expected an error, got\n{}", c.yaml),
@@ -1733,13 +1743,7 @@ services:
         );
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
         let c = convert("services:\n  a:\n    image: x\n    depends_on:\n      m:\n        condition: service_completed_successfully\n  m:\n    image: x\n");
-        assert!(
-            c.warnings.iter().any(|w| w.contains(
-                ":6: services.a.depends_on.m.condition: service_completed_successfully is not supported"
-            )),
-            "{:?}",
-            c.warnings
-        );
+        assert_warns(&c, ":6: services.a.depends_on.m.condition: service_completed_successfully is not supported");
     }
 
     #[test]
@@ -1805,10 +1809,10 @@ services:
             p[3],
             json!({"containerPort": 443, "hostPort": 8443, "hostIP": "0.0.0.0", "protocol": "TCP"})
         );
-        assert!(c
-            .warnings
-            .iter()
-            .any(|w| w.contains(":6: services.w.ports[1]: a container port without a host port")));
+        assert_warns(
+            &c,
+            ":6: services.w.ports[1]: a container port without a host port",
+        );
     }
 
     #[test]
@@ -1863,13 +1867,9 @@ services:
             ctr["env"],
             json!([{"name": "A", "value": "1=2"}, {"name": "B", "value": "$$(x)"}])
         );
-        assert!(
-            c.warnings
-                .iter()
-                .any(|w| w
-                    .contains(":8: services.a.environment[1]: QUADPLAY_TEST_UNSET has no value")),
-            "{:?}",
-            c.warnings
+        assert_warns(
+            &c,
+            ":8: services.a.environment[1]: QUADPLAY_TEST_UNSET has no value",
         );
     }
 
@@ -1893,11 +1893,7 @@ services:
             env,
             &json!([{"name": "A", "value": "inline"}, {"name": "B", "value": "quoted"}])
         );
-        assert!(
-            c.warnings.iter().any(|w| w.contains("app.env:4: no '='")),
-            "{:?}",
-            c.warnings
-        );
+        assert_warns(&c, "app.env:4: no '='");
         let missing = convert_str(
             &path,
             "services:\n  a:\n    image: x\n    env_file: [nope.env]\n",
@@ -1933,10 +1929,7 @@ services:
             d[1]["spec"]["selector"]["matchLabels"],
             d[1]["spec"]["template"]["metadata"]["labels"]
         );
-        assert!(c
-            .warnings
-            .iter()
-            .any(|w| w.contains(":4: services.a.restart: the retry limit")));
+        assert_warns(&c, ":4: services.a.restart: the retry limit");
     }
 
     #[test]
@@ -1990,20 +1983,8 @@ services:
         assert_eq!(ctr["image"], "x:1.2");
         assert_eq!(ctr["env"][0]["value"], "$HOME dflt 1.2-x");
         assert_eq!(ctr["env"][1]["value"], "[]");
-        assert!(
-            c.warnings
-                .iter()
-                .any(|w| w.contains(":3: services.a.image: $QUADPLAY_TEST_TAG substituted")),
-            "{:?}",
-            c.warnings
-        );
-        assert!(
-            c.warnings
-                .iter()
-                .any(|w| w.contains("$QUADPLAY_TEST_NONE is not set")),
-            "{:?}",
-            c.warnings
-        );
+        assert_warns(&c, ":3: services.a.image: $QUADPLAY_TEST_TAG substituted");
+        assert_warns(&c, "$QUADPLAY_TEST_NONE is not set");
         let e = err("services:\n  a:\n    image: \"${QUADPLAY_TEST_NONE:?set the image}\"\n");
         assert_eq!(
             e,
@@ -2083,13 +2064,7 @@ services:
         let ctr = &docs(&c)[0]["spec"]["containers"][0];
         assert_eq!(ctr["image"], "x:from-dotenv");
         assert_eq!(ctr["env"][0]["value"], "process");
-        assert!(
-            c.warnings
-                .iter()
-                .any(|w| w.contains("$QUADPLAY_T_TAG substituted from .env")),
-            "{:?}",
-            c.warnings
-        );
+        assert_warns(&c, "$QUADPLAY_T_TAG substituted from .env");
     }
 
     #[test]
