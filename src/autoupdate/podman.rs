@@ -338,14 +338,23 @@ impl Podman for PodmanCli {
 // Parsers of Podman's JSON, kept apart from running it so that real outputs are unit-tested.
 // Fields are optional where Podman versions differ or print null (e.g. `"Labels": null`).
 
-/// `podman ps --format json`: running containers (`ps` also lists paused ones; they are left out,
-/// as are pod infra containers, which run no image of the user's).
-fn parse_ps(text: &str) -> Result<Vec<Container>, String> {
-    // Be lenient with an empty answer where "[]" is expected.
+/// Podman's JSON output as `T`; a parse error as text, for the caller to name the command.
+fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    serde_json::from_str(text).map_err(|e| e.to_string())
+}
+
+/// A JSON list where an empty answer counts as `[]` (lenient where a listing may print nothing).
+fn list_from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<Vec<T>, String> {
     if text.trim().is_empty() {
         return Ok(Vec::new());
     }
-    let entries: Vec<PsEntry> = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    from_json(text)
+}
+
+/// `podman ps --format json`: running containers (`ps` also lists paused ones; they are left out,
+/// as are pod infra containers, which run no image of the user's).
+fn parse_ps(text: &str) -> Result<Vec<Container>, String> {
+    let entries: Vec<PsEntry> = list_from_json(text)?;
     Ok(entries
         .into_iter()
         .filter(|e| !e.is_infra && (e.state.is_empty() || e.state == "running"))
@@ -361,7 +370,7 @@ fn parse_ps(text: &str) -> Result<Vec<Container>, String> {
 
 /// `podman image inspect --format json`: the manifest digest and every repo digest's digest.
 fn parse_image_digests(text: &str) -> Result<Vec<String>, String> {
-    let images: Vec<ImageEntry> = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let images: Vec<ImageEntry> = from_json(text)?;
     let mut digests = Vec::new();
     for image in images {
         digests.push(image.digest);
@@ -379,16 +388,13 @@ fn parse_image_digests(text: &str) -> Result<Vec<String>, String> {
 
 /// `podman manifest inspect LIST`: the digests of the list's entries.
 fn parse_manifest_digests(text: &str) -> Result<Vec<String>, String> {
-    let list: ManifestList = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let list: ManifestList = from_json(text)?;
     Ok(list.manifests.into_iter().map(|m| m.digest).collect())
 }
 
 /// `podman ps --all --format json`: IDs of the containers that are not pod infra containers.
 fn parse_non_infra_ids(text: &str) -> Result<Vec<String>, String> {
-    if text.trim().is_empty() {
-        return Ok(Vec::new());
-    }
-    let listed: Vec<IdEntry> = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let listed: Vec<IdEntry> = list_from_json(text)?;
     Ok(listed
         .into_iter()
         .filter(|e| !e.is_infra)
@@ -398,7 +404,7 @@ fn parse_non_infra_ids(text: &str) -> Result<Vec<String>, String> {
 
 /// `podman container inspect --format json`: state, exit code, restarts, start time.
 fn parse_health(text: &str) -> Result<Vec<ContainerHealth>, String> {
-    let inspected: Vec<InspectEntry> = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let inspected: Vec<InspectEntry> = from_json(text)?;
     Ok(inspected
         .into_iter()
         .map(|e| ContainerHealth {
@@ -446,6 +452,8 @@ mod tests {
     #[test]
     fn infra_containers_are_not_watched() {
         assert_eq!(parse_non_infra_ids(PS).unwrap(), ["2a8720f7f399", "aa11"]);
+        assert!(parse_non_infra_ids(" \n").unwrap().is_empty());
+        assert!(parse_non_infra_ids("{not json").is_err());
     }
 
     #[test]
