@@ -732,6 +732,25 @@ mod tests {
     use super::super::testutil::{assert_fails_with, convert1, convert_named, line, lines};
     use super::*;
 
+    /// The file most tests convert.
+    const X: &str = "x.container";
+
+    /// [`X`]'s text: it runs `docker.io/x`, with `more` after the `Image=` line.
+    fn image_unit(more: &str) -> String {
+        format!("[Container]\nImage=docker.io/x\n{more}")
+    }
+
+    /// Converts [`X`] with [`image_unit`]`(more)`.
+    fn with_image(more: &str) -> Result<String, String> {
+        convert1(X, &image_unit(more))
+    }
+
+    /// Asserts that [`with_image`]`(more)` fails with an error ending in `suffix`.
+    #[track_caller]
+    fn fails_with_image(more: &str, suffix: &str) {
+        assert_fails_with(X, &image_unit(more), suffix);
+    }
+
     #[test]
     fn basic_container() {
         let out = convert1(
@@ -795,11 +814,8 @@ mod tests {
 
     #[test]
     fn exec_and_entrypoint_and_user() {
-        let out = convert1(
-            "x.container",
-            "[Container]\nImage=docker.io/x\nEntrypoint=\nUser=1000\nGroup=100\nExec=/bin/sh -c \"echo hi\"\n",
-        )
-        .unwrap();
+        let out =
+            with_image("Entrypoint=\nUser=1000\nGroup=100\nExec=/bin/sh -c \"echo hi\"\n").unwrap();
         let exec = line(&out, "ExecStart").unwrap();
         assert!(exec.contains(" --entrypoint= "), "{exec}");
         assert!(exec.contains(" --user 1000:100 "), "{exec}");
@@ -807,11 +823,7 @@ mod tests {
             exec.ends_with(" docker.io/x /bin/sh -c \"echo\\x20hi\""),
             "{exec}"
         );
-        assert_fails_with(
-            "x.container",
-            "[Container]\nImage=docker.io/x\nGroup=1\n",
-            ":3: Group: invalid Group set without User",
-        );
+        fails_with_image("Group=1\n", ":3: Group: invalid Group set without User");
     }
 
     #[test]
@@ -848,19 +860,16 @@ mod tests {
 
     #[test]
     fn volume_reference_errors() {
-        assert_fails_with(
-            "x.container",
-            "[Container]\nImage=docker.io/x\nVolume=nope.volume:/d\n",
+        fails_with_image(
+            "Volume=nope.volume:/d\n",
             ":3: Volume: requested Quadlet source nope.volume was not found",
         );
-        assert_fails_with(
-            "x.container",
-            "[Container]\nImage=docker.io/x\nMount=type=bind,dst=/x\n",
+        fails_with_image(
+            "Mount=type=bind,dst=/x\n",
             ":3: Mount: source cannot be empty",
         );
-        assert_fails_with(
-            "x.container",
-            "[Container]\nImage=docker.io/x\nMount=type=bind,src,dst=/x\n",
+        fails_with_image(
+            "Mount=type=bind,src,dst=/x\n",
             ":3: Mount: source parameter does not include a value",
         );
     }
@@ -882,9 +891,8 @@ mod tests {
         assert!(is_port_suffix("x80"));
         assert!(!is_port_suffix("80/sctp"));
         assert!(!is_port_suffix("http"));
-        assert_fails_with(
-            "x.container",
-            "[Container]\nImage=docker.io/x\nExposeHostPort=http\n",
+        fails_with_image(
+            "ExposeHostPort=http\n",
             ":3: ExposeHostPort: invalid port format 'http'",
         );
     }
@@ -892,50 +900,30 @@ mod tests {
     #[test]
     fn notify_variants_and_oneshot() {
         let n = |v: &str| {
-            let out = convert1(
-                "x.container",
-                &format!("[Container]\nImage=docker.io/x\nNotify={v}\n"),
-            )
-            .unwrap();
+            let out = with_image(&format!("Notify={v}\n")).unwrap();
             line(&out, "ExecStart").unwrap().to_string()
         };
         assert!(n("healthy").contains("--sdnotify=healthy -d"));
         assert!(n("yes").contains("--sdnotify=container -d"));
         assert!(n("no").contains("--sdnotify=conmon -d"));
-        let out = convert1(
-            "x.container",
-            "[Container]\nImage=docker.io/x\n[Service]\nType=oneshot\n",
-        )
-        .unwrap();
+        let out = with_image("[Service]\nType=oneshot\n").unwrap();
         assert!(!out.contains("--sdnotify"), "{out}");
         assert_eq!(line(&out, "NotifyAccess"), None);
     }
 
     #[test]
     fn reload() {
-        let out = convert1(
-            "x.container",
-            "[Container]\nImage=docker.io/x\nReloadSignal=SIGHUP\n",
-        )
-        .unwrap();
+        let out = with_image("ReloadSignal=SIGHUP\n").unwrap();
         assert_eq!(
             line(&out, "ExecReload"),
             Some("/usr/bin/podman kill --signal SIGHUP systemd-%N")
         );
-        let out = convert1(
-            "x.container",
-            "[Container]\nImage=docker.io/x\nReloadCmd=/bin/reload now\n",
-        )
-        .unwrap();
+        let out = with_image("ReloadCmd=/bin/reload now\n").unwrap();
         assert_eq!(
             line(&out, "ExecReload"),
             Some("/usr/bin/podman exec systemd-%N /bin/reload now")
         );
-        let e = convert1(
-            "x.container",
-            "[Container]\nImage=docker.io/x\nReloadCmd=a\nReloadSignal=b\n",
-        )
-        .unwrap_err();
+        let e = with_image("ReloadCmd=a\nReloadSignal=b\n").unwrap_err();
         assert!(e.contains("mutually exclusive"), "{e}");
     }
 
@@ -991,14 +979,9 @@ mod tests {
 
     #[test]
     fn pod_reference_errors() {
-        assert_fails_with(
-            "x.container",
-            "[Container]\nImage=docker.io/x\nPod=p\n",
-            ":3: Pod: pod p is not Quadlet based",
-        );
-        assert_fails_with(
-            "x.container",
-            "[Container]\nImage=docker.io/x\nPod=p.pod\n",
+        fails_with_image("Pod=p\n", ":3: Pod: pod p is not Quadlet based");
+        fails_with_image(
+            "Pod=p.pod\n",
             ":3: Pod: quadlet pod unit p.pod does not exist",
         );
     }
