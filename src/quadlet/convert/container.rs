@@ -729,27 +729,14 @@ fn pod(
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{assert_fails_with, convert1, convert_named, line, lines};
+    use super::super::testutil::{assert_fails_with, convert1, convert_named, line, lines, Base};
     use super::*;
 
-    /// The file most tests convert.
-    const X: &str = "x.container";
-
-    /// [`X`]'s text: it runs `docker.io/x`, with `more` after the `Image=` line.
-    fn image_unit(more: &str) -> String {
-        format!("[Container]\nImage=docker.io/x\n{more}")
-    }
-
-    /// Converts [`X`] with [`image_unit`]`(more)`.
-    fn with_image(more: &str) -> Result<String, String> {
-        convert1(X, &image_unit(more))
-    }
-
-    /// Asserts that [`with_image`]`(more)` fails with an error ending in `suffix`.
-    #[track_caller]
-    fn fails_with_image(more: &str, suffix: &str) {
-        assert_fails_with(X, &image_unit(more), suffix);
-    }
+    /// `x.container` running `docker.io/x`.
+    const X: Base = Base {
+        name: "x.container",
+        head: "[Container]\nImage=docker.io/x\n",
+    };
 
     #[test]
     fn basic_container() {
@@ -814,8 +801,9 @@ mod tests {
 
     #[test]
     fn exec_and_entrypoint_and_user() {
-        let out =
-            with_image("Entrypoint=\nUser=1000\nGroup=100\nExec=/bin/sh -c \"echo hi\"\n").unwrap();
+        let out = X
+            .convert("Entrypoint=\nUser=1000\nGroup=100\nExec=/bin/sh -c \"echo hi\"\n")
+            .unwrap();
         let exec = line(&out, "ExecStart").unwrap();
         assert!(exec.contains(" --entrypoint= "), "{exec}");
         assert!(exec.contains(" --user 1000:100 "), "{exec}");
@@ -823,7 +811,7 @@ mod tests {
             exec.ends_with(" docker.io/x /bin/sh -c \"echo\\x20hi\""),
             "{exec}"
         );
-        fails_with_image("Group=1\n", ":3: Group: invalid Group set without User");
+        X.fails_with("Group=1\n", ":3: Group: invalid Group set without User");
     }
 
     #[test]
@@ -860,15 +848,15 @@ mod tests {
 
     #[test]
     fn volume_reference_errors() {
-        fails_with_image(
+        X.fails_with(
             "Volume=nope.volume:/d\n",
             ":3: Volume: requested Quadlet source nope.volume was not found",
         );
-        fails_with_image(
+        X.fails_with(
             "Mount=type=bind,dst=/x\n",
             ":3: Mount: source cannot be empty",
         );
-        fails_with_image(
+        X.fails_with(
             "Mount=type=bind,src,dst=/x\n",
             ":3: Mount: source parameter does not include a value",
         );
@@ -891,7 +879,7 @@ mod tests {
         assert!(is_port_suffix("x80"));
         assert!(!is_port_suffix("80/sctp"));
         assert!(!is_port_suffix("http"));
-        fails_with_image(
+        X.fails_with(
             "ExposeHostPort=http\n",
             ":3: ExposeHostPort: invalid port format 'http'",
         );
@@ -900,30 +888,30 @@ mod tests {
     #[test]
     fn notify_variants_and_oneshot() {
         let n = |v: &str| {
-            let out = with_image(&format!("Notify={v}\n")).unwrap();
+            let out = X.convert(&format!("Notify={v}\n")).unwrap();
             line(&out, "ExecStart").unwrap().to_string()
         };
         assert!(n("healthy").contains("--sdnotify=healthy -d"));
         assert!(n("yes").contains("--sdnotify=container -d"));
         assert!(n("no").contains("--sdnotify=conmon -d"));
-        let out = with_image("[Service]\nType=oneshot\n").unwrap();
+        let out = X.convert("[Service]\nType=oneshot\n").unwrap();
         assert!(!out.contains("--sdnotify"), "{out}");
         assert_eq!(line(&out, "NotifyAccess"), None);
     }
 
     #[test]
     fn reload() {
-        let out = with_image("ReloadSignal=SIGHUP\n").unwrap();
+        let out = X.convert("ReloadSignal=SIGHUP\n").unwrap();
         assert_eq!(
             line(&out, "ExecReload"),
             Some("/usr/bin/podman kill --signal SIGHUP systemd-%N")
         );
-        let out = with_image("ReloadCmd=/bin/reload now\n").unwrap();
+        let out = X.convert("ReloadCmd=/bin/reload now\n").unwrap();
         assert_eq!(
             line(&out, "ExecReload"),
             Some("/usr/bin/podman exec systemd-%N /bin/reload now")
         );
-        let e = with_image("ReloadCmd=a\nReloadSignal=b\n").unwrap_err();
+        let e = X.convert("ReloadCmd=a\nReloadSignal=b\n").unwrap_err();
         assert!(e.contains("mutually exclusive"), "{e}");
     }
 
@@ -979,8 +967,8 @@ mod tests {
 
     #[test]
     fn pod_reference_errors() {
-        fails_with_image("Pod=p\n", ":3: Pod: pod p is not Quadlet based");
-        fails_with_image(
+        X.fails_with("Pod=p\n", ":3: Pod: pod p is not Quadlet based");
+        X.fails_with(
             "Pod=p.pod\n",
             ":3: Pod: quadlet pod unit p.pod does not exist",
         );

@@ -220,7 +220,13 @@ fn working_directory(unit: &UnitFile, yaml: &[String]) -> Result<Option<String>,
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{assert_fails_with, convert1, convert_named, line, lines};
+    use super::super::testutil::{assert_fails_with, convert1, convert_named, line, lines, Base};
+
+    /// `x.kube` playing `a`.
+    const K: Base = Base {
+        name: "x.kube",
+        head: "[Kube]\nYaml=a\n",
+    };
 
     #[test]
     fn basic_kube_matches_quadlet_shape() {
@@ -256,7 +262,7 @@ mod tests {
 
     #[test]
     fn unknown_key_names_line() {
-        let e = convert1("x.kube", "[Kube]\nYaml=a\nBogus=1\n").unwrap_err();
+        let e = K.convert("Bogus=1\n").unwrap_err();
         assert_eq!(
             e,
             "/etc/containers/systemd/x.kube:3: Bogus: unsupported key 'Bogus' in group 'Kube'"
@@ -270,7 +276,7 @@ mod tests {
 
     #[test]
     fn bad_exit_code_propagation() {
-        let e = convert1("x.kube", "[Kube]\nYaml=a\nExitCodePropagation=some\n").unwrap_err();
+        let e = K.convert("ExitCodePropagation=some\n").unwrap_err();
         assert!(
             e.starts_with(
                 "/etc/containers/systemd/x.kube:3: ExitCodePropagation: invalid value 'some'"
@@ -281,22 +287,18 @@ mod tests {
 
     #[test]
     fn kill_mode_and_type_rules() {
-        let out = convert1(
-            "x.kube",
-            "[Kube]\nYaml=a\n[Service]\nKillMode=control-group\nType=oneshot\n",
-        )
-        .unwrap();
+        let out = K
+            .convert("[Service]\nKillMode=control-group\nType=oneshot\n")
+            .unwrap();
         assert_eq!(line(&out, "KillMode"), Some("control-group"));
         assert_eq!(line(&out, "Type"), Some("oneshot"));
         assert_eq!(line(&out, "NotifyAccess"), None);
-        assert_fails_with(
-            "x.kube",
-            "[Kube]\nYaml=a\n[Service]\nKillMode=process\n",
+        K.fails_with(
+            "[Service]\nKillMode=process\n",
             ":4: KillMode: invalid KillMode 'process'",
         );
-        assert_fails_with(
-            "x.kube",
-            "[Kube]\nYaml=a\n[Service]\nType=simple\n",
+        K.fails_with(
+            "[Service]\nType=simple\n",
             ":4: Type: invalid service Type 'simple'",
         );
     }
@@ -360,67 +362,55 @@ mod tests {
             line(&out, "WorkingDirectory"),
             Some("/etc/containers/systemd/sub")
         );
-        let out = convert1("x.kube", "[Kube]\nYaml=a\nSetWorkingDirectory=unit\n").unwrap();
+        let out = K.convert("SetWorkingDirectory=unit\n").unwrap();
         assert_eq!(
             line(&out, "WorkingDirectory"),
             Some("/etc/containers/systemd")
         );
-        let out = convert1(
-            "x.kube",
-            "[Kube]\nYaml=a\nSetWorkingDirectory=unit\n[Service]\nWorkingDirectory=/w\n",
-        )
-        .unwrap();
+        let out = K
+            .convert("SetWorkingDirectory=unit\n[Service]\nWorkingDirectory=/w\n")
+            .unwrap();
         assert_eq!(lines(&out, "WorkingDirectory"), ["/w"]);
         let e = convert1("x.kube", "[Kube]\nYaml=a b\nSetWorkingDirectory=yaml\n").unwrap_err();
         assert!(e.contains("only supported when a single Yaml"), "{e}");
-        let e = convert1("x.kube", "[Kube]\nYaml=a\nSetWorkingDirectory=file\n").unwrap_err();
+        let e = K.convert("SetWorkingDirectory=file\n").unwrap_err();
         assert!(e.contains("only supported in .build files"), "{e}");
-        assert_fails_with(
-            "x.kube",
-            "[Kube]\nYaml=a\nSetWorkingDirectory=x\n",
+        K.fails_with(
+            "SetWorkingDirectory=x\n",
             "unsupported value for WorkingDirectory: x ",
         );
     }
 
     #[test]
     fn remap_users() {
-        let out = convert1(
-            "x.kube",
-            "[Kube]\nYaml=a\nRemapUsers=auto\nRemapUid=0:1000:10\nRemapUidSize=100\n",
-        )
-        .unwrap();
+        let out = K
+            .convert("RemapUsers=auto\nRemapUid=0:1000:10\nRemapUidSize=100\n")
+            .unwrap();
         assert!(
             out.contains("--userns=auto:uidmapping=0:1000:10,size=100 "),
             "{out}"
         );
-        let out = convert1(
-            "x.kube",
-            "[Kube]\nYaml=a\nRemapUsers=keep-id\nRemapUid=10\nRemapGid=20\n",
-        )
-        .unwrap();
+        let out = K
+            .convert("RemapUsers=keep-id\nRemapUid=10\nRemapGid=20\n")
+            .unwrap();
         assert!(out.contains("--userns=keep-id:uid=10,gid=20 "), "{out}");
-        assert_fails_with(
-            "x.kube",
-            "[Kube]\nYaml=a\nRemapUsers=manual\n",
+        K.fails_with(
+            "RemapUsers=manual\n",
             ":3: RemapUsers: RemapUsers=manual is not supported",
         );
-        let e = convert1("x.kube", "[Kube]\nYaml=a\nUserNS=auto\nRemapUsers=auto\n").unwrap_err();
+        let e = K.convert("UserNS=auto\nRemapUsers=auto\n").unwrap_err();
         assert!(e.contains("deprecated Remap keys"), "{e}");
-        let e = convert1("x.kube", "[Kube]\nYaml=a\nRemapUid=1\n").unwrap_err();
+        let e = K.convert("RemapUid=1\n").unwrap_err();
         assert!(e.contains("UidMap set without RemapUsers"), "{e}");
     }
 
     #[test]
     fn stop_timeout_variants() {
-        let out = convert1("x.kube", "[Kube]\nYaml=a\n[Service]\nTimeoutStopSec=3\n").unwrap();
+        let out = K.convert("[Service]\nTimeoutStopSec=3\n").unwrap();
         assert!(out.contains("--stop-timeout=1 "), "{out}");
-        let out = convert1("x.kube", "[Kube]\nYaml=a\n[Service]\nTimeoutSec=30s\n").unwrap();
+        let out = K.convert("[Service]\nTimeoutSec=30s\n").unwrap();
         assert!(out.contains("--stop-timeout=25 "), "{out}");
-        let out = convert1(
-            "x.kube",
-            "[Kube]\nYaml=a\n[Service]\nTimeoutStopSec=infinity\n",
-        )
-        .unwrap();
+        let out = K.convert("[Service]\nTimeoutStopSec=infinity\n").unwrap();
         assert!(!out.contains("--stop-timeout"), "{out}");
     }
 

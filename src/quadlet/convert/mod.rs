@@ -166,6 +166,26 @@ pub(crate) mod testutil {
         convert_named(&[(name, text)], name, false)
     }
 
+    /// The file a converter's tests mostly convert: `name`, whose text starts with `head`
+    /// (the keys every test needs) and goes on with what the test is about.
+    pub struct Base {
+        pub name: &'static str,
+        pub head: &'static str,
+    }
+
+    impl Base {
+        /// Converts the file with `more` after the head.
+        pub fn convert(&self, more: &str) -> Result<String, String> {
+            convert1(self.name, &format!("{}{more}", self.head))
+        }
+
+        /// Asserts that the file with `more` after the head fails with an error ending in `suffix`.
+        #[track_caller]
+        pub fn fails_with(&self, more: &str, suffix: &str) {
+            assert_fails_with(self.name, &format!("{}{more}", self.head), suffix);
+        }
+    }
+
     /// Asserts that converting `name` alone fails with an error ending in `suffix`
     /// (the file, line and key come first).
     #[track_caller]
