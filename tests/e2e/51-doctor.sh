@@ -55,7 +55,9 @@ grep -q '^FAIL  manager .*XDG_RUNTIME_DIR' <<<"$out" || fail "no manager failure
 ok "fresh user: subuid/subgid/manager FAIL, linger WARN, exit 1"
 
 # Apply the fixes doctor printed (the user manager part needs a session: XDG_RUNTIME_DIR given).
-usermod --add-subuids 300000-365535 --add-subgids 300000-365535 "$fresh"
+# A range no other user has (doctor warns about overlaps): above every range already given out.
+base=$(awk -F: '{ e = $2 + $3; if (e > m) m = e } END { print (m > 300000 ? m : 300000) }' /etc/subuid /etc/subgid)
+usermod --add-subuids "$base-$((base + 65535))" --add-subgids "$base-$((base + 65535))" "$fresh"
 mkdir -p /var/lib/systemd/linger && touch "/var/lib/systemd/linger/$fresh"
 out=$(run_fresh --format json) || true  # manager still fails: no session
 python3 -c '
