@@ -965,7 +965,6 @@ mod tests {
             name: "web".into(),
             workload: "Pod/web".into(),
             labels: [("io.quadplay.app".to_string(), "a".to_string())].into(),
-            hostname: None,
             networks: vec!["podman-default-kube-network".into()],
             aliases: vec!["web".into(), "frontend".into()],
             ports: vec![PortMapping {
@@ -974,20 +973,9 @@ mod tests {
                 container_port: 80,
                 protocol: "tcp".into(),
             }],
-            host_network: false,
-            host_pid: false,
-            host_ipc: false,
-            share_process_namespace: false,
-            userns: None,
-            dns_servers: vec![],
-            dns_search: vec![],
-            dns_options: vec![],
-            add_hosts: vec![],
-            sysctls: vec![],
-            init_containers: vec![],
             containers: vec![],
             restart_policy: RestartPolicy::Always,
-            after: vec![],
+            ..PodPlan::default()
         }
     }
 

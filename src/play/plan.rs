@@ -161,7 +161,7 @@ pub struct FileSetPlan {
     pub secret: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PodPlan {
     /// Podman pod name (the Pod's name, or `<controller>-pod`, `<controller>-pod-<i>` for replicas).
     pub name: String,

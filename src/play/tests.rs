@@ -30,25 +30,11 @@ fn pod(name: &str, policy: RestartPolicy) -> PodPlan {
     PodPlan {
         name: name.into(),
         workload: format!("Deployment/{name}"),
-        labels: BTreeMap::new(),
-        hostname: None,
         networks: vec![DEFAULT_NETWORK.into()],
         aliases: vec![name.into()],
-        ports: vec![],
-        host_network: false,
-        host_pid: false,
-        host_ipc: false,
-        share_process_namespace: false,
-        userns: None,
-        dns_servers: vec![],
-        dns_search: vec![],
-        dns_options: vec![],
-        add_hosts: vec![],
-        sysctls: vec![],
-        init_containers: vec![],
         containers: vec![container(name, "app", policy)],
         restart_policy: policy,
-        after: vec![],
+        ..PodPlan::default()
     }
 }
 
