@@ -30,9 +30,13 @@ trap cleanup EXIT
 install_quadplay
 cleanup
 
-put_unit qps.network <<'EOF'
+# A subnet of its own per run: netavark's IPAM database can keep a fixed address allocated after a
+# container whose cleanup was killed (seen after earlier runs on the same user), and the next run's
+# `ip=` would then be refused.
+octet=$((100 + RANDOM % 150))
+put_unit qps.network <<EOF
 [Network]
-Subnet=10.89.123.0/24
+Subnet=10.89.$octet.0/24
 Label=test=qps
 EOF
 put_unit qps.volume <<'EOF'
@@ -56,12 +60,12 @@ CgroupsMode=enabled
 # `$$` is systemd's literal `$`: the shell inside the container expands it.
 Exec=sh -c 'echo "$$GREETING" > /data/index.html; exec httpd -f -p 8080 -h /data'
 EOF
-put_unit qps-solo.container <<'EOF'
+put_unit qps-solo.container <<EOF
 [Unit]
 After=qps-web.container
 [Container]
 Image=localhost/busybox:latest
-Network=qps.network:ip=10.89.123.50
+Network=qps.network:ip=10.89.$octet.50
 CgroupsMode=enabled
 StopTimeout=2
 Exec=sleep 1000
@@ -84,7 +88,7 @@ ok "units loaded with Requires/Wants/BindsTo/After from the converters"
 uctl start qps-pod.service || { unit_debug qps-pod.service; unit_debug qps-web.service; fail "qps-pod did not start"; }
 wait_for 30 uctl is-active --quiet qps-web.service || { unit_debug qps-web.service; fail "qps-web not started with its pod"; }
 upodman network exists systemd-qps || fail "network systemd-qps missing"
-[ "$(upodman network inspect systemd-qps --format '{{range .Subnets}}{{.Subnet}}{{end}}')" = 10.89.123.0/24 ] \
+[ "$(upodman network inspect systemd-qps --format '{{range .Subnets}}{{.Subnet}}{{end}}')" = "10.89.$octet.0/24" ] \
   || fail "network has the wrong subnet"
 upodman volume exists systemd-qps || fail "volume systemd-qps missing"
 [ "$(upodman inspect systemd-qps-web --format '{{.Pod}}')" = "$(upodman pod inspect systemd-qps --format '{{.Id}}')" ] \
@@ -98,7 +102,7 @@ ok "container served a file from the volume through the pod's port, Environment=
 
 uctl start qps-solo.service || { unit_debug qps-solo.service; fail "qps-solo did not start"; }
 ip=$(upodman inspect systemd-qps-solo --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}')
-[ "$ip" = 10.89.123.50 ] || fail "qps-solo has IP '$ip', expected 10.89.123.50"
+[ "$ip" = "10.89.$octet.50" ] || fail "qps-solo has IP '$ip', expected 10.89.$octet.50"
 ok "Network=qps.network:ip=… gave the container its fixed address"
 
 uctl restart qps-network.service qps-volume.service || fail "restarting network/volume units failed while they exist"
