@@ -114,6 +114,28 @@ impl<'a, 'u> NodeDe<'a, 'u> {
         r.map_err(|e| e.at(&self.path, self.node.pos))
     }
 
+    /// A mapping (or null, as an empty one) visited entry by entry; `fields` are the struct's known
+    /// fields (empty for a free-form map), against which unknown keys are recorded.
+    fn visit_mapping<V: Visitor<'a>>(
+        self,
+        visitor: V,
+        fields: &'static [&'static str],
+    ) -> Result<V::Value, DeError> {
+        let entries: &'a [Entry] = match &self.node.value {
+            Value::Map(entries) => entries,
+            Value::Scalar(s) if s.is_null() => &[],
+            _ => return self.fail("a mapping"),
+        };
+        let r = visitor.visit_map(Map {
+            entries: entries.iter(),
+            current: None,
+            path: &self.path,
+            unknown: self.unknown,
+            fields,
+        });
+        self.located(r)
+    }
+
     fn int(&self) -> Result<i64, DeError> {
         match self.scalar().map(Scalar::resolve) {
             Some(Resolved::Int(i)) => Ok(i),
@@ -289,19 +311,7 @@ impl<'a, 'u> de::Deserializer<'a> for NodeDe<'a, 'u> {
     }
 
     fn deserialize_map<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
-        let entries: &'a [Entry] = match &self.node.value {
-            Value::Map(entries) => entries,
-            Value::Scalar(s) if s.is_null() => &[],
-            _ => return self.fail("a mapping"),
-        };
-        let r = visitor.visit_map(Map {
-            entries: entries.iter(),
-            current: None,
-            path: &self.path,
-            unknown: self.unknown,
-            fields: &[],
-        });
-        self.located(r)
+        self.visit_mapping(visitor, &[])
     }
 
     fn deserialize_struct<V: Visitor<'a>>(
@@ -310,19 +320,7 @@ impl<'a, 'u> de::Deserializer<'a> for NodeDe<'a, 'u> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, DeError> {
-        let entries: &'a [Entry] = match &self.node.value {
-            Value::Map(entries) => entries,
-            Value::Scalar(s) if s.is_null() => &[],
-            _ => return self.fail("a mapping"),
-        };
-        let r = visitor.visit_map(Map {
-            entries: entries.iter(),
-            current: None,
-            path: &self.path,
-            unknown: self.unknown,
-            fields,
-        });
-        self.located(r)
+        self.visit_mapping(visitor, fields)
     }
 
     fn deserialize_enum<V: Visitor<'a>>(

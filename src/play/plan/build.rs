@@ -505,22 +505,27 @@ fn pod_plan(
     labels.extend(w.template_meta.labels.clone());
     let restart_policy = restart_policy(ctx, w)?;
     let pod_volumes = volumes::pod_volumes(ctx, w, name)?;
+    let down = ctx.opts.down;
+    // Init and app containers share one name space (`seen`) and everything pod-wide.
     let mut seen = BTreeSet::new();
-    let mut init_containers = Vec::new();
-    for (i, c) in spec.init_containers.iter().enumerate() {
-        let path = w.path(&format!("initContainers[{i}]"));
-        check_init(w, c, &path)?;
-        let mut cp = container(
+    let mut plan_container = |c, path: &str| {
+        container(
             ctx,
             w,
             name,
             c,
-            &path,
+            path,
             &pod_volumes,
             &labels,
             auto_update,
             &mut seen,
-        )?;
+        )
+    };
+    let mut init_containers = Vec::new();
+    for (i, c) in spec.init_containers.iter().enumerate() {
+        let path = w.path(&format!("initContainers[{i}]"));
+        check_init(w, c, &path)?;
+        let mut cp = plan_container(c, &path)?;
         cp.restart_policy = RestartPolicy::Never;
         init_containers.push(cp);
     }
@@ -528,19 +533,9 @@ fn pod_plan(
     let mut ports = Vec::new();
     for (i, c) in spec.containers.iter().enumerate() {
         let path = w.path(&format!("containers[{i}]"));
-        let mut cp = container(
-            ctx,
-            w,
-            name,
-            c,
-            &path,
-            &pod_volumes,
-            &labels,
-            auto_update,
-            &mut seen,
-        )?;
+        let mut cp = plan_container(c, &path)?;
         cp.restart_policy = restart_policy;
-        ports.extend(container_ports(w, c, &path, replica, ctx.opts.down)?);
+        ports.extend(container_ports(w, c, &path, replica, down)?);
         containers.push(cp);
     }
     let sec = spec.security_context.clone().unwrap_or_default();
