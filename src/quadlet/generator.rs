@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use super::install::{self, Install};
 use super::log::Log;
 use super::paths::{search_dirs, search_dirs_in, SearchDir, SearchEnv};
-use super::{convert_all_for, dropins, Kind, PodmanVersion, Service, Settings, Source};
+use super::{convert_all, dropins, Kind, PodmanVersion, Service, Settings, Source};
 use crate::cli::GenerateArgs;
 use crate::unit::UnitFile;
 
@@ -96,7 +96,7 @@ pub fn run(dirs: &[SearchDir], opts: &Options, log: &mut Log) -> Outcome {
     sources.sort_by_key(|s| rank(&s.file_name));
     let version = version_if_needed(&sources, &opts.settings.podman, log);
     let mut emitter = Emitter::new(opts);
-    for (file_name, result) in convert_all_for(&sources, opts.settings, version) {
+    for (file_name, result) in convert_all(&sources, opts.settings, version) {
         match result {
             Ok(service) => emitter.emit(&file_name, &service, log),
             Err(e) => log.error(&format!("converting \"{file_name}\": {e}")),

@@ -212,20 +212,11 @@ pub fn service_file_name(file_name: &str, unit: &UnitFile) -> String {
 /// Converts every source in Quadlet's processing order (§1.8) and returns one result per source,
 /// in that order. Cross-unit references resolve against `sources`.
 ///
-/// The Podman version is not known here, so `.network`/`.volume` units use the form that works
-/// on every Podman (see [`convert_all_for`]).
-pub fn convert_all(
-    sources: &[Source],
-    settings: &Settings,
-) -> Vec<(String, Result<Service, ConvertError>)> {
-    convert::convert_all(sources, settings, None)
-}
-
-/// Like [`convert_all`] for a known Podman version: from 4.4 on, networks and volumes are
+/// `podman` is the installed Podman's version when known: from 4.4 on, networks and volumes are
 /// created exactly as Quadlet does (`create --ignore`); before (Debian 12 ships 4.3), and when
 /// the version is unknown, `ExecStartPre=-… create` may fail because the object exists (ignored)
 /// and `ExecStart=… exists NAME` fails the unit if the object is really missing.
-pub fn convert_all_for(
+pub fn convert_all(
     sources: &[Source],
     settings: &Settings,
     podman: Option<PodmanVersion>,
