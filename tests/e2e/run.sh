@@ -10,13 +10,21 @@ set +e
 install_quadplay
 pattern=${1:-}
 passed=(); failed=()
+# Each test's output is kept, and a failed test's is printed again at the end: CI shows the tail of
+# the log, and the reason for a failure must be in it.
+logs=$(mktemp -d /tmp/quadplay-e2e.XXXXXX)
 for t in "$dir"/[0-9][0-9]-*.sh; do
   name=$(basename "$t" .sh)
   [ -n "$pattern" ] && [[ "$name" != *"$pattern"* ]] && continue
   echo "=== $name"
   start=$SECONDS
-  if timeout 600 bash "$t"; then passed+=("$name"); echo "=== $name: PASS ($((SECONDS - start)) s)"
+  if timeout 600 bash "$t" 2>&1 | tee "$logs/$name.log"; [ "${PIPESTATUS[0]}" -eq 0 ]; then
+    passed+=("$name"); echo "=== $name: PASS ($((SECONDS - start)) s)"
   else failed+=("$name"); echo "=== $name: FAIL ($((SECONDS - start)) s)"; fi
+done
+for name in "${failed[@]}"; do
+  echo "--- $name failed; the end of its output ($logs/$name.log):"
+  tail -n 60 "$logs/$name.log"
 done
 echo "e2e: ${#passed[@]} passed, ${#failed[@]} failed ${failed[*]:-}"
 [ ${#failed[@]} -eq 0 ]
