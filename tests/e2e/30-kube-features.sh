@@ -144,6 +144,7 @@ env_of() { upodman exec kp-client-client sh -c "echo \"\$$1\""; }
 [ "$(env_of EXTRA)" = from-configmap-file ] || fail "ConfigMap from the --configmap file not applied"
 [ "$(env_of URL)" = http://kp-svc/prod ] || fail "\$(MODE) not expanded in env: $(env_of URL)"
 [ "$(env_of PASSWORD)" = "$SECRET" ] || fail "secretKeyRef not in the container's environment"
+wait_for 10 upodman exec kp-client-client test -s /cache/mode  # written by the command, once it runs
 [ "$(upodman exec kp-client-client cat /cache/mode)" = prod ] || fail "\$(MODE) not expanded in command"
 ok "env: envFrom ConfigMaps (YAML and --configmap file), \$(VAR) in env and command, Secret value inside"
 

@@ -93,7 +93,9 @@ YAML
 
 qp play --detach "$yaml" >/tmp/kp-rt-play.out 2>&1 \
   || { cat /tmp/kp-rt-play.out; upodman ps -a; fail "play failed"; }
-wait_for 20 upodman exec kp-rt-app test -s /data/order || fail "app did not start"
+# The init containers' lines are in the file before the app runs: wait for the app's own line.
+wait_for 20 upodman exec kp-rt-app grep -qx app /data/order \
+  || fail "app did not start: order [$(upodman exec kp-rt-app cat /data/order 2>&1 | tr '\n' ' ')]"
 order=$(upodman exec kp-rt-app cat /data/order | tr '\n' ' ')
 [ "$order" = "first second app " ] || fail "init containers/app ran as [$order]"
 ok "init containers ran in order, then the app: $order"
