@@ -613,10 +613,7 @@ fn check_network_backend(host: &dyn Host, info: &PodmanInfo) -> Check {
                 "/usr/local/lib/podman",
             ];
             match find_program(host, "aardvark-dns", &dirs) {
-                Some(p) => Check::ok(
-                    ID,
-                    format!("netavark with aardvark-dns ({}): pods find each other by name", p.display()),
-                ),
+                Some(p) => check_aardvark_version(host, &p),
                 None => Check::fail(
                     ID,
                     "netavark without aardvark-dns: pods cannot resolve each other's names",
@@ -634,6 +631,38 @@ fn check_network_backend(host: &dyn Host, info: &PodmanInfo) -> Check {
             format!("unknown network backend {other:?}"),
             "use netavark with aardvark-dns",
         ),
+    }
+}
+
+/// The first aardvark-dns that keeps answering while it reloads (aardvark-dns#389, PR #449).
+const AARDVARK_STEADY: (u32, u32, u32) = (1, 11, 0);
+
+/// Older aardvark-dns tears down and rebuilds its servers on every reload, which each container
+/// joining or leaving a network triggers: names stop resolving for up to a minute (measured 25-45 s
+/// on Debian 12's 1.4.0), so an app that looks up a peer once at start-up can fail.
+fn check_aardvark_version(host: &dyn Host, path: &Path) -> Check {
+    const ID: &str = "network";
+    let found = format!("netavark with aardvark-dns ({})", path.display());
+    let out = host.run(&path.to_string_lossy(), &["--version"]);
+    // `aardvark-dns 1.4.0`; it may add a syslog complaint on stderr.
+    let version = out
+        .as_ref()
+        .filter(|o| o.success)
+        .and_then(|o| o.stdout.split_whitespace().nth(1).map(str::to_string));
+    match version.as_deref().and_then(parse_version) {
+        Some(v) if v < AARDVARK_STEADY => Check::warn(
+            ID,
+            format!(
+                "{found} {}: names stop resolving for up to a minute whenever a container starts or stops on the network (aardvark-dns#389)",
+                version.as_deref().unwrap_or_default()
+            ),
+            "upgrade aardvark-dns to 1.11 or later; until then let the apps retry name lookups",
+        ),
+        Some(_) => Check::ok(
+            ID,
+            format!("{found} {}: pods find each other by name", version.as_deref().unwrap_or_default()),
+        ),
+        None => Check::ok(ID, format!("{found}: pods find each other by name")),
     }
 }
 
@@ -1052,7 +1081,14 @@ mod tests {
             self.host_path(abs)
         }
         fn run(&self, program: &str, _args: &[&str]) -> Option<CmdOutput> {
-            self.cmds.get(program).cloned()
+            let base = Path::new(program)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            self.cmds
+                .get(program)
+                .or_else(|| self.cmds.get(&base))
+                .cloned()
         }
         fn env(&self, name: &str) -> Option<String> {
             self.env.get(name).cloned()
@@ -1263,6 +1299,28 @@ mod tests {
         );
         f.remove("/usr/libexec/podman/aardvark-dns");
         assert_eq!(check(&run(&f), "network").status, Status::Fail);
+    }
+
+    #[test]
+    fn aardvark_before_1_11_warns_that_names_pause() {
+        let mut f = Fake::healthy();
+        f.cmd(
+            "aardvark-dns",
+            true,
+            "aardvark-dns 1.4.0\n",
+            "failed to connect to syslog",
+        );
+        let c = check(&run(&f), "network").clone();
+        assert_eq!(c.status, Status::Warn);
+        assert!(
+            c.summary.contains("1.4.0") && c.summary.contains("#389"),
+            "{}",
+            c.summary
+        );
+        f.cmd("aardvark-dns", true, "aardvark-dns 1.11.0\n", "");
+        let c = check(&run(&f), "network").clone();
+        assert_eq!(c.status, Status::Ok, "{}", c.summary);
+        assert!(c.summary.contains("1.11.0"), "{}", c.summary);
     }
 
     #[test]

@@ -22,8 +22,11 @@ python3 - /tmp/51-doctor.json <<'PY' || fail "doctor report for $E2E_USER: $(cat
 import json, sys
 r = json.load(open(sys.argv[1]))
 st = {c["id"]: c["status"] for c in r["checks"]}
-for want in ("subuid", "subgid", "uidmap", "tun", "podman", "network", "generator", "podman-quadlet", "units", "manager"):
+summary = {c["id"]: c["summary"] for c in r["checks"]}
+for want in ("subuid", "subgid", "uidmap", "tun", "podman", "generator", "podman-quadlet", "units", "manager"):
     assert st[want] == "ok", (want, st[want])
+# Debian 12's aardvark-dns 1.4 pauses name resolution on every reload: a warning, with the version.
+assert st["network"] == "ok" or "aardvark-dns#389" in summary["network"], summary["network"]
 print("checks:", " ".join(f"{k}={v}" for k, v in st.items()))
 PY
 ok "doctor: every check that matters passes for $E2E_USER"
