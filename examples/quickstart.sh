@@ -53,10 +53,13 @@ podman pod ps --filter "label=io.quadplay.unit=$name.service" --format '{{.Name}
 say "curl http://localhost:8082/ (back)"
 curl -fsS --max-time 5 http://localhost:8082/
 say "curl http://localhost:8081/ (front, which fetches back by name)"
-for _ in $(seq 1 20); do
+# front shows "waiting" until its first fetch; aardvark-dns before 1.11 (Debian 12) can take up to a
+# minute to answer names after containers start (quadplay doctor warns about it).
+for i in $(seq 1 90); do
   page=$(curl -fsS --max-time 5 http://localhost:8081/ || true)
   [ "$page" != waiting ] && break
-  sleep 0.5
+  [ "$i" = 10 ] && echo "(front is still waiting for back's name to resolve...)"
+  sleep 1
 done
 echo "$page"
 cat <<MSG

@@ -156,9 +156,10 @@ fi
 if ps -eo args | grep -v grep | grep -q "$SECRET"; then fail "the secret value is in a process argv"; fi
 ok "the secret value is in no argv (ps, podman's recorded create command)"
 
-wait_for 10 upodman exec kp-client-client sh -c 'timeout 3 wget -q -O- http://kp-svc/index.html | grep -q kp-site-page' \
+# Up to a minute: aardvark-dns before 1.11 stops answering after each container joins (doctor warns).
+wait_for 60 upodman exec kp-client-client sh -c 'timeout 3 wget -q -O- http://kp-svc/index.html | grep -q kp-site-page' \
   || fail "Service name kp-svc does not resolve to the web pods"
-wait_for 10 upodman exec kp-client-client sh -c 'timeout 3 wget -q -O- http://kp-web/index.html | grep -q kp-site-page' \
+wait_for 60 upodman exec kp-client-client sh -c 'timeout 3 wget -q -O- http://kp-web/index.html | grep -q kp-site-page' \
   || fail "Deployment name kp-web does not resolve"
 ok "Service name and Deployment name resolve to the replicas"
 
