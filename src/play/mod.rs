@@ -10,6 +10,7 @@
 pub mod apply;
 pub mod cli;
 pub mod down;
+pub mod hostports;
 pub mod notify;
 pub mod plan;
 pub mod probe;
@@ -19,6 +20,7 @@ pub mod supervise;
 
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender};
+use std::time::Duration;
 
 use thiserror::Error;
 
@@ -80,6 +82,8 @@ pub enum PlayError {
     },
     #[error("{}: {message}", .path.display())]
     HostPath { path: PathBuf, message: String },
+    #[error(transparent)]
+    PortUnavailable(#[from] hostports::PortUnavailable),
     #[error("pods wait for each other in a cycle: {0}")]
     Cycle(String),
     #[error("--strict: {0} unsupported field(s) or kind(s), listed above")]
@@ -118,6 +122,10 @@ pub struct RunOptions {
     pub detach: bool,
     /// Move Podman's shared network helpers out of our cgroup (see [`scope`]); under systemd.
     pub rescue_helpers: bool,
+    /// Check that the published host ports are free before creating anything, waiting this long
+    /// for a port an earlier run still holds (see [`hostports`]); `None` skips the check (a
+    /// remote Podman binds on another machine).
+    pub port_wait: Option<Duration>,
 }
 
 /// Prints the plan's warnings on stderr; with `strict` they are an error.
@@ -146,6 +154,10 @@ pub fn execute(
     let plan = apply::prepare(plan);
     notifier.status("removing leftovers of an earlier run");
     apply::clear_leftovers(engine, &plan)?;
+    if let Some(wait) = options.port_wait {
+        notifier.status("checking host ports");
+        hostports::check(&plan, wait)?;
+    }
     let ctx = Context {
         engine,
         notifier,

@@ -103,6 +103,7 @@ impl Run {
             RunOptions {
                 detach,
                 rescue_helpers: false,
+                port_wait: None,
             },
             Notifier::disabled(),
             &self.stop,
