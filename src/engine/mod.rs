@@ -8,6 +8,7 @@
 
 pub mod exitwatch;
 pub mod fake;
+pub mod netns;
 pub mod podman;
 
 use std::collections::BTreeMap;
@@ -159,6 +160,13 @@ pub trait Engine: Send + Sync {
         net: &NetworkPlan,
         labels: &BTreeMap<String, String>,
     ) -> Result<bool, EngineError>;
+
+    /// Deletes a bridge that a removed network left in the rootless network namespace under
+    /// this network's interface name, when no container uses it (see [`netns`]); returns a note
+    /// of what was done. An engine without such a namespace has nothing to repair.
+    fn repair_network(&self, _name: &str) -> Result<Option<String>, EngineError> {
+        Ok(None)
+    }
 
     /// Creates a secret whose value is passed on stdin only.
     fn create_secret(

@@ -13,6 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use super::netns;
 use super::{
     exitwatch, ContainerState, Engine, EngineError, EventSink, Version, Watch, WatchEvent,
 };
@@ -78,6 +79,37 @@ impl Podman {
     /// Runs podman to completion; stdout on success, stderr in the error otherwise.
     fn run(&self, action: &str, argv: &[String]) -> Result<String, EngineError> {
         self.run_input(action, argv, None)
+    }
+
+    /// A bridge network's interface name and gateways; `None` for other drivers or on failure.
+    fn bridge_of(&self, network: &str) -> Option<(String, Vec<std::net::IpAddr>)> {
+        #[derive(serde::Deserialize)]
+        struct Network {
+            #[serde(default)]
+            driver: String,
+            #[serde(default)]
+            network_interface: String,
+            #[serde(default)]
+            subnets: Vec<Subnet>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Subnet {
+            #[serde(default)]
+            gateway: String,
+        }
+        let argv = args(&["network", "inspect", "--format", "json", network]);
+        let json = self.run("inspect network", &argv).ok()?;
+        let nets: Vec<Network> = serde_json::from_str(&json).ok()?;
+        let net = nets.into_iter().next()?;
+        if net.driver != "bridge" || net.network_interface.is_empty() {
+            return None;
+        }
+        let gateways = net
+            .subnets
+            .iter()
+            .filter_map(|s| s.gateway.parse().ok())
+            .collect();
+        Some((net.network_interface, gateways))
     }
 
     fn run_input(
@@ -580,6 +612,75 @@ impl Engine for Podman {
                 Ok(false)
             }
             Err(e) => Err(e),
+        }
+    }
+
+    fn repair_network(&self, name: &str) -> Result<Option<String>, EngineError> {
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        if unsafe { libc::geteuid() } == 0 {
+            // Rootful bridges live in the host's namespace, where other software owns bridges too.
+            return Ok(None);
+        }
+        // Entering a namespace that does not exist yet would create it: then nothing is stale.
+        if !netns::rootless_netns_exists(&runtime_dir()) {
+            return Ok(None);
+        }
+        // Best effort: when a fact cannot be had (remote Podman, no `ip`), change nothing.
+        let Some((iface, gateways)) = self.bridge_of(name) else {
+            return Ok(None);
+        };
+        let in_netns = |rest: &[&str]| {
+            let mut argv = args(&["unshare", "--rootless-netns", "ip"]);
+            argv.extend(rest.iter().map(|a| a.to_string()));
+            argv
+        };
+        let addresses = match self.run(
+            "inspect bridge",
+            &in_netns(&["-j", "addr", "show", "dev", &iface]),
+        ) {
+            Ok(json) => netns::bridge_addresses(&json),
+            Err(EngineError::Failed { message, .. }) if message.contains("does not exist") => {
+                return Ok(None)
+            }
+            Err(_) => None,
+        };
+        let Some(addresses) = addresses else {
+            return Ok(None);
+        };
+        let filter = format!("network={name}");
+        let running = self.run(
+            "list containers",
+            &args(&["ps", "--quiet", "--filter", &filter]),
+        );
+        let Ok(running) = running else {
+            return Ok(None);
+        };
+        match netns::verdict(&gateways, Some(&addresses), !running.trim().is_empty()) {
+            netns::BridgeVerdict::Fine => Ok(None),
+            netns::BridgeVerdict::RemoveStale { addresses } => {
+                self.run(
+                    &format!("remove stale bridge {iface}"),
+                    &in_netns(&["link", "del", &iface]),
+                )?;
+                Ok(Some(format!(
+                    "network {name}: removed bridge {iface} from the rootless network namespace: \
+                     a removed network's teardown had left it there with {} instead of {name}'s \
+                     gateway, which would leave the pods without gateway, DNS or published ports; \
+                     Podman builds it again",
+                    addresses.join(", ")
+                )))
+            }
+            netns::BridgeVerdict::Conflict { addresses } => Err(EngineError::Failed {
+                action: format!("network {name}"),
+                message: format!(
+                    "bridge {iface} in the rootless network namespace carries {} (left by a \
+                     removed network) and running containers of {name} are attached to it \
+                     without a gateway, DNS or published ports; stop them (podman stop --all) \
+                     so that Podman builds the bridge again, then start this again",
+                    addresses.join(", ")
+                ),
+                code: None,
+            }),
         }
     }
 

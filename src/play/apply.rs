@@ -176,6 +176,9 @@ fn apply_steps(ctx: &Context<'_>, plan: &Plan, log: &UndoLog) -> Result<(), Play
     let net_labels = [(LABEL_APP.to_string(), plan.app.clone())].into();
     for net in &plan.networks {
         engine.ensure_network(net, &net_labels)?;
+        if let Some(note) = engine.repair_network(&net.name)? {
+            eprintln!("quadplay: warning: {note}");
+        }
     }
     ensure_images(ctx, plan)?;
     check_stop(ctx)?;

@@ -51,8 +51,22 @@ spec:
 YAML
 qpx_unit qpx-seed "$yaml"
 
+# While starting, sample what web2 sees every 5 s: printed only if the start fails.
+sampler() {
+  set +e
+  local t0=$SECONDS
+  while sleep 5; do
+    echo "--- $((SECONDS - t0)) s: $(upodman pod ps --format '{{.Name}}:{{.Status}}' 2>&1 | tr '\n' ' ')"
+    upodman exec qpx-web2-httpd sh -c 'ls -l /www; ps; timeout 4 nslookup qpx-front' 2>&1 | grep -v '^$'
+  done
+}
+sampler > /tmp/qpx-seed-sampler.log 2>&1 &
+sampler_pid=$!
 start=$(date +%s.%N)
-uctl start qpx-seed.service || qpx_fail "start failed"
+if ! uctl start qpx-seed.service; then
+  kill "$sampler_pid" 2>/dev/null; cat /tmp/qpx-seed-sampler.log; qpx_fail "start failed"
+fi
+kill "$sampler_pid" 2>/dev/null || true
 took=$(awk "BEGIN{printf \"%.2f\", $(date +%s.%N) - $start}")
 log "systemctl --user start returned after ${took}s"
 # No waiting: READY=1 promised both answer.

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# An unclean teardown never blocks the next start: a bridge left in the rootless network namespace
+# by a removed network (its teardown SIGKILLed, as a .container unit's stop can do) under the
+# interface name the shared network now uses. netavark would attach the new pods to it without
+# their gateway: no DNS, no routes, no published ports (test 21 once hung on this for its whole
+# start timeout). The executor deletes such a bridge when no container uses it, and refuses with
+# the fix when one does.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/2x-executor-lib.sh"
+netns() { as_user podman unshare --rootless-netns "$@"; }
+net=podman-default-kube-network
+iface=""
+cleanup() {
+  qpx_cleanup
+  in_manager podman rm -f -t 0 qpx-stale-user >/dev/null 2>&1 || true
+  [ -n "$iface" ] && netns ip link del qpx-stale-v0 >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+upodman network exists "$net" || upodman network create "$net" >/dev/null
+iface=$(upodman network inspect "$net" --format '{{.NetworkInterface}}')
+gateway=$(upodman network inspect "$net" --format '{{range .Subnets}}{{.Gateway}}{{end}}')
+users=$(upodman ps --filter "network=$net" --format '{{.Names}}')
+[ -z "$users" ] || fail "containers of earlier tests still run on $net: $users"
+# What a killed teardown leaves: the bridge, up, with a removed network's address.
+stale_bridge() {
+  netns ip link del "$iface" >/dev/null 2>&1 || true
+  netns sh -c "ip link add $iface type bridge && ip addr add 10.89.251.1/24 dev $iface && ip link set $iface up"
+}
+
+qpx_yaml "$E2E_HOME/qpx-stale/app.yaml" <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: qpx-stale-a}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers: [{name: web, image: localhost/busybox:latest, command: [sh, -c, 'echo stale-a > /tmp/index.html; exec httpd -f -p 80 -h /tmp']}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: qpx-stale-b}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers: [{name: s, image: localhost/busybox:latest, command: [sleep, "100000"]}]
+YAML
+qpx_unit qpx-stale "$E2E_HOME/qpx-stale/app.yaml"
+
+# A stale bridge that a running container of the network was attached to (netavark does that) is
+# not touched: a clear refusal. An interface of a container that is gone stays enslaved too.
+stale_bridge
+netns sh -c "ip link add qpx-stale-v0 type veth peer name qpx-stale-v1 && ip link set qpx-stale-v0 master $iface"
+in_manager podman run -d --name qpx-stale-user --network "$net" localhost/busybox:latest sleep 100000 >/dev/null
+uctl start qpx-stale.service 2>/dev/null && qpx_fail "started on a bridge with a foreign address in use"
+grep -q "bridge $iface in the rootless network namespace carries 10.89.251.1.*podman stop --all" \
+  <<<"$(qpx_err qpx-stale)" || qpx_fail "refusal does not explain the bridge: $(qpx_err qpx-stale)"
+[ -z "$(qpx_leftovers 'qpx-stale-[ab]')" ] || qpx_fail "refusal left $(qpx_leftovers 'qpx-stale-[ab]')"
+ok "a stale bridge in use by a running container: start refused, naming the bridge, its address and the fix; nothing created"
+in_manager podman rm -f -t 0 qpx-stale-user >/dev/null
+uctl reset-failed qpx-stale.service
+
+# Unused (the gone container's interface still enslaved): removed, Podman builds it again, the pods
+# find each other by name.
+: > "$QPX_LOG_DIR/qpx-stale.err"
+stale_bridge
+uctl start qpx-stale.service || qpx_fail "start failed on a stale unused bridge"
+grep -q "removed bridge $iface" <<<"$(qpx_err qpx-stale)" || qpx_fail "no warning about the removed bridge: $(qpx_err qpx-stale)"
+addrs=$(netns ip -o -4 addr show dev "$iface" | awk '{print $4}')
+[ "$addrs" = "${gateway}/24" ] || qpx_fail "bridge $iface carries [$addrs], want ${gateway}/24"
+fetch() { as_user podman exec qpx-stale-b-s timeout 5 wget -q -O- http://qpx-stale-a/; }
+wait_for 60 fetch || qpx_fail "pods on the rebuilt bridge do not resolve each other"
+ok "a stale unused bridge ($iface with 10.89.251.1): removed with a warning, rebuilt with $gateway; pods resolve each other by name"
+uctl stop qpx-stale.service
