@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::engine::netns;
+
 /// The lowest Podman release quadplay supports (Debian 12's).
 pub const MIN_PODMAN: (u32, u32, u32) = (4, 3, 0);
 
@@ -314,6 +316,7 @@ pub fn run(host: &dyn Host) -> Report {
         check_tun(host, &user),
         check_podman_version(&podman, &info),
         check_network_backend(host, &info),
+        check_bridges(host, &user, &podman, &info),
         check_log_driver(host, &info),
         check_cgroups(host),
         check_linger(host, &user),
@@ -666,6 +669,94 @@ fn check_aardvark_version(host: &dyn Host, path: &Path) -> Check {
     }
 }
 
+/// Bridges in the rootless network namespace that no longer match their network: a removed
+/// network's cut-short teardown leaves its bridge, and a later network with that interface name
+/// gets no gateway (see `engine::netns`). `quadplay play` repairs it when nothing runs on it.
+fn check_bridges(host: &dyn Host, user: &User, podman: &str, info: &PodmanInfo) -> Check {
+    const ID: &str = "bridges";
+    if !rootless(user) || !info.ran || info.field("network_backend") != "netavark" {
+        return Check::skip(
+            ID,
+            "only rootless netavark keeps bridges in a namespace of its own",
+        );
+    }
+    let runtime = host.env("XDG_RUNTIME_DIR").unwrap_or_default();
+    // Looking inside a namespace that does not exist would create it.
+    if runtime.is_empty() || !netns::rootless_netns_exists(&host.path(&runtime)) {
+        return Check::ok(ID, "no rootless network namespace yet");
+    }
+    let networks = host
+        .run(podman, &["network", "ls", "--format", "json"])
+        .filter(|o| o.success)
+        .and_then(|o| serde_json::from_str::<Vec<netns::Network>>(&o.stdout).ok());
+    let bridges = host
+        .run(
+            podman,
+            &[
+                "unshare",
+                "--rootless-netns",
+                "ip",
+                "-j",
+                "addr",
+                "show",
+                "type",
+                "bridge",
+            ],
+        )
+        .filter(|o| o.success)
+        .and_then(|o| netns::interfaces(&o.stdout));
+    let (Some(networks), Some(bridges)) = (networks, bridges) else {
+        return Check::skip(ID, "cannot list the networks or the namespace's bridges");
+    };
+    let mut broken = Vec::new();
+    let mut orphans = Vec::new();
+    for (ifname, addresses) in &bridges {
+        let shown = addresses
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        match networks.iter().find(|n| &n.network_interface == ifname) {
+            None if !addresses.is_empty() => orphans.push(format!("{ifname} ({shown})")),
+            Some(net)
+                if netns::verdict(&net.gateways(), Some(addresses), false)
+                    != netns::BridgeVerdict::Fine =>
+            {
+                broken.push(format!(
+                    "{ifname} of network {} carries {shown} instead of its gateway",
+                    net.name
+                ))
+            }
+            _ => {}
+        }
+    }
+    const FIX: &str = "stop the containers on it (podman stop --all), then podman unshare --rootless-netns ip link del BRIDGE; quadplay play does this itself when none of the network's containers runs";
+    if !broken.is_empty() {
+        return Check::fail(
+            ID,
+            format!(
+                "{}: pods on it get no gateway, DNS or published ports (a removed network's teardown left the bridge)",
+                broken.join("; ")
+            ),
+            FIX,
+        );
+    }
+    if !orphans.is_empty() {
+        return Check::warn(
+            ID,
+            format!(
+                "bridge(s) of removed networks left in the rootless network namespace: {}; a network created later under that name gets no gateway",
+                orphans.join(", ")
+            ),
+            FIX,
+        );
+    }
+    Check::ok(
+        ID,
+        format!("{} bridge(s) match their networks", bridges.len()),
+    )
+}
+
 /// With `log_driver = journald` and no journald, `podman logs` has nothing to read.
 fn check_log_driver(host: &dyn Host, info: &PodmanInfo) -> Check {
     const ID: &str = "log-driver";
@@ -966,6 +1057,8 @@ mod tests {
         user: User,
         env: HashMap<String, String>,
         cmds: HashMap<String, CmdOutput>,
+        /// Outputs for one exact command line (`program arg…`), before `cmds`.
+        lines: HashMap<String, CmdOutput>,
         caps: bool,
         generated: Generated,
     }
@@ -1000,6 +1093,7 @@ mod tests {
                 user,
                 env,
                 cmds: HashMap::new(),
+                lines: HashMap::new(),
                 caps: false,
                 generated: Generated::default(),
             }
@@ -1080,7 +1174,14 @@ mod tests {
         fn path(&self, abs: &str) -> PathBuf {
             self.host_path(abs)
         }
-        fn run(&self, program: &str, _args: &[&str]) -> Option<CmdOutput> {
+        fn run(&self, program: &str, args: &[&str]) -> Option<CmdOutput> {
+            let line = std::iter::once(program)
+                .chain(args.iter().copied())
+                .collect::<Vec<_>>()
+                .join(" ");
+            if let Some(out) = self.lines.get(&line) {
+                return Some(out.clone());
+            }
             let base = Path::new(program)
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -1159,7 +1260,7 @@ mod tests {
         let bad: Vec<_> = r.checks.iter().filter(|c| c.status != Status::Ok).collect();
         assert!(bad.is_empty(), "{bad:#?}");
         assert!(!r.has_failures());
-        assert_eq!(r.checks.len(), 14);
+        assert_eq!(r.checks.len(), 15);
     }
 
     #[test]
@@ -1299,6 +1400,64 @@ mod tests {
         );
         f.remove("/usr/libexec/podman/aardvark-dns");
         assert_eq!(check(&run(&f), "network").status, Status::Fail);
+    }
+
+    /// A rootless namespace whose bridges `ip -j addr show type bridge` lists as `ip_json`.
+    fn with_bridges(f: &mut Fake, ip_json: &str) {
+        f.file(
+            &format!("/run/user/{}/netns/rootless-netns-0123", f.user.uid),
+            "",
+            0o644,
+        );
+        let ok = |stdout: &str| CmdOutput {
+            success: true,
+            stdout: stdout.into(),
+            stderr: String::new(),
+        };
+        f.lines.insert(
+            "podman network ls --format json".into(),
+            ok(r#"[{"name":"podman-default-kube-network","driver":"bridge","network_interface":"podman1","subnets":[{"subnet":"10.89.0.0/24","gateway":"10.89.0.1"}]}]"#),
+        );
+        f.lines.insert(
+            "podman unshare --rootless-netns ip -j addr show type bridge".into(),
+            ok(ip_json),
+        );
+    }
+
+    fn bridge_json(ifname: &str, addr: &str) -> String {
+        format!(
+            r#"[{{"ifname":"{ifname}","addr_info":[{{"family":"inet","local":"{addr}","prefixlen":24,"scope":"global"}},{{"family":"inet6","local":"fe80::1","prefixlen":64,"scope":"link"}}]}}]"#
+        )
+    }
+
+    #[test]
+    fn bridges_are_checked_against_their_networks() {
+        let mut f = Fake::healthy();
+        let c = check(&run(&f), "bridges").clone();
+        assert_eq!(c.status, Status::Ok, "{}", c.summary);
+        assert!(
+            c.summary.contains("no rootless network namespace"),
+            "{}",
+            c.summary
+        );
+
+        with_bridges(&mut f, &bridge_json("podman1", "10.89.0.1"));
+        assert_eq!(check(&run(&f), "bridges").status, Status::Ok);
+
+        with_bridges(&mut f, &bridge_json("podman1", "10.89.179.1"));
+        let c = check(&run(&f), "bridges").clone();
+        assert_eq!(c.status, Status::Fail);
+        assert!(
+            c.summary
+                .contains("podman1 of network podman-default-kube-network carries 10.89.179.1"),
+            "{}",
+            c.summary
+        );
+
+        with_bridges(&mut f, &bridge_json("podman7", "10.89.179.1"));
+        let c = check(&run(&f), "bridges").clone();
+        assert_eq!(c.status, Status::Warn);
+        assert!(c.summary.contains("podman7 (10.89.179.1)"), "{}", c.summary);
     }
 
     #[test]
@@ -1534,6 +1693,6 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap_or_default();
         assert_eq!(v["warnings"], 1);
         assert_eq!(v["checks"][0]["id"], "subuid");
-        assert_eq!(v["checks"][8]["status"], "warn");
+        assert_eq!(v["checks"][9]["status"], "warn");
     }
 }

@@ -50,8 +50,38 @@ pub enum BridgeVerdict {
     Conflict { addresses: Vec<String> },
 }
 
+/// A network as `podman network inspect`/`ls --format json` print it (the fields used here).
+#[derive(Debug, Deserialize)]
+pub struct Network {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub driver: String,
+    #[serde(default)]
+    pub network_interface: String,
+    #[serde(default)]
+    subnets: Vec<Subnet>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Subnet {
+    #[serde(default)]
+    gateway: String,
+}
+
+impl Network {
+    pub fn gateways(&self) -> Vec<IpAddr> {
+        self.subnets
+            .iter()
+            .filter_map(|s| s.gateway.parse().ok())
+            .collect()
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct Link {
+    #[serde(default)]
+    ifname: String,
     #[serde(default)]
     addr_info: Vec<AddrInfo>,
 }
@@ -64,20 +94,36 @@ struct AddrInfo {
     scope: String,
 }
 
-/// The global addresses of the bridge in `ip -j addr show dev IFACE` output (empty output: no
-/// such bridge). `None` when the output cannot be read, so that nothing is done on a guess.
-pub fn bridge_addresses(ip_json: &str) -> Option<Vec<IpAddr>> {
+/// Each interface of `ip -j addr show …` output with its global addresses (empty output: none).
+/// `None` when the output cannot be read, so that nothing is done on a guess.
+pub fn interfaces(ip_json: &str) -> Option<Vec<(String, Vec<IpAddr>)>> {
     if ip_json.trim().is_empty() {
         return Some(Vec::new());
     }
     let links: Vec<Link> = serde_json::from_str(ip_json).ok()?;
     Some(
         links
-            .iter()
-            .flat_map(|l| &l.addr_info)
-            // Link-local IPv6 addresses come with every interface and say nothing.
-            .filter(|a| a.scope != "link")
-            .filter_map(|a| a.local.parse().ok())
+            .into_iter()
+            .map(|l| {
+                let addresses = l
+                    .addr_info
+                    .iter()
+                    // Link-local IPv6 addresses come with every interface and say nothing.
+                    .filter(|a| a.scope != "link")
+                    .filter_map(|a| a.local.parse().ok())
+                    .collect();
+                (l.ifname, addresses)
+            })
+            .collect(),
+    )
+}
+
+/// The global addresses of the one bridge in `ip -j addr show dev IFACE` output.
+pub fn bridge_addresses(ip_json: &str) -> Option<Vec<IpAddr>> {
+    Some(
+        interfaces(ip_json)?
+            .into_iter()
+            .flat_map(|(_, a)| a)
             .collect(),
     )
 }

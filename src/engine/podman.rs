@@ -83,32 +83,14 @@ impl Podman {
 
     /// A bridge network's interface name and gateways; `None` for other drivers or on failure.
     fn bridge_of(&self, network: &str) -> Option<(String, Vec<std::net::IpAddr>)> {
-        #[derive(serde::Deserialize)]
-        struct Network {
-            #[serde(default)]
-            driver: String,
-            #[serde(default)]
-            network_interface: String,
-            #[serde(default)]
-            subnets: Vec<Subnet>,
-        }
-        #[derive(serde::Deserialize)]
-        struct Subnet {
-            #[serde(default)]
-            gateway: String,
-        }
         let argv = args(&["network", "inspect", "--format", "json", network]);
         let json = self.run("inspect network", &argv).ok()?;
-        let nets: Vec<Network> = serde_json::from_str(&json).ok()?;
+        let nets: Vec<netns::Network> = serde_json::from_str(&json).ok()?;
         let net = nets.into_iter().next()?;
         if net.driver != "bridge" || net.network_interface.is_empty() {
             return None;
         }
-        let gateways = net
-            .subnets
-            .iter()
-            .filter_map(|s| s.gateway.parse().ok())
-            .collect();
+        let gateways = net.gateways();
         Some((net.network_interface, gateways))
     }
 

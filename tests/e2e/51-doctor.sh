@@ -23,7 +23,7 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 st = {c["id"]: c["status"] for c in r["checks"]}
 summary = {c["id"]: c["summary"] for c in r["checks"]}
-for want in ("subuid", "subgid", "uidmap", "tun", "podman", "generator", "podman-quadlet", "units", "manager"):
+for want in ("subuid", "subgid", "uidmap", "tun", "podman", "bridges", "generator", "podman-quadlet", "units", "manager"):
     assert st[want] == "ok", (want, st[want])
 # Debian 12's aardvark-dns 1.4 pauses name resolution on every reload: a warning, with the version.
 assert st["network"] == "ok" or "aardvark-dns#389" in summary["network"], summary["network"]
