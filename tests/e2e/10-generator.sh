@@ -17,6 +17,7 @@ cleanup() {
   uctl daemon-reload >/dev/null 2>&1 || true
   upodman rm -f -i systemd-qp10-web >/dev/null 2>&1 || true
   upodman network rm -f systemd-qp10-net >/dev/null 2>&1 || true
+  clear_stale_network_state
 }
 trap cleanup EXIT
 cleanup

@@ -24,6 +24,7 @@ cleanup() {
   upodman rm -f systemd-qps-web systemd-qps-solo >/dev/null 2>&1 || true
   upodman network rm -f systemd-qps >/dev/null 2>&1 || true
   upodman volume rm -f systemd-qps >/dev/null 2>&1 || true
+  clear_stale_network_state
 }
 trap cleanup EXIT
 

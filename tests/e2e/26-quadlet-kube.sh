@@ -17,6 +17,7 @@ cleanup() {
   uctl reset-failed "${SERVICES[@]}" >/dev/null 2>&1 || true
   upodman pod rm -f qpk >/dev/null 2>&1 || true
   upodman network rm -f systemd-qpk >/dev/null 2>&1 || true
+  clear_stale_network_state
 }
 trap cleanup EXIT
 

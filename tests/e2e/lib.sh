@@ -80,3 +80,27 @@ reload() { uctl daemon-reload; }
 # Pods and containers of the test user, names only.
 pod_names() { upodman pod ps --format '{{.Name}}'; }
 container_names() { upodman ps -a --format '{{.Names}}'; }
+
+# Podman's teardown of a Quadlet .container can be cut short by the unit's stop (KillMode=mixed
+# SIGKILLs `podman container cleanup`): the removed network's bridge then stays in the rootless network
+# namespace and its name in aardvark-dns's config. A later network given that interface name gets no
+# gateway (quadplay play repairs that, test 32; Podman does not). Tests that stop .container units call
+# this after removing their network, so that each test leaves the machine as it found it.
+clear_stale_network_state() {
+  compgen -G "$XDG_RUNTIME_DIR/netns/rootless-netns-*" >/dev/null || return 0
+  local ifaces nets b f
+  ifaces=$(upodman network ls --format '{{.NetworkInterface}}' 2>/dev/null) || return 0
+  nets=$(upodman network ls --format '{{.Name}}' 2>/dev/null) || return 0
+  for b in $(as_user podman unshare --rootless-netns ip -o link show type bridge 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1); do
+    grep -qx "$b" <<<"$ifaces" && continue
+    log "Podman left bridge $b of a removed network in the rootless namespace: deleting it"
+    as_user podman unshare --rootless-netns ip link del "$b" || true
+  done
+  for f in "$XDG_RUNTIME_DIR"/containers/networks/aardvark-dns/*; do
+    [ -f "$f" ] || continue
+    case "$(basename "$f")" in aardvark.pid) continue ;; esac
+    grep -qx "$(basename "$f")" <<<"$nets" && continue
+    log "Podman left aardvark-dns's config of removed network $(basename "$f"): deleting it"
+    rm -f "$f"
+  done
+}
