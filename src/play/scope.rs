@@ -13,8 +13,12 @@
 
 use std::fs;
 use std::path::Path;
+use std::time::Duration;
 
-use zbus::zvariant::Value;
+use crate::systemd;
+
+/// The connection's job timeout, which only restarts wait on: starting a scope is one call.
+const ADOPT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Process names of the helpers shared by all rootless pods of the user.
 const SHARED_HELPERS: [&str; 4] = ["slirp4netns", "aardvark-dns", "pasta", "pasta.avx2"];
@@ -96,29 +100,15 @@ pub fn rescue_shared_helpers() {
     }
 }
 
-fn adopt(pids: &[u32]) -> Result<(), zbus::Error> {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let conn = if unsafe { libc::geteuid() } == 0 {
-        zbus::blocking::Connection::system()?
-    } else {
-        zbus::blocking::Connection::session()?
-    };
+/// The manager of this user (the session bus, else its private socket; the system one as root)
+/// adopts each pid into `quadplay-podman-helper-<pid>.scope`.
+fn adopt(pids: &[u32]) -> Result<(), systemd::Error> {
+    let manager = systemd::DbusManager::connect(systemd::Scope::of_current_user(), ADOPT_TIMEOUT)?;
     for pid in pids {
-        let name = format!("quadplay-podman-helper-{pid}.scope");
-        let properties: Vec<(&str, Value<'_>)> = vec![
-            (
-                "Description",
-                Value::from("Podman rootless network helper (moved out by quadplay)"),
-            ),
-            ("PIDs", Value::from(vec![*pid])),
-        ];
-        let aux: Vec<(&str, Vec<(&str, Value<'_>)>)> = Vec::new();
-        conn.call_method(
-            Some("org.freedesktop.systemd1"),
-            "/org/freedesktop/systemd1",
-            Some("org.freedesktop.systemd1.Manager"),
-            "StartTransientUnit",
-            &(name.as_str(), "fail", properties, aux),
+        manager.start_scope(
+            &format!("quadplay-podman-helper-{pid}.scope"),
+            "Podman rootless network helper (moved out by quadplay)",
+            &[*pid],
         )?;
     }
     Ok(())

@@ -271,6 +271,25 @@ impl DbusManager {
         &self.endpoint
     }
 
+    /// Moves running processes into a new transient scope unit `name` (`StartTransientUnit` with
+    /// `PIDs=`), so that they outlive the unit whose cgroup they were started in.
+    pub fn start_scope(&self, name: &str, description: &str, pids: &[u32]) -> Result<(), Error> {
+        let properties: Vec<(&str, zbus::zvariant::Value<'_>)> = vec![
+            ("Description", description.into()),
+            ("PIDs", pids.to_vec().into()),
+        ];
+        let aux: Vec<(&str, Vec<(&str, zbus::zvariant::Value<'_>)>)> = Vec::new();
+        async_io::block_on(self.conn.call_method(
+            Some(SYSTEMD_SERVICE),
+            SYSTEMD_PATH,
+            Some(MANAGER_IFACE),
+            "StartTransientUnit",
+            &(name, "fail", properties, aux),
+        ))
+        .map(drop)
+        .map_err(Error::call("StartTransientUnit", name))
+    }
+
     async fn restart_async(&self, unit: &str) -> Result<JobOutcome, Error> {
         let call = |method: &'static str| Error::call(method, unit);
         let manager = ManagerProxy::new(&self.conn)
