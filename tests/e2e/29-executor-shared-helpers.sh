@@ -34,13 +34,14 @@ qpx_unit qpx-share-b "$dir/b.yaml"
 qpx_unit qpx-share-a "$dir/a.yaml"
 uctl start qpx-share-a.service || qpx_fail "start a failed"
 uctl start qpx-share-b.service || qpx_fail "start b failed"
-for p in $(pgrep -u "$E2E_USER" -x 'slirp4netns|aardvark-dns|pasta' || true); do
-  cg=$(grep -E 'name=systemd|^0::' "/proc/$p/cgroup" | head -1)
+helpers() { pgrep -u "$E2E_USER" -x 'slirp4netns|aardvark-dns|pasta' | sort | tr '\n' ' '; }
+cgroup_of() { grep -E 'name=systemd|^0::' "/proc/$1/cgroup" | head -1; }
+for p in $(helpers); do
+  cg=$(cgroup_of "$p")
   log "helper $p ($(cat "/proc/$p/comm")): $cg"
   case "$cg" in *qpx-share-*.service*) qpx_fail "helper $p still in a unit's cgroup: $cg";; esac
 done
 ok "no shared network helper left in either unit's cgroup"
-helpers() { pgrep -u "$E2E_USER" -x 'slirp4netns|aardvark-dns|pasta' | sort | tr '\n' ' '; }
 before=$(helpers)
 # busybox wget has no working timeout here (-T crashes it), so bound each try from the outside.
 fetch() { as_user podman exec qpx-share-b2-s timeout 5 wget -q -O- http://qpx-share-b1/; }
@@ -48,9 +49,7 @@ wait_for 20 fetch || qpx_fail "b2 cannot reach b1 by name before the test"
 uctl stop qpx-share-a.service
 after=$(helpers)
 if [ "$after" != "$before" ]; then
-  for p in $after; do
-    log "after stop: helper $p ($(cat "/proc/$p/comm")): $(grep -E 'name=systemd|^0::' "/proc/$p/cgroup" | head -1)"
-  done
+  for p in $after; do log "after stop: helper $p ($(cat "/proc/$p/comm")): $(cgroup_of "$p")"; done
   qpx_fail "stopping unit a killed shared helpers: before [$before], after [$after]"
 fi
 ok "stopping unit a left the shared helpers running (pids $after)"
