@@ -13,7 +13,12 @@ iface=""
 cleanup() {
   qpx_cleanup
   in_manager podman rm -f -t 0 qpx-stale-user >/dev/null 2>&1 || true
-  [ -n "$iface" ] && netns ip link del qpx-stale-v0 >/dev/null 2>&1 || true
+  [ -n "$iface" ] || return 0
+  netns ip link del qpx-stale-v0 >/dev/null 2>&1 || true
+  # A failure midway must not leave the stale bridge for the next tests.
+  if netns ip -o -4 addr show dev "$iface" 2>/dev/null | grep -q 10.89.251.1; then
+    netns ip link del "$iface" >/dev/null 2>&1 || true
+  fi
 }
 trap cleanup EXIT
 

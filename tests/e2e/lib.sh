@@ -104,3 +104,29 @@ clear_stale_network_state() {
     rm -f "$f"
   done
 }
+
+# What a test left behind, removed so that one test's failure cannot fail the next ones (run.sh calls
+# this after every test and reports what it found: a passing test should leave nothing). Between tests
+# the user has no generated unit running, no Quadlet file but setup.sh's drop-in, no pod, no container.
+sweep_user_state() {
+  local gen="$XDG_RUNTIME_DIR/systemd/generator" u f found=()
+  for u in $(uctl list-units --type=service --state=active,activating,deactivating,failed --plain --no-legend 2>/dev/null | awk '{print $1}'); do
+    [ -e "$gen/$u" ] || continue
+    found+=("unit $u")
+    uctl stop "$u" >/dev/null 2>&1 || true
+  done
+  while IFS= read -r f; do
+    [ "$f" = "$UNIT_DIR/container.d/50-e2e-cgroups.conf" ] && continue
+    found+=("file ${f#"$UNIT_DIR"/}")
+    rm -rf "$f"
+  done < <(find "$UNIT_DIR" -mindepth 1 \( -type f -o -type l \) 2>/dev/null)
+  find "$UNIT_DIR" -mindepth 1 -type d -empty ! -name container.d -delete 2>/dev/null || true
+  [ ${#found[@]} -eq 0 ] || { uctl daemon-reload || true; }
+  uctl reset-failed >/dev/null 2>&1 || true
+  for f in $(pod_names 2>/dev/null); do found+=("pod $f"); done
+  for f in $(container_names 2>/dev/null); do found+=("container $f"); done
+  upodman pod rm -a -f -t 0 >/dev/null 2>&1 || true
+  upodman rm -a -f -t 0 >/dev/null 2>&1 || true
+  clear_stale_network_state >/dev/null 2>&1 || true
+  [ ${#found[@]} -eq 0 ] || echo "${found[*]}"
+}

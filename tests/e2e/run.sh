@@ -9,7 +9,7 @@ source "$dir/lib.sh"
 set +e
 install_quadplay
 pattern=${1:-}
-passed=(); failed=()
+passed=(); failed=(); left_behind=()
 # Each test's output is kept, and a failed test's is printed again at the end: CI shows the tail of
 # the log, and the reason for a failure must be in it.
 logs=$(mktemp -d /tmp/quadplay-e2e.XXXXXX)
@@ -21,10 +21,19 @@ for t in "$dir"/[0-9][0-9]-*.sh; do
   if timeout 600 bash "$t" 2>&1 | tee "$logs/$name.log"; [ "${PIPESTATUS[0]}" -eq 0 ]; then
     passed+=("$name"); echo "=== $name: PASS ($((SECONDS - start)) s)"
   else failed+=("$name"); echo "=== $name: FAIL ($((SECONDS - start)) s)"; fi
+  # Each test starts from a clean user, whatever the one before it did.
+  left=$(TEST_NAME=$name sweep_user_state)
+  [ -z "$left" ] || { echo "=== $name left behind (removed): $left"; left_behind+=("$name"); }
 done
+# CI shows the end of the log: each failed test's last lines, then one line per failure with its reason.
 for name in "${failed[@]}"; do
   echo "--- $name failed; the end of its output ($logs/$name.log):"
-  tail -n 60 "$logs/$name.log"
+  tail -n 30 "$logs/$name.log"
 done
+for name in "${failed[@]}"; do
+  why=$(grep -m1 -E '\] FAIL: ' "$logs/$name.log" | cut -c1-400)
+  echo "--- $name: ${why:-no FAIL line: timed out or a command failed (see its log)}"
+done
+[ ${#left_behind[@]} -eq 0 ] || echo "e2e: left things behind: ${left_behind[*]}"
 echo "e2e: ${#passed[@]} passed, ${#failed[@]} failed ${failed[*]:-}"
 [ ${#failed[@]} -eq 0 ]

@@ -79,8 +79,33 @@ CONF
     "$home/.config/containers/systemd/container.d/50-e2e-cgroups.conf"
 }
 
+# What logind does when a user's first session starts after the last one ended (or after a boot, when
+# /run is empty): a new, empty runtime dir. These machines keep /run/user/UID across restarts while the
+# processes are gone, and what a dead manager and Podman left there breaks the next ones: transient unit
+# files in systemd/transient are loaded again as fragments (`systemd-run` then fails "Unit run-u30.service
+# was already loaded or has a fragment file" once the new bus hands out :1.30 again), and libpod's
+# pause.pid, netns files and rootless-netns name dead processes ("invalid internal status").
+fresh_runtime_dir() {
+  # No manager runs: what still runs as the user is left over from one that died.
+  pkill -KILL -u "$user" 2>/dev/null || true
+  for _ in $(seq 1 50); do pgrep -u "$user" >/dev/null || break; sleep 0.1; done
+  # Mounts under the runtime dir (netns bind mounts of a dead Podman), innermost first.
+  awk -v rt="$rt" '$5 == rt || index($5, rt "/") == 1 {print $5}' /proc/self/mountinfo | sort -r |
+    while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  rm -rf "$rt"
+  install -d -o "$user" -g "$user" -m 700 "$rt"
+}
+
+# Containers and pods of the dedicated test user outlive its manager in Podman's storage; after a fresh
+# runtime dir Podman sees them as after a reboot (stopped). Tests start from none.
+remove_leftover_containers() {
+  as_user podman pod rm -a -f -t 0 >/dev/null 2>&1 || true
+  as_user podman rm -a -f -t 0 >/dev/null 2>&1 || true
+}
+
 start_manager() {
   manager_up && return 0
+  fresh_runtime_dir
   for d in $(cgroup_dirs); do mkdir -p "$d"; chown -R "$user:$user" "$d"; done
   local procs=""; for d in $(cgroup_dirs); do procs="$procs $d/cgroup.procs"; done
   # A private mount namespace gets /run/systemd/system so that the host stays as it is.
@@ -146,8 +171,10 @@ up() {
   grep -q "^$user:" /etc/subgid || echo "$user:$base:65536" >> /etc/subgid
   chmod 666 /dev/net/tun 2>/dev/null || true
   podman_config
+  local was_up=1; manager_up || was_up=0
   start_manager
   start_session_bus
+  [ "$was_up" = 1 ] || remove_leftover_containers
   build_image
   start_registry
   echo "ready: user=$user uid=$uid XDG_RUNTIME_DIR=$rt unit dir=$home/.config/containers/systemd registry=127.0.0.1:$registry_port"
@@ -160,6 +187,7 @@ down() {
   as_user podman rm -a -f >/dev/null 2>&1 || true
   as_user systemctl --user exit >/dev/null 2>&1 || true
   sleep 1
+  fresh_runtime_dir   # logind removes it after the last session: nothing stale for the next `up`
   echo "stopped systemd --user of $user"
 }
 
