@@ -28,6 +28,24 @@ pub struct Podman {
     program: PathBuf,
     global: Vec<String>,
     version: Version,
+    remote: bool,
+}
+
+/// Whether Podman works on another machine: `podman-remote`, a global `--remote`/`--url`/
+/// `--connection`/`--host` (either spelling), or `$CONTAINER_HOST`/`$CONTAINER_CONNECTION`, as
+/// Podman decides it. `env_set` says whether an environment variable is set.
+fn remote_podman(program: &Path, global: &[String], env_set: impl Fn(&str) -> bool) -> bool {
+    let binary = program.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    binary.starts_with("podman-remote")
+        || env_set("CONTAINER_HOST")
+        || env_set("CONTAINER_CONNECTION")
+        || global.iter().any(|a| {
+            let flag = a.split('=').next().unwrap_or_default();
+            matches!(
+                flag,
+                "--remote" | "-r" | "--url" | "--connection" | "-c" | "--host" | "-H"
+            )
+        })
 }
 
 impl Podman {
@@ -43,13 +61,21 @@ impl Podman {
             global.push(module.clone());
         }
         global.extend(options.podman_global_args.iter().cloned());
+        let remote = remote_podman(&program, &global, |v| std::env::var_os(v).is_some());
         let mut podman = Podman {
             program,
             global,
             version: Version::new(0, 0, 0),
+            remote,
         };
         podman.version = podman.detect_version()?;
         Ok(podman)
+    }
+
+    /// Whether Podman works on another machine, where this machine's ports and network
+    /// namespace say nothing about its containers.
+    pub fn is_remote(&self) -> bool {
+        self.remote
     }
 
     fn detect_version(&self) -> Result<Version, EngineError> {
@@ -603,11 +629,15 @@ impl Engine for Podman {
             // Rootful bridges live in the host's namespace, where other software owns bridges too.
             return Ok(None);
         }
+        // A remote Podman's bridges are on its machine, not in this one's runtime dir.
+        if self.remote {
+            return Ok(None);
+        }
         // Entering a namespace that does not exist yet would create it: then nothing is stale.
         if !netns::rootless_netns_exists(&runtime_dir()) {
             return Ok(None);
         }
-        // Best effort: when a fact cannot be had (remote Podman, no `ip`), change nothing.
+        // Best effort: when a fact cannot be had (no `ip`, an old Podman), change nothing.
         let Some((iface, gateways)) = self.bridge_of(name) else {
             return Ok(None);
         };
@@ -1042,6 +1072,34 @@ pub fn runtime_dir() -> PathBuf {
 mod tests {
     use super::*;
     use crate::play::plan::{PullPolicy, SecretEnv};
+
+    #[test]
+    fn remote_podman_is_recognised_as_podman_decides_it() {
+        let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let local = Path::new("/usr/bin/podman");
+        let no_env = |_: &str| false;
+        assert!(remote_podman(
+            local,
+            &args(&["--url=unix:///run/podman.sock"]),
+            no_env
+        ));
+        assert!(remote_podman(
+            local,
+            &args(&["--connection", "prod"]),
+            no_env
+        ));
+        assert!(remote_podman(local, &args(&["-r"]), no_env));
+        assert!(remote_podman(
+            Path::new("/usr/bin/podman-remote"),
+            &[],
+            no_env
+        ));
+        assert!(remote_podman(local, &[], |v| v == "CONTAINER_HOST"));
+        assert!(remote_podman(local, &[], |v| v == "CONTAINER_CONNECTION"));
+        let storage = args(&["--log-level=debug", "--root", "/srv/storage"]);
+        assert!(!remote_podman(local, &storage, |v| v == "HOME"));
+        assert!(!remote_podman(local, &[], no_env));
+    }
 
     fn pod() -> PodPlan {
         PodPlan {

@@ -23,17 +23,6 @@ fn app_dir(unit: Option<&str>, docs: &crate::kube::Documents) -> PathBuf {
 /// (Podman's port forwarder exits with the pod, a moment after `pod rm` returns).
 const PORT_WAIT: Duration = Duration::from_secs(3);
 
-/// Whether the global arguments send Podman to another machine, where our port check means nothing.
-fn remote(global_args: &[String]) -> bool {
-    global_args.iter().any(|a| {
-        let flag = a.split('=').next().unwrap_or_default();
-        matches!(
-            flag,
-            "--remote" | "-r" | "--url" | "--connection" | "-c" | "--host" | "-H"
-        )
-    })
-}
-
 /// `quadplay play`: load, plan, run under the service manager (or detached). The exit status.
 pub fn play(args: &PlayArgs) -> Result<u8, PlayError> {
     let docs = crate::kube::load(&args.yaml, &args.configmap)?;
@@ -51,7 +40,7 @@ pub fn play(args: &PlayArgs) -> Result<u8, PlayError> {
         RunOptions {
             detach: args.detach,
             rescue_helpers: std::env::var_os("NOTIFY_SOCKET").is_some(),
-            port_wait: (!remote(&args.podman.podman_global_args)).then_some(PORT_WAIT),
+            port_wait: (!engine.is_remote()).then_some(PORT_WAIT),
         },
         Notifier::from_env(),
         &stop,
@@ -67,23 +56,4 @@ pub fn down(args: &DownArgs) -> Result<(), PlayError> {
     let plan = plan::plan(&docs, &options)?;
     let engine = Podman::new(&args.podman)?;
     execute_down(&engine, &plan, args.force.unwrap_or(false))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::remote;
-
-    #[test]
-    fn remote_podman_is_recognised_in_both_spellings() {
-        let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert!(remote(&args(&["--url=unix:///run/podman.sock"])));
-        assert!(remote(&args(&["--connection", "prod"])));
-        assert!(remote(&args(&["-r"])));
-        assert!(!remote(&args(&[
-            "--log-level=debug",
-            "--root",
-            "/srv/storage"
-        ])));
-        assert!(!remote(&[]));
-    }
 }
