@@ -719,7 +719,7 @@ fn check_bridges(host: &dyn Host, user: &User, podman: &str, info: &PodmanInfo) 
         match networks.iter().find(|n| &n.network_interface == ifname) {
             None if !addresses.is_empty() => orphans.push(format!("{ifname} ({shown})")),
             Some(net)
-                if netns::verdict(&net.gateways(), Some(addresses), false)
+                if netns::verdict(&net.gateways(), addresses, false)
                     != netns::BridgeVerdict::Fine =>
             {
                 broken.push(format!(

@@ -128,12 +128,9 @@ pub fn bridge_addresses(ip_json: &str) -> Option<Vec<IpAddr>> {
     )
 }
 
-/// Decides from the network's gateways, the bridge's addresses (`None`: no such bridge) and
-/// whether containers of the network run.
-pub fn verdict(gateways: &[IpAddr], bridge: Option<&[IpAddr]>, in_use: bool) -> BridgeVerdict {
-    let Some(addresses) = bridge else {
-        return BridgeVerdict::Fine;
-    };
+/// Decides from the network's gateways, the addresses of the bridge under its interface name (the
+/// callers handle a missing bridge: nothing to decide) and whether containers of the network run.
+pub fn verdict(gateways: &[IpAddr], addresses: &[IpAddr], in_use: bool) -> BridgeVerdict {
     // A bridge netavark has not addressed yet (being set up right now) is not stale.
     // One gateway of several present: netavark is adding the others right now.
     if gateways.is_empty() || addresses.is_empty() || gateways.iter().any(|g| addresses.contains(g))
@@ -185,13 +182,13 @@ mod tests {
         let gw = [ip("10.89.0.1")];
         let addrs = [ip("10.89.179.1")];
         assert_eq!(
-            verdict(&gw, Some(&addrs), false),
+            verdict(&gw, &addrs, false),
             BridgeVerdict::RemoveStale {
                 addresses: vec!["10.89.179.1".into()]
             }
         );
         assert_eq!(
-            verdict(&gw, Some(&addrs), true),
+            verdict(&gw, &addrs, true),
             BridgeVerdict::Conflict {
                 addresses: vec!["10.89.179.1".into()]
             }
@@ -199,23 +196,16 @@ mod tests {
     }
 
     #[test]
-    fn missing_fresh_or_matching_bridges_are_fine() {
+    fn unaddressed_or_matching_bridges_are_fine() {
         let gw = [ip("10.89.0.1"), ip("fd00::1")];
-        assert_eq!(verdict(&gw, None, false), BridgeVerdict::Fine);
-        assert_eq!(verdict(&gw, Some(&[]), false), BridgeVerdict::Fine);
+        assert_eq!(verdict(&gw, &[], false), BridgeVerdict::Fine);
         assert_eq!(
-            verdict(&gw, Some(&[ip("10.89.0.1"), ip("fd00::1")]), true),
+            verdict(&gw, &[ip("10.89.0.1"), ip("fd00::1")], true),
             BridgeVerdict::Fine
         );
         // One of two gateways present: netavark is adding the other right now.
-        assert_eq!(
-            verdict(&gw, Some(&[ip("10.89.0.1")]), true),
-            BridgeVerdict::Fine
-        );
+        assert_eq!(verdict(&gw, &[ip("10.89.0.1")], true), BridgeVerdict::Fine);
         // A network without a gateway (internal, no subnet known): nothing to compare.
-        assert_eq!(
-            verdict(&[], Some(&[ip("10.1.0.1")]), false),
-            BridgeVerdict::Fine
-        );
+        assert_eq!(verdict(&[], &[ip("10.1.0.1")], false), BridgeVerdict::Fine);
     }
 }

@@ -667,7 +667,7 @@ impl Engine for Podman {
         let Ok(running) = running else {
             return Ok(None);
         };
-        match netns::verdict(&gateways, Some(&addresses), !running.trim().is_empty()) {
+        match netns::verdict(&gateways, &addresses, !running.trim().is_empty()) {
             netns::BridgeVerdict::Fine => Ok(None),
             netns::BridgeVerdict::RemoveStale { addresses } => {
                 self.run(
