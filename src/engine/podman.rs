@@ -1071,7 +1071,7 @@ pub fn runtime_dir() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::play::plan::{PullPolicy, SecretEnv};
+    use crate::play::plan::{PortOrigin, PullPolicy, SecretEnv};
 
     #[test]
     fn remote_podman_is_recognised_as_podman_decides_it() {
@@ -1113,6 +1113,7 @@ mod tests {
                 host_port: 8081,
                 container_port: 80,
                 protocol: "tcp".into(),
+                origin: PortOrigin::default(),
             }],
             containers: vec![],
             restart_policy: RestartPolicy::Always,
@@ -1171,6 +1172,7 @@ mod tests {
             host_port: 80,
             container_port: 8080,
             protocol: "udp".into(),
+            origin: PortOrigin::default(),
         };
         assert_eq!(port_spec(&port), "[::1]:80:8080/udp");
     }

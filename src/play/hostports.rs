@@ -11,12 +11,22 @@ use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::time::{Duration, Instant};
 
-use super::plan::{Plan, PortMapping};
+use super::plan::{Plan, PortMapping, PortOrigin};
+
+fn field_prefix(field: &str) -> String {
+    if field.is_empty() {
+        String::new()
+    } else {
+        format!("{field}: ")
+    }
+}
 
 /// Why a port cannot be published.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{workload}: host port {port}: {reason}")]
+#[error("{}: {workload}: {}host port {port}: {reason}", origin.location, field_prefix(&origin.field))]
 pub struct PortUnavailable {
+    /// Where the port was asked for (file:line:column and field, or `--publish …`).
+    pub origin: PortOrigin,
     pub workload: String,
     /// `0.0.0.0:8080/tcp`
     pub port: String,
@@ -35,6 +45,7 @@ pub fn check(plan: &Plan, wait: Duration) -> Result<(), PortUnavailable> {
             };
             if let Err(reason) = bind_until(addr, &mapping.protocol, deadline) {
                 return Err(PortUnavailable {
+                    origin: mapping.origin.clone(),
                     workload: pod.workload.clone(),
                     port: format!("{addr}/{}", mapping.protocol),
                     reason,
@@ -111,6 +122,10 @@ mod tests {
                     host_port: port,
                     container_port: 80,
                     protocol: protocol.into(),
+                    origin: PortOrigin {
+                        location: "app.yaml:9:21".into(),
+                        field: "spec.template.spec.containers[0].ports[0].hostPort".into(),
+                    },
                 }],
                 host_network,
                 ..PodPlan::default()
@@ -135,9 +150,12 @@ mod tests {
         assert_eq!(err.workload, "Deployment/web");
         assert_eq!(err.port, format!("127.0.0.1:{port}/tcp"));
         assert!(err.reason.contains("already in use"), "{}", err.reason);
-        assert!(err
-            .to_string()
-            .starts_with("Deployment/web: host port 127.0.0.1:"));
+        assert!(
+            err.to_string().starts_with(
+                "app.yaml:9:21: Deployment/web: spec.template.spec.containers[0].ports[0].hostPort: host port 127.0.0.1:"
+            ),
+            "{err}"
+        );
     }
 
     #[test]

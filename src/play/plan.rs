@@ -201,6 +201,16 @@ pub struct PortMapping {
     pub container_port: u16,
     /// `tcp`, `udp` or `sctp`, lower case.
     pub protocol: String,
+    /// Where it was asked for, for messages about a port that turns out to be taken.
+    pub origin: PortOrigin,
+}
+
+/// Where a published port comes from: `app.yaml:12:9` and the field, or `--publish 8080:80`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PortOrigin {
+    pub location: String,
+    /// The field path; empty for `--publish`.
+    pub field: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -2,7 +2,8 @@
 # Failure: a host port already taken (found before anything is created), a missing image, and a
 # container whose command does not exist (found midway, after pods were created). The unit fails
 # promptly, nothing is leaked (pods, containers, secrets, volumes made by the run, names in
-# aardvark-dns's table), and the error names the workload, the container or port, and the cause.
+# aardvark-dns's table), and the error names the workload, the container or port (with the YAML's
+# file:line for a port), and the cause.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/2x-executor-lib.sh"
 PORT=${QPX_FAIL_PORT:-28090}
@@ -80,7 +81,10 @@ spec:
     command: [httpd, -f, -p, "80"]
     ports: [{containerPort: 80, hostPort: $PORT}]
 YAML
-run_case qpx-fail-port "Pod/qpx-fail-port: host port 0.0.0.0:$PORT/tcp" "already in use"
+# The error points at the hostPort value: line 31 (22 lines of common objects, then this pod), column 43.
+run_case qpx-fail-port \
+  "qpx-fail-port.yaml:31:43: Pod/qpx-fail-port: spec.containers\[0\].ports\[0\].hostPort: host port 0.0.0.0:$PORT/tcp" \
+  "already in use"
 
 { common; cat <<YAML; } | qpx_yaml "$dir/qpx-fail-image.yaml"
 apiVersion: apps/v1

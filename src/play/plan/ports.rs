@@ -63,11 +63,16 @@ fn port_mapping(
     let Some(host_port) = p.host_port.filter(|h| *h != 0) else {
         return Ok(None);
     };
+    let field = format!("{field}.hostPort");
     Ok(Some(PortMapping {
         host_ip: p.host_ip.clone().filter(|ip| !ip.is_empty()),
         host_port,
         container_port,
         protocol,
+        origin: PortOrigin {
+            location: w.obj.location(&field),
+            field,
+        },
     }))
 }
 
@@ -104,6 +109,11 @@ fn replica_port(
             ),
         ));
     }
+    let field = format!("metadata.annotations.{key}");
+    m.origin = PortOrigin {
+        location: w.obj.location("metadata.annotations"),
+        field,
+    };
     m.host_port = ports[r]
         .parse::<u16>()
         .ok()
@@ -176,6 +186,10 @@ pub(super) fn parse_publish(text: &str) -> Result<Publish, PlanError> {
             host_port,
             container_port,
             protocol,
+            origin: PortOrigin {
+                location: format!("--publish {text}"),
+                field: String::new(),
+            },
         },
     })
 }

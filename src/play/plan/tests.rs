@@ -29,9 +29,12 @@ fn err_of(yaml: &str) -> String {
         .to_string()
 }
 
+fn seed_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kube/seed.yaml")
+}
+
 fn seed() -> Plan {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kube/seed.yaml");
-    let d = kube::load(&[path], &[]).expect("load seed");
+    let d = kube::load(&[seed_path()], &[]).expect("load seed");
     plan(&d, &opts()).expect("plan seed")
 }
 
@@ -57,7 +60,12 @@ fn seed_app_two_pods_on_the_default_network() {
             host_ip: None,
             host_port: 8082,
             container_port: 80,
-            protocol: "tcp".into()
+            protocol: "tcp".into(),
+            origin: PortOrigin {
+                // The value of `hostPort: 8082`.
+                location: format!("{}:60:21", seed_path().display()),
+                field: "spec.template.spec.containers[0].ports[0].hostPort".into(),
+            },
         }]
     );
     assert_eq!(back.aliases, ["back-pod", "back", "backend", "httpd"]);
@@ -298,6 +306,13 @@ fn replicas_with_a_host_port_need_one_port_each() {
             ("web-pod-2", "Deployment/web[2]", 8083)
         ]
     );
+    // A taken replica port is reported against the annotation that gave it.
+    let origin = &p.pods[1].ports[0].origin;
+    assert_eq!(
+        origin.field,
+        "metadata.annotations.io.quadplay.replica-host-ports/80"
+    );
+    assert_eq!(origin.location, "/apps/app.yaml:5:5");
     // The workload name resolves to every replica; the shared container name to none.
     assert_eq!(p.pods[1].aliases, ["web-pod-1", "web"]);
     assert_eq!(p.pods[2].containers[0].name, "web-pod-2-app");
@@ -361,6 +376,12 @@ fn publish_overrides_by_container_port_and_protocol() {
             (None, 7000, 7000, "tcp")
         ]
     );
+    // A taken port is reported against the option that asked for it.
+    assert_eq!(
+        p.pods[0].ports[0].origin.location,
+        "--publish 127.0.0.1:9090:80"
+    );
+    assert_eq!(p.pods[0].ports[0].origin.field, "");
     assert_eq!(p.warnings.len(), 1);
     assert_eq!(p.warnings[0].location, "--publish");
     assert!(
