@@ -9,7 +9,7 @@ if [ -z "${QUADPLAY_BIN:-}" ]; then install_quadplay; QUADPLAY_BIN=$PREFIX/bin/q
 # quadplay runs in a transient unit of the user manager (KillMode=process: the pods outlive it), which
 # reaps what Podman leaves behind; run from a root shell, dead aardvark-dns processes linger as
 # zombies here and break name resolution for the next pods.
-qp() { as_user systemd-run --user --wait --pipe --quiet -p KillMode=process -- "$QUADPLAY_BIN" "$@"; }
+qp() { in_manager "$QUADPLAY_BIN" "$@"; }
 dir=$E2E_HOME/kp-rt
 yaml=$dir/app.yaml
 

@@ -21,7 +21,12 @@ uctl() { as_user systemctl --user "$@"; }
 # Podman started from here leaves processes (aardvark-dns, conmon) whose reaper is PID 1, which on
 # these machines is not systemd and reaps late: an exited aardvark-dns stays a zombie, netavark takes it
 # for live, and the next pods on that network get no DNS. The user manager reaps at once.
-in_manager() { as_user systemd-run --user --wait --pipe --quiet -p KillMode=process -- "$@"; }
+# Each unit gets a name of its own: systemd-run's default (run-u<bus id>) repeats whenever the bus
+# starts again, and collides with a unit of that name still loaded.
+in_manager() {
+  as_user systemd-run --user --wait --pipe --quiet -p KillMode=process \
+    --unit="qp-e2e-$TEST_NAME-$(date +%s%N)" -- "$@"
+}
 upodman() { as_user podman "$@"; }
 
 log() { printf '[%s] %s\n' "$TEST_NAME" "$*"; }
