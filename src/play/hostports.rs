@@ -11,15 +11,7 @@ use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::time::{Duration, Instant};
 
-use super::plan::{Plan, PortMapping, PortOrigin};
-
-fn field_prefix(field: &str) -> String {
-    if field.is_empty() {
-        String::new()
-    } else {
-        format!("{field}: ")
-    }
-}
+use super::plan::{field_prefix, Plan, PortMapping, PortOrigin};
 
 /// Why a port cannot be published.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -129,7 +129,8 @@ pub enum PlanError {
     NoWorkload,
 }
 
-fn field_prefix(field: &str) -> String {
+/// `field: ` before a message about that field; nothing for a message about the whole object.
+pub(crate) fn field_prefix(field: &str) -> String {
     if field.is_empty() {
         String::new()
     } else {
