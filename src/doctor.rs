@@ -1168,6 +1168,18 @@ mod tests {
                 },
             );
         }
+
+        /// A successful run of one exact command line (`program arg…`) printing `stdout`.
+        fn line(&mut self, line: &str, stdout: &str) {
+            self.lines.insert(
+                line.to_string(),
+                CmdOutput {
+                    success: true,
+                    stdout: stdout.into(),
+                    stderr: String::new(),
+                },
+            );
+        }
     }
 
     impl Host for Fake {
@@ -1409,18 +1421,13 @@ mod tests {
             "",
             0o644,
         );
-        let ok = |stdout: &str| CmdOutput {
-            success: true,
-            stdout: stdout.into(),
-            stderr: String::new(),
-        };
-        f.lines.insert(
-            "podman network ls --format json".into(),
-            ok(r#"[{"name":"podman-default-kube-network","driver":"bridge","network_interface":"podman1","subnets":[{"subnet":"10.89.0.0/24","gateway":"10.89.0.1"}]}]"#),
+        f.line(
+            "podman network ls --format json",
+            r#"[{"name":"podman-default-kube-network","driver":"bridge","network_interface":"podman1","subnets":[{"subnet":"10.89.0.0/24","gateway":"10.89.0.1"}]}]"#,
         );
-        f.lines.insert(
-            "podman unshare --rootless-netns ip -j addr show type bridge".into(),
-            ok(ip_json),
+        f.line(
+            "podman unshare --rootless-netns ip -j addr show type bridge",
+            ip_json,
         );
     }
 

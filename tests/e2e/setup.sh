@@ -97,7 +97,7 @@ fresh_runtime_dir() {
 }
 
 # Containers and pods of the dedicated test user outlive its manager in Podman's storage; after a fresh
-# runtime dir Podman sees them as after a reboot (stopped). Tests start from none.
+# runtime dir Podman sees them as after a reboot (stopped). Tests start from none; `down` leaves none.
 remove_leftover_containers() {
   as_user podman pod rm -a -f -t 0 >/dev/null 2>&1 || true
   as_user podman rm -a -f -t 0 >/dev/null 2>&1 || true
@@ -183,8 +183,7 @@ up() {
 down() {
   need_root
   uid=$(id -u "$user"); home=$(getent passwd "$user" | cut -d: -f6); rt=/run/user/$uid
-  as_user podman pod rm -a -f >/dev/null 2>&1 || true
-  as_user podman rm -a -f >/dev/null 2>&1 || true
+  remove_leftover_containers
   as_user systemctl --user exit >/dev/null 2>&1 || true
   sleep 1
   fresh_runtime_dir   # logind removes it after the last session: nothing stale for the next `up`
