@@ -450,7 +450,9 @@ A
 .B .kube
 unit's service runs
 .B quadplay play
-with the unit's YAML files; it reports readiness to systemd once every pod runs, supervises the
+with the unit's YAML files. Before it creates anything it removes what an earlier run left and checks
+that every published host port is free (a taken port is named with the YAML's file, line and field);
+it reports readiness to systemd once every pod runs, supervises the
 containers, stops them gracefully on
 .BR SIGTERM ,
 and its
@@ -465,6 +467,14 @@ const TRAILER: &str = r#".SH ENVIRONMENT
 .B PODMAN
 Path of the podman binary to run (default: the one found in
 .BR PATH ).
+.TP
+.BR CONTAINER_HOST ", " CONTAINER_CONNECTION
+Set, they make Podman work on another machine (as do
+.B podman\-remote
+and the global
+.BR \-\-url ", " \-\-connection ", " \-\-remote );
+.B quadplay play
+then skips its checks of this machine's host ports and rootless network bridges.
 .TP
 .B PODMAN_SYSTEMD_UNIT
 The unit a run belongs to; systemd sets it for generated services.
