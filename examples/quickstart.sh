@@ -54,10 +54,11 @@ say "curl http://localhost:8082/ (back)"
 curl -fsS --max-time 5 http://localhost:8082/
 say "curl http://localhost:8081/ (front, which fetches back by name)"
 # front shows "waiting" until its first fetch; aardvark-dns before 1.11 (Debian 12) can take up to a
-# minute to answer names after containers start (quadplay doctor warns about it).
+# minute to answer names after containers start (quadplay doctor warns about it). A failed request
+# (front's server between two answers) is tried again too.
 for i in $(seq 1 90); do
-  page=$(curl -fsS --max-time 5 http://localhost:8081/ || true)
-  [ "$page" != waiting ] && break
+  page=$(curl -fsS --max-time 5 http://localhost:8081/ 2>/dev/null || true)
+  [ -n "$page" ] && [ "$page" != waiting ] && break
   [ "$i" = 10 ] && echo "(front is still waiting for back's name to resolve...)"
   sleep 1
 done
