@@ -29,6 +29,13 @@ pkgs=dbus,dbus-daemon,dbus-user-session,systemd,podman,uidmap,slirp4netns,passt,
 pkgs+=,aardvark-dns,crun,runc,iptables,nftables,busybox-static,curl,procps,iproute2,python3
 pkgs+=,docker-compose,man-db,groff-base,bsdextrautils,zsh,fish,make,ca-certificates
 
+# detached CMD… — CMD in a session of its own with no open file but stdin/out/err: a daemon started
+# here outlives the script and must not keep what it inherited, above all the fd of the e2e lock
+# (`flock LOCK cmd` hands it to cmd; a manager or registry holding it keeps every later run waiting).
+detached() {
+  setsid bash -c 'for fd in /proc/$$/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done 2>/dev/null; exec "$@"' detached "$@"
+}
+
 need_root() { [ "$(id -u)" = 0 ] || { echo "debian13.sh: run as root" >&2; exit 1; }; }
 
 mirror() { # the Debian mirror apt already uses on this host
@@ -59,7 +66,7 @@ make_tree() {
 
 start_holder() {
   holder_pid >/dev/null && return 0
-  setsid unshare -m bash -c "
+  detached unshare -m bash -c "
     set -e
     mount --make-rprivate /
     mount --bind '$ROOT' '$ROOT'

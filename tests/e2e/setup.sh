@@ -38,6 +38,13 @@ registry_port=5000
 pkgs=(podman runc slirp4netns uidmap dbus dbus-user-session busybox-static iptables catatonit netavark
       aardvark-dns docker-registry python3 curl)
 
+# detached CMD… — CMD in a session of its own with no open file but stdin/out/err: a daemon started
+# here outlives the script and must not keep what it inherited, above all the fd of the e2e lock
+# (`flock LOCK cmd` hands it to cmd; a manager or registry holding it keeps every later run waiting).
+detached() {
+  setsid bash -c 'for fd in /proc/$$/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done 2>/dev/null; exec "$@"' detached "$@"
+}
+
 need_root() { [ "$(id -u)" = 0 ] || { echo "setup.sh: run as root" >&2; exit 1; }; }
 as_user() { (cd /tmp && runuser -u "$user" -- env XDG_RUNTIME_DIR="$rt" HOME="$home" $podman5_env "$@"); }
 podman5_env=""; [ "$E2E_ENV" = debian13 ] && podman5_env=PODMAN_IGNORE_CGROUPSV1_WARNING=1
@@ -136,7 +143,7 @@ start_manager() {
   for d in $(cgroup_dirs); do mkdir -p "$d"; chown -R "$user:$user" "$d"; done
   local procs=""; for d in $(cgroup_dirs); do procs="$procs $d/cgroup.procs"; done
   # A private mount namespace gets /run/systemd/system so that the host stays as it is.
-  setsid unshare -m --propagation private bash -c "
+  detached unshare -m --propagation private bash -c "
     for f in $procs; do echo \$\$ > \$f; done
     mount -t tmpfs tmpfs /run/systemd 2>/dev/null || { mkdir -p /run/systemd && mount -t tmpfs tmpfs /run/systemd; }
     mkdir -p /run/systemd/system
@@ -185,7 +192,7 @@ storage:
 http:
   addr: 127.0.0.1:$registry_port
 CONF
-    setsid docker-registry serve /var/tmp/quadplay-registry/config.yml >/tmp/quadplay-registry.log 2>&1 < /dev/null &
+    detached docker-registry serve /var/tmp/quadplay-registry/config.yml >/tmp/quadplay-registry.log 2>&1 < /dev/null &
     for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$registry_port/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
   fi
   curl -fsS "http://127.0.0.1:$registry_port/v2/" >/dev/null || { echo "registry did not start; see /tmp/quadplay-registry.log" >&2; exit 1; }
