@@ -9,6 +9,7 @@
 //! `unset`, `prepend`, `rename_group`) mirror the ones its converters use, so the rendered
 //! output has the same line order as Quadlet's.
 
+pub mod name;
 pub mod split;
 
 use std::collections::{BTreeMap, HashMap};
@@ -172,7 +173,10 @@ fn check_entry(group: &str, key: &str, value: &Value) -> Result<(), RenderError>
         || key.starts_with(['#', ';', '['])
         || line_problem(key).is_some()
     {
-        return fail(format!("not a key systemd can read in [{}]", excerpt(group)));
+        return fail(format!(
+            "not a key systemd can read in [{}]",
+            excerpt(group)
+        ));
     }
     let v = &value.value;
     if let Some(why) = line_problem(v) {
@@ -244,15 +248,21 @@ pub const EXCERPT_CHARS: usize = 80;
 /// are refused with their line and column.
 fn check_line_breaks(path: &Path, text: &str) -> Result<(), ParseError> {
     let bytes = text.as_bytes();
-    let bad = bytes.iter().enumerate().find(|&(i, &b)| {
-        b == 0 || (b == b'\r' && !matches!(bytes.get(i + 1), None | Some(b'\n')))
-    });
+    let bad = bytes
+        .iter()
+        .enumerate()
+        .find(|&(i, &b)| b == 0 || (b == b'\r' && !matches!(bytes.get(i + 1), None | Some(b'\n'))));
     let Some((offset, &byte)) = bad else {
         return Ok(());
     };
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
-    let column = before.rfind('\n').map_or(before, |nl| &before[nl + 1..]).chars().count() + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before, |nl| &before[nl + 1..])
+        .chars()
+        .count()
+        + 1;
     let kind = if byte == 0 {
         ParseErrorKind::Nul
     } else {
@@ -991,7 +1001,13 @@ mod tests {
         let text = u.render_checked().unwrap();
         let again = UnitFile::parse(Path::new("/d/x.kube"), &text).unwrap();
         for (i, v) in values.iter().enumerate() {
-            assert_eq!(again.lookup_last("Service", &format!("K{i}")).unwrap().value, *v);
+            assert_eq!(
+                again
+                    .lookup_last("Service", &format!("K{i}"))
+                    .unwrap()
+                    .value,
+                *v
+            );
         }
         assert_eq!(again.render(), text);
     }
