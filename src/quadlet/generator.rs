@@ -343,7 +343,7 @@ fn read_unit(path: &Path, log: &mut Log) -> Option<UnitFile> {
     let text = match read_regular_file(path) {
         Ok(text) => text,
         Err(e) => {
-            log.error(&format!("error loading {}: {e}", path.display()));
+            log.error(&format!("error loading {}", read_error(path, &e)));
             return None;
         }
     };
@@ -356,24 +356,77 @@ fn read_unit(path: &Path, log: &mut Log) -> Option<UnitFile> {
     }
 }
 
-/// The text of `path` if it is a regular file (symlinks followed). A FIFO named `x.kube` would
-/// otherwise block the generator, and with it boot, forever: it is opened without blocking and
-/// refused, as are directories and devices.
+/// The largest unit file or drop-in read. Hand-written Quadlet units are a few KiB (the largest
+/// real ones, with long inline scripts, some tens of KiB), and systemd itself refuses any line
+/// over 1 MiB (`LONG_LINE_MAX`): 1 MiB leaves ample room and keeps a run at milliseconds and a
+/// few MiB whatever is put in the search dirs (a 1.5 GB `x.container` was read whole before).
+pub const MAX_UNIT_FILE_BYTES: u64 = 1 << 20;
+
+/// The text of `path` if it is a regular file (symlinks followed) of at most
+/// [`MAX_UNIT_FILE_BYTES`] in valid UTF-8. A FIFO named `x.kube` would otherwise block the
+/// generator, and with it boot, forever: it is opened without blocking and refused, as are
+/// directories and devices. A larger file is refused by its size, without reading it; a file
+/// that grows while read (or a `/proc` file that reports no size) is read only up to the limit.
 fn read_regular_file(path: &Path) -> std::io::Result<String> {
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = OpenOptions::new()
+    let file = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)?;
-    if !file.metadata()?.is_file() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "not a regular file",
-        ));
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(invalid("not a regular file".into()));
     }
-    let mut text = String::new();
-    file.read_to_string(&mut text)?;
-    Ok(text)
+    let too_big = |size: String| {
+        invalid(format!(
+            "{size} bytes: unit files larger than {} KiB are refused",
+            MAX_UNIT_FILE_BYTES / 1024
+        ))
+    };
+    if meta.len() > MAX_UNIT_FILE_BYTES {
+        return Err(too_big(meta.len().to_string()));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_UNIT_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_UNIT_FILE_BYTES {
+        return Err(too_big(format!("more than {MAX_UNIT_FILE_BYTES}")));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+        let start = valid
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |nl| nl + 1);
+        let column = String::from_utf8_lossy(&valid[start..]).chars().count() + 1;
+        Utf8Error { line, column }.into()
+    })
+}
+
+/// Where a unit file stops being UTF-8; carried inside an `io::Error` so that the caller can
+/// print it as `path:line:column:`.
+#[derive(Debug, thiserror::Error)]
+#[error("{line}:{column}: not valid UTF-8 (unit files are UTF-8 text)")]
+struct Utf8Error {
+    line: usize,
+    column: usize,
+}
+
+impl From<Utf8Error> for std::io::Error {
+    fn from(e: Utf8Error) -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, e)
+    }
+}
+
+/// `path: why`, or `path:line:column: why` for text that is not UTF-8.
+fn read_error(path: &Path, e: &std::io::Error) -> String {
+    let located = e.get_ref().is_some_and(|inner| inner.is::<Utf8Error>());
+    let sep = if located { ":" } else { ": " };
+    format!("{}{sep}{e}", path.display())
+}
+
+fn invalid(message: String) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, message)
 }
 
 /// `filepath.Ext`: from the last dot on, or empty.
@@ -572,6 +625,35 @@ mod tests {
         assert_eq!(
             read_regular_file(&t.path().join("ok.kube")).unwrap(),
             "[Kube]\n"
+        );
+    }
+
+    #[test]
+    fn big_files_are_refused_by_size_without_reading_them() {
+        let t = tempfile::tempdir().unwrap();
+        let big = t.path().join("big.container");
+        let f = fs::File::create(&big).unwrap();
+        // Sparse: 1.5 GB that takes no disk; reading it whole would take seconds and memory.
+        f.set_len(1_500_000_000).unwrap();
+        let start = Instant::now();
+        let err = read_regular_file(&big).unwrap_err().to_string();
+        assert!(start.elapsed() < Duration::from_secs(1));
+        assert_eq!(
+            err,
+            "1500000000 bytes: unit files larger than 1024 KiB are refused"
+        );
+        f.set_len(MAX_UNIT_FILE_BYTES).unwrap();
+        assert_eq!(read_regular_file(&big).unwrap().len(), 1 << 20);
+    }
+
+    #[test]
+    fn invalid_utf8_is_located() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("x.kube");
+        fs::write(&p, b"[Kube]\nYaml=caf\xe9.yaml\n").unwrap();
+        assert_eq!(
+            read_regular_file(&p).unwrap_err().to_string(),
+            "2:9: not valid UTF-8 (unit files are UTF-8 text)"
         );
     }
 
