@@ -219,7 +219,10 @@ fn podman_version(podman: &str, log: &mut Log) -> Option<PodmanVersion> {
     }
     match podman_version::from_packages(Path::new("/"), podman) {
         Some(found) => {
-            log.debug(&format!("{podman} is Podman {} ({})", found.version.major, found.source));
+            log.debug(&format!(
+                "{podman} is Podman {} ({})",
+                found.version.major, found.source
+            ));
             Some(found.version)
         }
         None => {
@@ -427,7 +430,10 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let fake = t.path().join("podman");
         let ran = t.path().join("ran");
-        let script = format!("#!/bin/sh\ntouch {}\necho podman version 4.9.3\n", ran.display());
+        let script = format!(
+            "#!/bin/sh\ntouch {}\necho podman version 4.9.3\n",
+            ran.display()
+        );
         fs::write(&fake, script).unwrap();
         fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
         let mut log = Log::capturing(true);

@@ -200,7 +200,10 @@ mod tests {
         assert_eq!(found.version, PodmanVersion { major: 4, minor: 3 });
         assert_eq!(found.source, "dpkg: podman 4.3.1+ds1-8+deb12u1+b3");
         assert_eq!(from_packages(root.path(), "/opt/podman/bin/podman"), None);
-        assert_eq!(from_packages(Path::new("/nonexistent"), "/usr/bin/podman"), None);
+        assert_eq!(
+            from_packages(Path::new("/nonexistent"), "/usr/bin/podman"),
+            None
+        );
     }
 
     /// Bytes shaped like an rpm header data store: signature digests, then NAME, VERSION,
@@ -208,7 +211,12 @@ mod tests {
     fn header(name: &str, version: &str, release: &str) -> Vec<u8> {
         let mut h = b"\x00\x00\x00\x40\x00\x00\x10\x00C\x00".to_vec();
         h.extend_from_slice(b"3f2a9c0e7d\x00");
-        for s in [name, version, release, "Manage pods, containers and container images."] {
+        for s in [
+            name,
+            version,
+            release,
+            "Manage pods, containers and container images.",
+        ] {
             h.extend_from_slice(s.as_bytes());
             h.push(0);
         }
@@ -230,6 +238,9 @@ mod tests {
         // A stale header of the version an upgrade replaced: ambiguous, so unknown.
         db.extend(header("podman", "5.6.1", "2.fc43"));
         assert_eq!(rpm_header_version(&db, b"podman"), None);
-        assert_eq!(rpm_header_version(&header("bash", "5", "1"), b"podman"), None);
+        assert_eq!(
+            rpm_header_version(&header("bash", "5", "1"), b"podman"),
+            None
+        );
     }
 }

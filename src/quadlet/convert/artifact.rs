@@ -114,7 +114,10 @@ mod tests {
             )
         );
         assert_eq!(line(&out, "RemainAfterExit"), Some("yes"));
-        B.fails_with("Quiet=1\nArch=x\n", ":4: Arch: unsupported key 'Arch' in group 'Artifact'");
+        B.fails_with(
+            "Quiet=1\nArch=x\n",
+            ":4: Arch: unsupported key 'Arch' in group 'Artifact'",
+        );
     }
 
     #[test]
@@ -130,6 +133,9 @@ mod tests {
             "/etc/containers/systemd/models.artifact:2: Artifact: .artifact units need Podman 5.4 or later (podman artifact pull); this is Podman 5.3"
         );
         assert!(convert(4).is_ok());
-        B.fails_with("Artifact=\n", "models.artifact: Artifact: no Artifact key specified");
+        B.fails_with(
+            "Artifact=\n",
+            "models.artifact: Artifact: no Artifact key specified",
+        );
     }
 }

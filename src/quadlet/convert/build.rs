@@ -301,7 +301,11 @@ mod tests {
 
     #[test]
     fn required_keys() {
-        let no_tag = convert_named(&[("a.build", "[Build]\nFile=/x/Containerfile\n")], "a.build", false);
+        let no_tag = convert_named(
+            &[("a.build", "[Build]\nFile=/x/Containerfile\n")],
+            "a.build",
+            false,
+        );
         assert_eq!(
             no_tag.unwrap_err(),
             "/etc/containers/systemd/a.build: ImageTag: no ImageTag key specified"

@@ -340,15 +340,16 @@ pub fn networks(
     Ok(out)
 }
 
-/// An image name that may be a Quadlet reference (`x.image`, `x.build`): resolved to the image
-/// that unit pulls or builds, with `Requires=`/`After=` on its service. Other names are kept.
+/// An image name (`image`, looked up from the value `v`) that may be a Quadlet reference
+/// (`x.image`, `x.build`): resolved to the image that unit pulls or builds, with
+/// `Requires=`/`After=` on its service. Other names are kept.
 pub fn image_reference(
     v: &Value,
+    image: &str,
     key: &str,
     ctx: &Ctx,
     service: &mut UnitFile,
 ) -> Result<String, ConvertError> {
-    let image = v.value.as_str();
     if !(image.ends_with(".image") || image.ends_with(".build")) {
         return Ok(image.to_string());
     }
@@ -458,7 +459,10 @@ fn remap_users(unit: &UnitFile, group: &str, manual_ok: bool) -> Result<Vec<Stri
         "manual" if manual_ok => Ok(uids
             .iter()
             .flat_map(|u| ["--uidmap".to_string(), u.clone()])
-            .chain(gids.iter().flat_map(|g| ["--gidmap".to_string(), g.clone()]))
+            .chain(
+                gids.iter()
+                    .flat_map(|g| ["--gidmap".to_string(), g.clone()]),
+            )
             .collect()),
         "manual" => Err(err(
             "RemapUsers",

@@ -4,8 +4,8 @@ use std::path::Path;
 
 use super::common::{
     absolute_path, base_podman, default_syslog_identifier, image_reference, init_service, invalid,
-    invalid_value, is_oneshot, missing, networks, referenced, resource_of, set_kill_mode, user_mappings, warning,
-    Flags, SERVICE, UNIT,
+    invalid_value, is_oneshot, missing, networks, referenced, resource_of, set_kill_mode,
+    user_mappings, warning, Flags, SERVICE, UNIT,
 };
 use super::{names, Converted, Ctx};
 use crate::quadlet::{ConvertError, Kind, PodmanVersion, Source};
@@ -174,10 +174,10 @@ pub fn convert(src: &Source, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
     let mut warnings = Vec::new();
     let name = names::container_name(&src.file_name, unit);
 
-    let root = match image_or_rootfs(unit, &mut warnings)? {
-        Root::Image(_) => match unit.lookup_last(GROUP, "Image") {
-            Some(v) => Root::Image(image_reference(v, "Image", ctx, &mut service)?),
-            None => return Err(missing(unit, "Image", "no Image or Rootfs key specified")),
+    let root = match image_or_rootfs(&src.file_name, unit, &mut warnings)? {
+        Root::Image(i) => match unit.lookup_last(GROUP, "Image") {
+            Some(v) => Root::Image(image_reference(v, &i, "Image", ctx, &mut service)?),
+            None => Root::Image(i),
         },
         rootfs => rootfs,
     };
@@ -303,7 +303,11 @@ pub fn convert(src: &Source, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
 }
 
 /// `Image=` or `Rootfs=` (exactly one).
-fn image_or_rootfs(unit: &UnitFile, warnings: &mut Vec<String>) -> Result<Root, ConvertError> {
+fn image_or_rootfs(
+    file_name: &str,
+    unit: &UnitFile,
+    warnings: &mut Vec<String>,
+) -> Result<Root, ConvertError> {
     let image = unit.lookup(GROUP, "Image").filter(|i| !i.is_empty());
     let rootfs = unit.lookup(GROUP, "Rootfs").filter(|r| !r.is_empty());
     match (image, rootfs) {
@@ -322,7 +326,7 @@ fn image_or_rootfs(unit: &UnitFile, warnings: &mut Vec<String>) -> Result<Root, 
                     warnings.push(warning(
                         &v.origin,
                         "Image",
-                        &format!("Warning: {} specifies the image \"{i}\" which not a fully qualified image name. This is not ideal for performance and security reasons. See the podman-pull manpage discussion of short-name-aliases.conf for details.", unit.path().display()),
+                        &format!("Warning: {file_name} specifies the image \"{i}\" which not a fully qualified image name. This is not ideal for performance and security reasons. See the podman-pull manpage discussion of short-name-aliases.conf for details."),
                     ));
                 }
             }

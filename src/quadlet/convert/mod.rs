@@ -256,7 +256,14 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            ["x.image", "n.network", "v.volume", "a.kube", "c.container", "p.pod"]
+            [
+                "x.image",
+                "n.network",
+                "v.volume",
+                "a.kube",
+                "c.container",
+                "p.pod"
+            ]
         );
     }
 

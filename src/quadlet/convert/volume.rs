@@ -51,7 +51,8 @@ pub fn convert(src: &Source, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
                 "the key Image is mandatory when using the image driver",
             )
         })?;
-        let image = image_reference(v, "Image", ctx, &mut service)?;
+        let image = unit.lookup(GROUP, "Image").unwrap_or_default();
+        let image = image_reference(v, &image, "Image", ctx, &mut service)?;
         f.push2("--opt", format!("image={image}"));
     } else {
         if unit.has_key(GROUP, "User") {
