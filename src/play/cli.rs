@@ -29,7 +29,7 @@ pub fn play(args: &PlayArgs) -> Result<u8, PlayError> {
     let options = plan::PlanOptions::from_play(args, app_dir(args.podman.unit.as_deref(), &docs));
     let plan = plan::plan(&docs, &options)?;
     report_warnings(&plan, args.strict)?;
-    let engine = Podman::new(&args.podman)?;
+    let engine = Podman::new(&args.podman.podman_modules, &args.podman.podman_global_args)?;
     let stop = Arc::new(StopFlag::new());
     let (tx, rx) = mpsc::channel();
     signals::install(Arc::clone(&stop), tx.clone())
@@ -54,6 +54,6 @@ pub fn down(args: &DownArgs) -> Result<(), PlayError> {
     let docs = crate::kube::load(&args.yaml, &[])?;
     let options = plan::PlanOptions::from_down(args, app_dir(args.podman.unit.as_deref(), &docs));
     let plan = plan::plan(&docs, &options)?;
-    let engine = Podman::new(&args.podman)?;
+    let engine = Podman::new(&args.podman.podman_modules, &args.podman.podman_global_args)?;
     execute_down(&engine, &plan, args.force.unwrap_or(false))
 }
