@@ -19,6 +19,7 @@ use serde::Deserialize;
 
 use crate::engine::podman::process::{Call, Cli, Finished};
 pub use crate::engine::EngineError as PodmanError;
+use crate::plan::{LABEL_AUTOUPDATE, LABEL_SYSTEMD_UNIT};
 
 /// A running container that carries an auto-update policy label.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -197,13 +198,8 @@ struct ManifestEntry {
 
 impl Podman for PodmanCli {
     fn auto_update_containers(&self) -> Result<Vec<Container>, PodmanError> {
-        let args = [
-            "ps",
-            "--filter",
-            "label=io.containers.autoupdate",
-            "--format",
-            "json",
-        ];
+        let filter = format!("label={LABEL_AUTOUPDATE}");
+        let args = ["ps", "--filter", filter.as_str(), "--format", "json"];
         let out = self.run(&args, None)?;
         parse_ps(&out).map_err(|e| self.output_error(&args, e))
     }
@@ -276,7 +272,7 @@ impl Podman for PodmanCli {
     }
 
     fn unit_containers(&self, unit: &str) -> Result<Vec<ContainerHealth>, PodmanError> {
-        let filter = format!("label=PODMAN_SYSTEMD_UNIT={unit}");
+        let filter = format!("label={LABEL_SYSTEMD_UNIT}={unit}");
         let args = [
             "ps",
             "--all",

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::play::plan::{ContainerPlan, NetworkPlan, PodPlan, PullPolicy, VolumePlan};
+use crate::plan::{ContainerPlan, NetworkPlan, PodPlan, PullPolicy, VolumePlan};
 
 pub use podman::Podman;
 pub use version::Version;

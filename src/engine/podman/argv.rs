@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::engine::{ContainerState, Version};
-use crate::play::plan::{ContainerPlan, Mount, PodPlan, PortMapping, RestartPolicy};
+use crate::plan::{ContainerPlan, Mount, PodPlan, PortMapping, RestartPolicy};
 
 /// Owned argv from string literals.
 pub fn args(items: &[&str]) -> Vec<String> {
@@ -311,7 +311,7 @@ pub fn parse_states(text: &str) -> Vec<ContainerState> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::play::plan::{PortOrigin, PullPolicy, SecretEnv};
+    use crate::plan::{PortOrigin, PullPolicy, SecretEnv};
 
     fn pod() -> PodPlan {
         PodPlan {

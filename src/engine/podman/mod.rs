@@ -19,7 +19,7 @@ use self::argv::{
 };
 use self::process::{is_missing, Call, Cli};
 use super::{ContainerState, Engine, EngineError, EventSink, Version, Watch};
-use crate::play::plan::{ContainerPlan, Mount, NetworkPlan, PodPlan, PullPolicy, VolumePlan};
+use crate::plan::{ContainerPlan, Mount, NetworkPlan, PodPlan, PullPolicy, VolumePlan};
 
 /// The `podman` CLI, with the global arguments of the unit and the version detected once.
 #[derive(Debug, Clone)]

@@ -5,10 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::build::{invalid, Ctx, Workload};
 use super::*;
-
-/// Workload annotation: workloads (Pod or controller names, comma-separated) whose pods must
-/// be ready before this workload's pods are created, e.g. `io.quadplay.after: "db,cache"`.
-pub const AFTER_ANNOTATION: &str = "io.quadplay.after";
+use crate::plan::*;
 
 /// Podman's ulimits for every container of the pod: `nofile=1024:2048,nproc=512`.
 const ULIMIT: &str = "io.podman.annotations.ulimit";
@@ -19,11 +16,11 @@ const PER_CONTAINER_FLAGS: &[(&str, &str)] = &[
     ("io.podman.annotations.memory-nodes", "--cpuset-mems"),
 ];
 const INIT: &str = "io.podman.annotations.init";
-const AUTHFILE: &str = "io.containers.autoupdate.authfile";
+const AUTHFILE: &str = LABEL_AUTOUPDATE_AUTHFILE;
 
 /// Annotations honoured elsewhere in the planner (or here), by prefix.
 const HONOURED: &[&str] = &[
-    "io.containers.autoupdate",
+    LABEL_AUTOUPDATE,
     "io.podman.annotations.userns",
     "io.podman.annotations.ulimit",
     "io.podman.annotations.pids-limit/",

@@ -13,18 +13,11 @@ use super::annotations::{self, owns};
 use super::containers::{check_init, container};
 use super::ports::{apply_publish, check_host_ports, container_ports, parse_publish};
 use super::volumes;
-use super::*;
-use crate::cli::{DownArgs, PlayArgs};
 use crate::kube::model::{
     ConfigMap, IntOrString, ObjectMeta, PersistentVolumeClaim, PodSpec, Secret, Service,
 };
 use crate::kube::{Documents, Object, Resource};
-
-/// Deployment annotation prefix giving one host port per replica:
-/// `io.quadplay.replica-host-ports/<containerPort>: "8081,8082,8083"`. Without it a Deployment
-/// with `replicas > 1` and a `hostPort` is refused, because every replica would bind the same
-/// host port. It is an annotation so the YAML stays valid Kubernetes.
-pub const REPLICA_HOST_PORTS: &str = "io.quadplay.replica-host-ports/";
+use crate::plan::*;
 
 /// Podman's per-pod user-namespace annotation (as `podman kube play` reads it).
 const USERNS_ANNOTATION: &str = "io.podman.annotations.userns";
@@ -73,36 +66,6 @@ impl Default for PlanOptions {
             stop_timeout: 80,
             runtime_dir: PathBuf::new(),
             down: false,
-        }
-    }
-}
-
-impl PlanOptions {
-    pub fn from_play(args: &PlayArgs, runtime_dir: PathBuf) -> Self {
-        PlanOptions {
-            unit: args.podman.unit.clone(),
-            network: args.network.clone(),
-            publish: args.publish.clone(),
-            userns: args.userns.clone(),
-            log_driver: args.log_driver.clone(),
-            log_opts: args.log_opt.clone(),
-            auto_update: args.auto_update.clone(),
-            exit_code_propagation: args.exit_code_propagation,
-            podman_args: args.podman_args.clone(),
-            strict: args.strict,
-            stop_timeout: args.stop_timeout,
-            runtime_dir,
-            down: false,
-        }
-    }
-
-    /// `down` needs the same names as `play`; options that only shape containers do not matter.
-    pub fn from_down(args: &DownArgs, runtime_dir: PathBuf) -> Self {
-        PlanOptions {
-            unit: args.podman.unit.clone(),
-            runtime_dir,
-            down: true,
-            ..PlanOptions::default()
         }
     }
 }
@@ -279,16 +242,7 @@ pub fn plan(docs: &Documents, opts: &PlanOptions) -> Result<Plan, PlanError> {
         configmaps: BTreeMap::new(),
         secrets: BTreeMap::new(),
         pvcs: BTreeMap::new(),
-        warnings: docs
-            .findings
-            .iter()
-            .map(|f| Warning {
-                location: f.location.clone(),
-                object: f.object.clone(),
-                field: f.field.clone(),
-                message: f.message.clone(),
-            })
-            .collect(),
+        warnings: docs.findings.clone(),
         volumes: Vec::new(),
         files: Vec::new(),
         host_paths: Vec::new(),

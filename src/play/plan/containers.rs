@@ -9,6 +9,7 @@ use super::volumes::{self, PodVolumes};
 use super::*;
 use crate::kube::model::{Container, IntOrString, Probe as KProbe};
 use crate::kube::quantity::Quantity;
+use crate::plan::*;
 /// Kubernetes (and Podman) refuse probes and lifecycle hooks on init containers.
 pub(super) fn check_init(w: &Workload, c: &Container, path: &str) -> Result<(), PlanError> {
     for (set, field) in [

@@ -3,9 +3,10 @@
 use std::collections::BTreeMap;
 
 use super::annotations::owns;
-use super::build::{invalid, Workload, REPLICA_HOST_PORTS};
+use super::build::{invalid, Workload};
 use super::*;
 use crate::kube::model::{Container, ContainerPort};
+use crate::plan::*;
 /// The published ports of one container: entries with a `hostPort` (or, for replicas, a port
 /// given by the replica-host-ports annotation).
 pub(super) fn container_ports(

@@ -9,6 +9,7 @@ use super::build::{invalid, Ctx, Workload};
 use super::*;
 use crate::kube::model::{Container, KeyToPath, Volume};
 use crate::kube::Object;
+use crate::plan::*;
 
 /// The Podman secret holding key `key` of Kubernetes Secret `secret`: `<secret>-<key>`, with
 /// any character Podman does not allow in a name (outside `A-Za-z0-9_.-`) replaced by `_`.
