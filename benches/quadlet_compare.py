@@ -85,6 +85,12 @@ def compare_unit(name, ours, theirs):
     return diff
 
 
+def from_kube(text):
+    """Whether a generated unit comes from a `.kube` file (its SourcePath= says so)."""
+    return any(line.startswith("SourcePath=") and line.rstrip().endswith(".kube")
+               for line in text.splitlines())
+
+
 def case_args(case_dir):
     path = os.path.join(case_dir, "args")
     if not os.path.exists(path):
@@ -127,10 +133,8 @@ def main():
             st_q, err_q = run_generator(opts.quadlet, inp, args, out_q, version)
             st_p, err_p = run_generator(opts.quadplay, inp, args, out_p, version)
             t_q, t_p = tree(out_q), tree(out_p)
-        kube_units = {f[:-5] + ".service" for f in os.listdir(os.path.join(case_dir, "input"))
-                      if f.endswith(".kube")}
         for unit in sorted(set(t_q) | set(t_p)):
-            if os.path.basename(unit) in kube_units:
+            if from_kube(t_q.get(unit, "")) or from_kube(t_p.get(unit, "")):
                 continue
             total_units += 1
             if unit not in t_q or unit not in t_p:
