@@ -39,7 +39,9 @@ def sections(text):
     result, current, pending = {}, "", ""
     for raw in text.splitlines():
         line = pending + raw
-        if line.endswith("\\"):
+        # A trailing backslash continues the line; two are an escaped backslash (systemd).
+        trailing = len(line) - len(line.rstrip("\\"))
+        if trailing % 2 == 1:
             pending = line[:-1] + " "
             continue
         pending = ""
