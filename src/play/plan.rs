@@ -29,7 +29,7 @@ mod ports;
 mod tests;
 mod volumes;
 
-pub use annotations::AFTER_ANNOTATION;
+pub use annotations::{AFTER_ANNOTATION, ALIASES_ANNOTATION};
 pub(crate) use build::field_prefix;
 pub use build::{app_name, plan, PlanError, PlanOptions, REPLICA_HOST_PORTS};
 pub use volumes::secret_name;

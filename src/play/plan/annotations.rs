@@ -10,6 +10,25 @@ use super::*;
 /// be ready before this workload's pods are created, e.g. `io.quadplay.after: "db,cache"`.
 pub const AFTER_ANNOTATION: &str = "io.quadplay.after";
 
+/// Workload annotation: more DNS names for its pods on the shared network (comma-separated),
+/// e.g. a compose service name Kubernetes forbids (`plausible_db`) or a `container_name`.
+pub const ALIASES_ANNOTATION: &str = "io.quadplay.aliases";
+
+/// The names of an [`ALIASES_ANNOTATION`] value that a DNS lookup can ask for (letters, digits,
+/// `-`, `_`, `.`; at most 253 characters); others are left out.
+pub fn extra_aliases(value: &str) -> impl Iterator<Item = String> + '_ {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|a| {
+            !a.is_empty()
+                && a.len() <= 253
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        })
+        .map(str::to_string)
+}
+
 /// Podman's ulimits for every container of the pod: `nofile=1024:2048,nproc=512`.
 const ULIMIT: &str = "io.podman.annotations.ulimit";
 /// Per-container Podman annotations (`<key>/<container>`) mapped to `podman create` flags.

@@ -678,6 +678,9 @@ fn set_aliases(
         let mut aliases = vec![pod.name.clone()];
         if let Some(w) = workloads.iter().find(|w| owns(w, pod)) {
             aliases.push(w.obj.name.clone());
+            if let Some(extra) = w.annotation(super::ALIASES_ANNOTATION) {
+                aliases.extend(super::annotations::extra_aliases(extra));
+            }
         }
         if let Some(h) = &pod.hostname {
             aliases.push(h.clone());
