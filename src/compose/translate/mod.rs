@@ -16,7 +16,7 @@ use super::{dotenv, ComposeError, Converted};
 // ignores it.
 // More DNS names of a workload's pods (compose's service name when Kubernetes forbids it,
 // `container_name`, network aliases): quadplay's executor adds them as network aliases.
-use crate::play::plan::{AFTER_ANNOTATION, ALIASES_ANNOTATION};
+use crate::plan::{AFTER_ANNOTATION, ALIASES_ANNOTATION};
 
 mod secrets;
 mod service;
