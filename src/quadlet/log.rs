@@ -85,6 +85,7 @@ impl Log {
     }
 
     fn write(&mut self, msg: &str) {
+        let msg = &capped(msg);
         if let Some(lines) = self.captured.as_mut() {
             lines.push(msg.to_string());
             return;
@@ -101,9 +102,37 @@ impl Log {
     }
 }
 
+/// The longest message written. Messages quote values (cut at 80 characters where they are
+/// made); this is the last guard, so that no input can make one log line megabytes long.
+pub const MAX_MESSAGE_BYTES: usize = 4096;
+
+fn capped(msg: &str) -> std::borrow::Cow<'_, str> {
+    if msg.len() <= MAX_MESSAGE_BYTES {
+        return msg.into();
+    }
+    let mut cut = MAX_MESSAGE_BYTES;
+    while !msg.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}… ({} bytes cut)", &msg[..cut], msg.len() - cut).into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_messages_are_cut() {
+        let mut log = Log::capturing(false);
+        log.error(&"é".repeat(5_000_000));
+        let line = &log.captured()[0];
+        assert!(line.len() < MAX_MESSAGE_BYTES + 40, "{}", line.len());
+        assert!(
+            line.ends_with("… (9995904 bytes cut)"),
+            "{}",
+            &line[line.len() - 40..]
+        );
+    }
 
     #[test]
     fn counts_errors_and_hides_debug_unless_asked() {
