@@ -2,23 +2,27 @@
 //! a [`crate::plan::Plan`] (the model, one layer down); the apply step hands its parts to the
 //! engine in order, and `down` tears the same plan down.
 //!
-//! The planner lives in submodules: `build` (options, errors, workloads → pods, networks, DNS
-//! aliases), `containers` (image, command, security, resources, probes), `env` (Kubernetes env
+//! The planner is a DAG of submodules. `context` is at the bottom (options, errors, the run-wide
+//! and per-pod contexts, workloads) and every other module imports it; `build` is at the top
+//! (the entry point: workloads → pods, networks, DNS aliases) and imports the rest; in between,
+//! `containers` (image, command, security, resources, probes), `env` (Kubernetes env
 //! precedence and `$(VAR)` expansion), `volumes` (secrets, named volumes, file sets, host paths,
 //! mounts), `ports` (hostPorts, per-replica ports, `--publish`, conflicts) and `annotations`
 //! (Podman's and quadplay's own: `io.quadplay.after`, `io.quadplay.replica-host-ports/<port>`).
+//! `containers` uses `env`, `volumes` and `annotations`; `env` uses `volumes`' secret naming;
+//! nothing below imports upward. Pods are linked to their workloads by index (`owners`).
 
 mod annotations;
 mod build;
 mod containers;
+mod context;
 mod env;
 mod ports;
 #[cfg(test)]
 mod tests;
 mod volumes;
 
-/// For `compose.rs` until it names [`crate::plan::AFTER_ANNOTATION`] itself.
-pub use crate::plan::AFTER_ANNOTATION;
-pub(crate) use build::field_prefix;
-pub use build::{app_name, plan, PlanError, PlanOptions};
+pub use build::{app_name, plan};
+pub(crate) use context::field_prefix;
+pub use context::{PlanError, PlanOptions};
 pub use volumes::secret_name;

@@ -3,9 +3,23 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::build::{invalid, Ctx, Workload};
-use super::*;
+use super::context::{invalid, Ctx, PlanError, Workload};
 use crate::plan::*;
+
+/// The names of an [`ALIASES_ANNOTATION`] value that a DNS lookup can ask for (letters, digits,
+/// `-`, `_`, `.`; at most 253 characters); others are left out.
+pub fn extra_aliases(value: &str) -> impl Iterator<Item = String> + '_ {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|a| {
+            !a.is_empty()
+                && a.len() <= 253
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        })
+        .map(str::to_string)
+}
 
 /// Podman's ulimits for every container of the pod: `nofile=1024:2048,nproc=512`.
 const ULIMIT: &str = "io.podman.annotations.ulimit";
@@ -110,19 +124,22 @@ pub(super) fn container_extras(
 }
 
 /// Fills [`PodPlan::after`] from `io.quadplay.after`, refusing unknown names and cycles.
-pub(super) fn order(pods: &mut [PodPlan], workloads: &[Workload]) -> Result<(), PlanError> {
+/// `owners[i]` is the index in `workloads` of the workload `pods[i]` was made from.
+pub(super) fn order(
+    pods: &mut [PodPlan],
+    owners: &[usize],
+    workloads: &[Workload],
+) -> Result<(), PlanError> {
     // Workload name → its pods' names.
     let mut pods_of: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for p in pods.iter() {
-        if let Some(w) = workloads.iter().find(|w| owns(w, p)) {
-            pods_of
-                .entry(w.obj.name.as_str())
-                .or_default()
-                .push(p.name.clone());
-        }
+    for (p, &owner) in pods.iter().zip(owners) {
+        pods_of
+            .entry(workloads[owner].obj.name.as_str())
+            .or_default()
+            .push(p.name.clone());
     }
     let mut deps: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for w in workloads {
+    for (index, w) in workloads.iter().enumerate() {
         let Some(list) = w.annotation(AFTER_ANNOTATION) else {
             continue;
         };
@@ -143,7 +160,8 @@ pub(super) fn order(pods: &mut [PodPlan], workloads: &[Workload]) -> Result<(), 
             };
             let names = names.clone();
             deps.entry(w.obj.name.as_str()).or_default().push(name);
-            for p in pods.iter_mut().filter(|p| owns(w, p)) {
+            let own = pods.iter_mut().zip(owners).filter(|(_, &o)| o == index);
+            for (p, _) in own {
                 for n in &names {
                     if !p.after.contains(n) {
                         p.after.push(n.clone());
@@ -153,15 +171,6 @@ pub(super) fn order(pods: &mut [PodPlan], workloads: &[Workload]) -> Result<(), 
         }
     }
     check_cycles(&deps, workloads)
-}
-
-/// True if pod `p` was made from workload `w` (`Deployment/web` or `Deployment/web[2]`).
-pub(super) fn owns(w: &Workload, p: &PodPlan) -> bool {
-    let d = w.obj.describe();
-    p.workload == d
-        || p.workload
-            .strip_prefix(&d)
-            .is_some_and(|r| r.starts_with('['))
 }
 
 fn check_cycles(deps: &BTreeMap<&str, Vec<&str>>, workloads: &[Workload]) -> Result<(), PlanError> {
