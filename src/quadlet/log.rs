@@ -106,7 +106,20 @@ impl Log {
 /// made); this is the last guard, so that no input can make one log line megabytes long.
 pub const MAX_MESSAGE_BYTES: usize = 4096;
 
+/// `msg` as one line of at most [`MAX_MESSAGE_BYTES`]: control characters (a newline in a file
+/// name, say) are escaped, so that no input can forge further log lines.
 fn capped(msg: &str) -> std::borrow::Cow<'_, str> {
+    if msg.chars().any(|c| c.is_control() && c != '\t') {
+        let escaped: String = msg
+            .chars()
+            .map(|c| match c {
+                '\t' => c.to_string(),
+                c if c.is_control() => c.escape_default().to_string(),
+                c => c.to_string(),
+            })
+            .collect();
+        return capped(&escaped).into_owned().into();
+    }
     if msg.len() <= MAX_MESSAGE_BYTES {
         return msg.into();
     }
@@ -120,6 +133,16 @@ fn capped(msg: &str) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_stay_one_line() {
+        let mut log = Log::capturing(false);
+        log.error("/etc/x\nquadplay-generator[1]: forged.kube: ok\r\u{85}");
+        assert_eq!(
+            log.captured(),
+            ["/etc/x\\nquadplay-generator[1]: forged.kube: ok\\r\\u{85}"]
+        );
+    }
 
     #[test]
     fn long_messages_are_cut() {
