@@ -92,11 +92,13 @@ put_file() {
   chown "$E2E_USER:$E2E_USER" "$1"
 }
 
-# Build and install quadplay (release) into $PREFIX so the user manager runs our generator. In Debian 13
-# run.sh installed it into the tree from the host (no Rust toolchain inside) and set QUADPLAY_INSTALLED.
+# Build and install quadplay into $PREFIX so the user manager runs our generator. E2E_PROFILE picks the
+# cargo profile (default debug: it reuses `cargo test`'s build; release with LTO takes minutes on 2 cores).
+# In Debian 13 run.sh installed it into the tree from the host (no Rust toolchain inside) and set
+# QUADPLAY_INSTALLED.
 install_quadplay() {
   if [ -z "${QUADPLAY_INSTALLED:-}" ]; then
-    make -C "$REPO" install PREFIX="$PREFIX" >/tmp/quadplay-install.log 2>&1 \
+    make -C "$REPO" install PREFIX="$PREFIX" PROFILE="${E2E_PROFILE:-debug}" >/tmp/quadplay-install.log 2>&1 \
       || { cat /tmp/quadplay-install.log >&2; fail "make install failed"; }
     export QUADPLAY_INSTALLED=1
   fi
