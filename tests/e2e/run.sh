@@ -17,6 +17,10 @@ if [ "$E2E_ENV" = debian13 ] && [ -z "${E2E_INSIDE:-}" ]; then
     || { cat /tmp/quadplay-install-d13.log >&2; echo "run.sh: make install into $tree failed" >&2; exit 1; }
   # 52-deb installs the package built here (the same one a Debian 12 build host makes).
   if [[ "52-deb" == *"${1:-}"* ]]; then
+    need=(); for p in debhelper dpkg-dev; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+    if [ ${#need[@]} -gt 0 ]; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    fi
     make -C "$repo" deb >/tmp/quadplay-deb-d13.log 2>&1 || { tail -30 /tmp/quadplay-deb-d13.log >&2; exit 1; }
     deb=$(ls -t "$repo"/dist/quadplay_*_*.deb | head -n1)
     cp "$deb" "$tree/tmp/"; export E2E_DEB=/tmp/$(basename "$deb")
