@@ -7,6 +7,13 @@
 source "$(dirname "$0")/lib.sh"
 app=qdeb
 deb_installed_before=$(dpkg-query -W -f='${Status}' quadplay 2>/dev/null || true)
+# Masks of Podman's generators made before the package (make install MASK_PODMAN_QUADLET=1, as the
+# Debian 13 run does): the package must leave them, and remove only those it made.
+masks_before=()
+for k in system user; do
+  f=/etc/systemd/$k-generators/podman-$k-generator
+  [ "$(readlink "$f" 2>/dev/null)" = /dev/null ] && masks_before+=("$f")
+done
 local_gen=/usr/local/lib/systemd/user-generators/quadplay-user-generator
 moved=""
 cleanup() {
@@ -86,7 +93,11 @@ case $deb_installed_before in *" installed") log "quadplay was installed before 
   for f in /usr/bin/quadplay /usr/libexec/quadplay /usr/lib/systemd/user-generators/quadplay-user-generator \
            /etc/systemd/user-generators/podman-user-generator /etc/systemd/system-generators/podman-system-generator \
            /var/lib/quadplay; do
+    [[ " ${masks_before[*]} " == *" $f "* ]] && continue
     { [ -e "$f" ] || [ -L "$f" ]; } && fail "$f left after dpkg --purge"
+  done
+  for f in "${masks_before[@]}"; do
+    [ "$(readlink "$f" 2>/dev/null)" = /dev/null ] || fail "dpkg --purge removed $f, a mask it did not make"
   done
   ok "dpkg --purge removed the files and the masks it made";;
 esac
