@@ -9,15 +9,13 @@ use std::collections::{HashMap, HashSet};
 use std::fs::{self, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
-use super::install::{self, Install};
+use super::install::{self, Install, Link};
 use super::log::Log;
 use super::paths::{search_dirs, search_dirs_in, SearchDir, SearchEnv};
-use super::{convert_all, dropins, Kind, PodmanVersion, Service, Settings, Source};
+use super::{convert_all, dropins, podman_version, Kind, PodmanVersion, Service, Settings, Source};
 use crate::cli::GenerateArgs;
-use crate::unit::UnitFile;
+use crate::unit::{name, UnitFile};
 
 /// Where `quadplay` is installed, written into `.kube` units; the Makefile sets it from BINDIR.
 const BINDIR: &str = match option_env!("QUADPLAY_BINDIR") {
@@ -59,10 +57,6 @@ pub fn dry_run(args: &GenerateArgs, log: &mut Log) -> Outcome {
     run(&dirs, &options, log)
 }
 
-/// Quadlet unit types quadplay recognises but does not convert: reported, never ignored
-/// silently, so that a unit meant for Podman's own Quadlet does not just vanish.
-const UNSUPPORTED_EXTENSIONS: [&str; 3] = [".image", ".build", ".artifact"];
-
 /// How to run.
 pub struct Options<'a> {
     /// Return the units as text instead of writing them (`-dryrun`, `quadplay generate`).
@@ -96,21 +90,29 @@ pub fn run(dirs: &[SearchDir], opts: &Options, log: &mut Log) -> Outcome {
     sources.sort_by_key(|s| rank(&s.file_name));
     let version = version_if_needed(&sources, &opts.settings.podman, log);
     let mut emitter = Emitter::new(opts);
+    let by_name: HashMap<&str, &Source> =
+        sources.iter().map(|s| (s.file_name.as_str(), s)).collect();
     for (file_name, result) in convert_all(&sources, opts.settings, version) {
         match result {
-            Ok(service) => emitter.emit(&file_name, &service, log),
+            Ok(service) => emitter.emit(
+                &file_name,
+                by_name.get(file_name.as_str()).copied(),
+                &service,
+                log,
+            ),
             Err(e) => log.error(&format!("converting \"{file_name}\": {e}")),
         }
     }
     emitter.outcome
 }
 
-/// Only networks and volumes have version-dependent forms: spare the podman exec otherwise.
+/// Only networks, volumes, artifacts and containers (`Mount=type=artifact`) have
+/// version-dependent forms: spare the package-database read otherwise.
 fn version_if_needed(sources: &[Source], podman: &str, log: &mut Log) -> Option<PodmanVersion> {
     let needed = sources.iter().any(|s| {
         matches!(
             Kind::from_file_name(&s.file_name),
-            Some(Kind::Network | Kind::Volume)
+            Some(Kind::Network | Kind::Volume | Kind::Artifact | Kind::Container)
         )
     });
     if needed {
@@ -142,15 +144,25 @@ impl<'a, 'o> Emitter<'a, 'o> {
         }
     }
 
-    fn emit(&mut self, file_name: &str, service: &Service, log: &mut Log) {
+    fn emit(&mut self, file_name: &str, source: Option<&Source>, service: &Service, log: &mut Log) {
         for warning in &service.warnings {
             log.info(warning);
         }
         let file = service.service_name.as_str();
-        if let Err(why) = check_service_name(file) {
-            log.error(&format!("converting \"{file_name}\": {why}"));
-            return;
-        }
+        // Everything that decides what is written is checked before anything is.
+        let checked = check_service_name(file, source)
+            .and_then(|()| install::links(file, &Install::of(&service.unit)))
+            .and_then(|links| {
+                let text = service.unit.render_checked().map_err(|e| e.to_string())?;
+                Ok((text, links))
+            });
+        let (text, links) = match checked {
+            Ok(checked) => checked,
+            Err(why) => {
+                log.error(&format!("converting \"{file_name}\": {why}"));
+                return;
+            }
+        };
         if let Some(first) = self.written_by.get(file) {
             log.error(&format!(
                 "converting \"{file_name}\": {file} is already generated from \"{first}\""
@@ -160,22 +172,20 @@ impl<'a, 'o> Emitter<'a, 'o> {
         self.written_by
             .insert(file.to_string(), file_name.to_string());
         if self.opts.dry_run {
-            let text = format!("---{file}---\n{}\n", service.unit.render());
-            self.outcome.dry_run_text.push_str(&text);
+            self.outcome
+                .dry_run_text
+                .push_str(&format!("---{file}---\n{text}\n"));
             self.outcome.generated += 1;
             return;
         }
         let Some(out_dir) = self.out_dir(log) else {
             return;
         };
-        if write_service(
-            out_dir,
-            file,
-            service,
-            self.opts.argv0,
-            &mut self.links,
-            log,
-        ) {
+        let text = format!(
+            "# Automatically generated by {}\n# \n{text}",
+            self.opts.argv0
+        );
+        if write_service(out_dir, file, &text, &links, &mut self.links, log) {
             self.outcome.generated += 1;
         }
     }
@@ -204,15 +214,11 @@ impl<'a, 'o> Emitter<'a, 'o> {
     }
 }
 
-/// Pins the Podman version instead of asking `podman --version` (packagers who know it, tests).
-pub const PODMAN_VERSION_ENV: &str = "QUADPLAY_PODMAN_VERSION";
-
-/// How long `podman --version` may take before the generator gives up on it: a generator that
-/// hangs holds up boot and every daemon-reload.
-const VERSION_TIMEOUT: Duration = Duration::from_secs(3);
+/// Pins the Podman version instead of looking it up (packagers who know it, tests).
+pub const PODMAN_VERSION_ENV: &str = podman_version::ENV;
 
 /// The Podman version the units will run with, or `None` (the converters then use forms that
-/// work on every Podman).
+/// work on every Podman). Runs no process: see [`podman_version`].
 fn podman_version(podman: &str, log: &mut Log) -> Option<PodmanVersion> {
     if let Some(pinned) = std::env::var(PODMAN_VERSION_ENV)
         .ok()
@@ -226,44 +232,21 @@ fn podman_version(podman: &str, log: &mut Log) -> Option<PodmanVersion> {
         }
         return version;
     }
-    let version = run_version(podman);
-    match version {
-        Some(v) => log.debug(&format!("{podman} is Podman {}.{}", v.major, v.minor)),
-        None => log.debug(&format!(
-            "could not tell the version of {podman}: using forms every Podman accepts"
-        )),
-    }
-    version
-}
-
-/// `podman --version` with a deadline.
-fn run_version(podman: &str) -> Option<PodmanVersion> {
-    let mut child = Command::new(podman)
-        .arg("--version")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let deadline = Instant::now() + VERSION_TIMEOUT;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(2)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return None;
-            }
+    match podman_version::from_packages(Path::new("/"), podman) {
+        Some(found) => {
+            log.debug(&format!(
+                "{podman} is Podman {} ({})",
+                found.version.major, found.source
+            ));
+            Some(found.version)
         }
-    };
-    let mut text = String::new();
-    // The output is one short line: it fits the pipe buffer, so reading after exit is safe.
-    child.stdout.take()?.read_to_string(&mut text).ok()?;
-    status
-        .success()
-        .then(|| PodmanVersion::parse(&text))
-        .flatten()
+        None => {
+            log.debug(&format!(
+                "no package database names the version of {podman}: using forms every Podman accepts"
+            ));
+            None
+        }
+    }
 }
 
 /// Every unit file of the search dirs, first of each name only, with its drop-ins merged.
@@ -289,16 +272,6 @@ fn load_units(dirs: &[SearchDir], log: &mut Log) -> Vec<Source> {
                 continue;
             }
             let path = dir.path.join(name);
-            if Kind::from_file_name(name).is_none() {
-                // Marked seen so that lower-precedence copies do not repeat the message.
-                seen.insert(name.to_string());
-                log.error(&format!(
-                    "{}: {} units are not supported by quadplay",
-                    path.display(),
-                    extension(name)
-                ));
-                continue;
-            }
             log.debug(&format!("Loading source unit file {}", path.display()));
             // A parse error leaves the name free: a same-named file further down may load.
             let Some(mut unit) = read_unit(&path, log) else {
@@ -328,7 +301,7 @@ fn read_unit(path: &Path, log: &mut Log) -> Option<UnitFile> {
     let text = match read_regular_file(path) {
         Ok(text) => text,
         Err(e) => {
-            log.error(&format!("error loading {}: {e}", path.display()));
+            log.error(&format!("error loading {}", read_error(path, &e)));
             return None;
         }
     };
@@ -341,24 +314,77 @@ fn read_unit(path: &Path, log: &mut Log) -> Option<UnitFile> {
     }
 }
 
-/// The text of `path` if it is a regular file (symlinks followed). A FIFO named `x.kube` would
-/// otherwise block the generator, and with it boot, forever: it is opened without blocking and
-/// refused, as are directories and devices.
+/// The largest unit file or drop-in read. Hand-written Quadlet units are a few KiB (the largest
+/// real ones, with long inline scripts, some tens of KiB), and systemd itself refuses any line
+/// over 1 MiB (`LONG_LINE_MAX`): 1 MiB leaves ample room and keeps a run at milliseconds and a
+/// few MiB whatever is put in the search dirs (a 1.5 GB `x.container` was read whole before).
+pub const MAX_UNIT_FILE_BYTES: u64 = 1 << 20;
+
+/// The text of `path` if it is a regular file (symlinks followed) of at most
+/// [`MAX_UNIT_FILE_BYTES`] in valid UTF-8. A FIFO named `x.kube` would otherwise block the
+/// generator, and with it boot, forever: it is opened without blocking and refused, as are
+/// directories and devices. A larger file is refused by its size, without reading it; a file
+/// that grows while read (or a `/proc` file that reports no size) is read only up to the limit.
 fn read_regular_file(path: &Path) -> std::io::Result<String> {
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = OpenOptions::new()
+    let file = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)?;
-    if !file.metadata()?.is_file() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "not a regular file",
-        ));
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(invalid("not a regular file".into()));
     }
-    let mut text = String::new();
-    file.read_to_string(&mut text)?;
-    Ok(text)
+    let too_big = |size: String| {
+        invalid(format!(
+            "{size} bytes: unit files larger than {} KiB are refused",
+            MAX_UNIT_FILE_BYTES / 1024
+        ))
+    };
+    if meta.len() > MAX_UNIT_FILE_BYTES {
+        return Err(too_big(meta.len().to_string()));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_UNIT_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_UNIT_FILE_BYTES {
+        return Err(too_big(format!("more than {MAX_UNIT_FILE_BYTES}")));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+        let start = valid
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |nl| nl + 1);
+        let column = String::from_utf8_lossy(&valid[start..]).chars().count() + 1;
+        Utf8Error { line, column }.into()
+    })
+}
+
+/// Where a unit file stops being UTF-8; carried inside an `io::Error` so that the caller can
+/// print it as `path:line:column:`.
+#[derive(Debug, thiserror::Error)]
+#[error("{line}:{column}: not valid UTF-8 (unit files are UTF-8 text)")]
+struct Utf8Error {
+    line: usize,
+    column: usize,
+}
+
+impl From<Utf8Error> for std::io::Error {
+    fn from(e: Utf8Error) -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, e)
+    }
+}
+
+/// `path: why`, or `path:line:column: why` for text that is not UTF-8.
+fn read_error(path: &Path, e: &std::io::Error) -> String {
+    let located = e.get_ref().is_some_and(|inner| inner.is::<Utf8Error>());
+    let sep = if located { ":" } else { ": " };
+    format!("{}{sep}{e}", path.display())
+}
+
+fn invalid(message: String) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, message)
 }
 
 /// `filepath.Ext`: from the last dot on, or empty.
@@ -367,7 +393,7 @@ fn extension(name: &str) -> &str {
 }
 
 fn is_unit_name(name: &str) -> bool {
-    Kind::from_file_name(name).is_some() || UNSUPPORTED_EXTENSIONS.contains(&extension(name))
+    Kind::from_file_name(name).is_some()
 }
 
 /// Quadlet's processing order by extension (lower first).
@@ -382,47 +408,46 @@ fn rank(file_name: &str) -> u8 {
     }
 }
 
-/// A service name becomes a file name in the output dir: it must stay there.
-fn check_service_name(name: &str) -> Result<(), String> {
-    if name.contains('/') || name.starts_with('.') {
-        return Err(format!("invalid service name \"{name}\""));
-    }
-    Ok(())
+/// A service name becomes a file name in the output dir: it must be a `.service` name systemd
+/// accepts (which also keeps it there). The error points at `ServiceName=` when that made the
+/// name, else at the unit file, whose name did.
+fn check_service_name(service: &str, source: Option<&Source>) -> Result<(), String> {
+    let why = match name::parse(service) {
+        Ok(n) if n.suffix == "service" => return Ok(()),
+        Ok(_) => format!("“{service}” is not a .service name"),
+        Err(why) => why,
+    };
+    let set_by = source.and_then(|s| {
+        let kind = super::Kind::from_file_name(&s.file_name)?;
+        s.unit.lookup_last(kind.group(), "ServiceName")
+    });
+    Err(match (set_by, source) {
+        (Some(v), _) => format!("{}: ServiceName: invalid service name: {why}", v.origin),
+        (None, Some(s)) => format!(
+            "{}: the file name gives the service name “{service}”, which systemd refuses: {why}",
+            s.unit.path().display()
+        ),
+        (None, None) => format!("invalid service name: {why}"),
+    })
 }
 
-/// Write one service and its `[Install]` links; false (after logging) on failure.
+/// Write one service (already rendered) and its `[Install]` links; false (after logging) on
+/// failure.
 fn write_service(
     out_dir: &Path,
     file: &str,
-    service: &Service,
-    argv0: &str,
+    text: &str,
+    links: &[Link],
     creator: &mut install::Creator,
     log: &mut Log,
 ) -> bool {
-    let unit = &service.unit;
-    // Quadlet prepends these two comment lines to the first group's comments, which are what
-    // the rendering starts with.
-    let text = format!(
-        "# Automatically generated by {argv0}\n# \n{}",
-        unit.render()
-    );
-    let path = out_dir.join(file);
-    if let Err(e) = write_atomically(&path, text.as_bytes()) {
-        log.error(&format!("writing {}: {e}", path.display()));
+    let written = install::confined(out_dir, Path::new(file), 1)
+        .and_then(|path| write_atomically(&path, text.as_bytes()).map(|()| path));
+    if let Err(e) = written {
+        log.error(&format!("writing {}: {e}", out_dir.join(file).display()));
         return false;
     }
-    let install = Install {
-        alias: unit.lookup_all_strv("Install", "Alias"),
-        wanted_by: unit.lookup_all_strv("Install", "WantedBy"),
-        required_by: unit.lookup_all_strv("Install", "RequiredBy"),
-        upheld_by: unit.lookup_all_strv("Install", "UpheldBy"),
-        default_instance: unit.lookup("Install", "DefaultInstance"),
-    };
-    let (links, refused) = install::links(file, &install);
-    for why in refused {
-        log.info(&why);
-    }
-    creator.create(out_dir, &links, log);
+    creator.create(out_dir, links, log);
     true
 }
 
@@ -463,19 +488,26 @@ fn temp_path(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::{Duration, Instant};
 
     #[test]
-    fn podman_version_from_a_real_program_or_none() {
+    fn podman_version_runs_no_program() {
+        if std::env::var_os(PODMAN_VERSION_ENV).is_some() {
+            return; // pinned from outside: nothing to look up
+        }
         let t = tempfile::tempdir().unwrap();
         let fake = t.path().join("podman");
-        fs::write(&fake, "#!/bin/sh\necho podman version 4.9.3\n").unwrap();
-        fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-        assert_eq!(
-            run_version(&fake.to_string_lossy()),
-            Some(PodmanVersion { major: 4, minor: 9 })
+        let ran = t.path().join("ran");
+        let script = format!(
+            "#!/bin/sh\ntouch {}\necho podman version 4.9.3\n",
+            ran.display()
         );
-        assert_eq!(run_version("/bin/false"), None);
-        assert_eq!(run_version("/nonexistent/podman"), None);
+        fs::write(&fake, script).unwrap();
+        fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let mut log = Log::capturing(true);
+        // Not a packaged binary: no package database vouches for it, so unknown.
+        assert_eq!(podman_version(&fake.to_string_lossy(), &mut log), None);
+        assert!(!ran.exists(), "the generator executed {}", fake.display());
     }
 
     fn kube_dir(names: &[&str]) -> (tempfile::TempDir, Vec<SearchDir>) {
@@ -562,6 +594,35 @@ mod tests {
     }
 
     #[test]
+    fn big_files_are_refused_by_size_without_reading_them() {
+        let t = tempfile::tempdir().unwrap();
+        let big = t.path().join("big.container");
+        let f = fs::File::create(&big).unwrap();
+        // Sparse: 1.5 GB that takes no disk; reading it whole would take seconds and memory.
+        f.set_len(1_500_000_000).unwrap();
+        let start = Instant::now();
+        let err = read_regular_file(&big).unwrap_err().to_string();
+        assert!(start.elapsed() < Duration::from_secs(1));
+        assert_eq!(
+            err,
+            "1500000000 bytes: unit files larger than 1024 KiB are refused"
+        );
+        f.set_len(MAX_UNIT_FILE_BYTES).unwrap();
+        assert_eq!(read_regular_file(&big).unwrap().len(), 1 << 20);
+    }
+
+    #[test]
+    fn invalid_utf8_is_located() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("x.kube");
+        fs::write(&p, b"[Kube]\nYaml=caf\xe9.yaml\n").unwrap();
+        assert_eq!(
+            read_regular_file(&p).unwrap_err().to_string(),
+            "2:9: not valid UTF-8 (unit files are UTF-8 text)"
+        );
+    }
+
+    #[test]
     fn ranks_put_networks_first_and_pods_last() {
         let mut names = vec!["p.pod", "k.kube", "c.container", "n.network", "v.volume"];
         names.sort_by_key(|n| rank(n));
@@ -572,12 +633,32 @@ mod tests {
     }
 
     #[test]
-    fn service_names_must_stay_in_the_output_dir() {
-        assert!(check_service_name("web.service").is_ok());
-        assert!(check_service_name("db@.service").is_ok());
-        assert!(check_service_name("../etc/x.service").is_err());
-        assert!(check_service_name(".service").is_err());
-        assert!(check_service_name("/abs.service").is_err());
+    fn service_names_must_be_names_systemd_accepts() {
+        assert!(check_service_name("web.service", None).is_ok());
+        assert!(check_service_name("db@.service", None).is_ok());
+        assert!(check_service_name("../etc/x.service", None).is_err());
+        assert!(check_service_name(".service", None).is_err());
+        assert!(check_service_name("/abs.service", None).is_err());
+        assert!(check_service_name("x.socket", None).is_err());
+        let named = Source {
+            file_name: "a.container".into(),
+            unit: UnitFile::parse(
+                Path::new("/u/a.container"),
+                "[Container]\nImage=x\nServiceName=../../x\n",
+            )
+            .unwrap(),
+        };
+        let e = check_service_name("../../x.service", Some(&named)).unwrap_err();
+        assert!(
+            e.starts_with("/u/a.container:3: ServiceName: invalid service name: "),
+            "{e}"
+        );
+        let odd = Source {
+            file_name: "a b.kube".into(),
+            unit: UnitFile::parse(Path::new("/u/a b.kube"), "[Kube]\nYaml=y\n").unwrap(),
+        };
+        let e = check_service_name("a b.service", Some(&odd)).unwrap_err();
+        assert!(e.starts_with("/u/a b.kube: the file name gives the service name “a b.service”, which systemd refuses: "), "{e}");
     }
 
     #[test]
