@@ -232,11 +232,17 @@ fn podman_version(podman: &str, log: &mut Log) -> Option<PodmanVersion> {
         }
         return version;
     }
-    match podman_version::from_packages(Path::new("/"), podman) {
+    // The package databases of the test root, when tests run against a private tree.
+    let root = std::env::var(super::paths::TEST_ROOT_ENV)
+        .ok()
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| "/".to_string());
+    match podman_version::from_packages(Path::new(&root), podman) {
         Some(found) => {
+            let v = found.version;
             log.debug(&format!(
-                "{podman} is Podman {} ({})",
-                found.version.major, found.source
+                "{podman} is Podman {}.{} ({})",
+                v.major, v.minor, found.source
             ));
             Some(found.version)
         }
