@@ -225,7 +225,7 @@ fn an_alias_bomb_is_refused_at_the_alias_that_crosses_the_bound() {
     // The anchor (1 MiB) and 30 aliases fit in 32 MiB with the keys; the 31st (line 36) does not.
     assert_eq!(
         err,
-        "/apps/app.yaml:36:5: invalid YAML: document too large (more than 32 MiB of text after expanding aliases)"
+        "/apps/app.yaml:36:5: invalid YAML: the YAML expands to more than 32 MiB of text (aliases included)"
     );
 }
 

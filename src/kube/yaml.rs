@@ -385,14 +385,14 @@ impl<'a> Builder<'a> {
         if self.size.nodes > MAX_NODES {
             return Err(SyntaxError::at(
                 pos,
-                format!("document too large (more than {MAX_NODES} nodes after expanding aliases)"),
+                format!("the YAML expands to more than {MAX_NODES} nodes (aliases included)"),
             ));
         }
         if self.size.bytes > MAX_EXPANDED_BYTES {
             return Err(SyntaxError::at(
                 pos,
                 format!(
-                    "document too large (more than {} MiB of text after expanding aliases)",
+                    "the YAML expands to more than {} MiB of text (aliases included)",
                     MAX_EXPANDED_BYTES >> 20
                 ),
             ));
