@@ -28,6 +28,12 @@ pods=$(grep -c '^kind: Pod' "$UNIT_DIR/$app.yaml")
 grep -q 'type: File' "$UNIT_DIR/$app.yaml" || fail "bind-mounted files are not hostPath File"
 ok "converted: $pods pods; warnings: $(grep -c warning "$work/convert.log" || true)"
 
+# The dry run says a start would succeed, and changes nothing.
+as_user env ROUTER_PORT=$port "$qp" convert "$work/compose.yaml" --check >"$work/check.log" 2>&1 \
+  || fail "convert --check: $(cat "$work/check.log")"
+grep -q '^dry run: a start would get past' "$work/check.log" || fail "check said: $(tail -3 "$work/check.log")"
+[ -z "$(pod_names | grep "^$app-" || true)" ] || fail "--check created pods"
+ok "convert --check: $(grep -c '^  pod ' "$work/check.log") pods would be created; exit 0"
 upodman volume rm -f "$app-store-data" >/dev/null 2>&1 || true   # a count from an earlier run
 uctl daemon-reload
 start=$(date +%s.%N)
