@@ -49,11 +49,21 @@ pub enum ExitCodePropagation {
     All,
 }
 
+impl From<ExitCodePropagation> for crate::plan::ExitCodePropagation {
+    fn from(value: ExitCodePropagation) -> Self {
+        match value {
+            ExitCodePropagation::None => Self::None,
+            ExitCodePropagation::Any => Self::Any,
+            ExitCodePropagation::All => Self::All,
+        }
+    }
+}
+
 /// Options shared by `play` and `down` that say how to call Podman and what belongs to the unit.
 #[derive(Debug, Clone, Args, Default)]
 pub struct PodmanOptions {
     /// The systemd unit this run belongs to (labels every object; default: $PODMAN_SYSTEMD_UNIT).
-    #[arg(long, env = "PODMAN_SYSTEMD_UNIT", value_name = "UNIT")]
+    #[arg(long, env = crate::plan::LABEL_SYSTEMD_UNIT, value_name = "UNIT")]
     pub unit: Option<String>,
     /// A containers.conf module to load (`podman --module`); repeatable.
     #[arg(long = "podman-module", value_name = "MODULE")]

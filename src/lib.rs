@@ -5,7 +5,7 @@
 //! * the generator (`quadplay-generator`): unit files → [`unit::UnitFile`] → typed Quadlet kinds →
 //!   `.service` units (see [`quadlet`]); it never touches D-Bus or the network;
 //! * the executor (`quadplay play` / `quadplay down`): Kubernetes YAML → [`kube`] model →
-//!   [`play::plan::Plan`] → applied through an [`engine::Engine`] (the `podman` CLI), then
+//!   [`plan::Plan`] → applied through an [`engine::Engine`] (the `podman` CLI), then
 //!   supervised under systemd.
 //!
 //! Nothing below the binaries prints to stdout; reports are returned to the caller.
@@ -17,6 +17,7 @@ pub mod docs;
 pub mod doctor;
 pub mod engine;
 pub mod kube;
+pub mod plan;
 pub mod play;
 pub mod quadlet;
 pub mod systemd;

@@ -13,10 +13,13 @@
 //! * `podman pull --quiet NAME` and `podman tag ID NAME`.
 
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde::Deserialize;
+
+use crate::engine::podman::process::{Call, Cli, Finished};
+pub use crate::engine::EngineError as PodmanError;
+use crate::plan::{LABEL_AUTOUPDATE, LABEL_SYSTEMD_UNIT};
 
 /// A running container that carries an auto-update policy label.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -44,21 +47,6 @@ pub struct ContainerHealth {
     pub started_at: String,
 }
 
-/// A failed Podman call, with the command line and what Podman said.
-#[derive(Debug, thiserror::Error)]
-pub enum PodmanError {
-    #[error("cannot run `{command}`: {source}")]
-    Spawn {
-        command: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("`{command}` failed: {stderr}")]
-    Failed { command: String, stderr: String },
-    #[error("`{command}`: unexpected output: {detail}")]
-    Output { command: String, detail: String },
-}
-
 /// What auto-update asks of Podman.
 pub trait Podman {
     /// Running containers that carry an `io.containers.autoupdate` label.
@@ -81,10 +69,10 @@ pub trait Podman {
     fn unit_containers(&self, unit: &str) -> Result<Vec<ContainerHealth>, PodmanError>;
 }
 
-/// The `podman` command-line client.
+/// The `podman` command-line client, through the engine's adapter (`$PODMAN` or `podman`).
 #[derive(Debug, Clone)]
 pub struct PodmanCli {
-    program: String,
+    cli: Cli,
 }
 
 impl Default for PodmanCli {
@@ -99,67 +87,42 @@ static PROBE_SEQ: AtomicU32 = AtomicU32::new(0);
 impl PodmanCli {
     /// `$PODMAN` if set, else `podman` from `PATH`.
     pub fn from_env() -> Self {
-        let program = std::env::var("PODMAN")
-            .ok()
-            .filter(|p| !p.is_empty())
-            .unwrap_or_else(|| "podman".to_string());
-        PodmanCli { program }
+        PodmanCli {
+            cli: Cli::from_env(Vec::new()),
+        }
     }
 
     pub fn with_program(program: impl Into<String>) -> Self {
         PodmanCli {
-            program: program.into(),
+            cli: Cli::new(program.into(), Vec::new()),
         }
     }
 
-    fn command_line(&self, args: &[&str]) -> String {
-        std::iter::once(self.program.as_str())
-            .chain(args.iter().copied())
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-
-    /// Run podman (with `REGISTRY_AUTH_FILE` when the container names an auth file: unlike
-    /// `--authfile`, every command that talks to a registry honours it on every Podman version).
-    /// `Ok((success, stdout, stderr))` once it ran at all.
-    fn exec(
-        &self,
-        args: &[&str],
-        authfile: Option<&str>,
-    ) -> Result<(bool, String, String), PodmanError> {
-        let mut cmd = Command::new(&self.program);
-        cmd.args(args).stdin(Stdio::null());
-        if let Some(authfile) = authfile {
-            cmd.env("REGISTRY_AUTH_FILE", authfile);
-        }
-        let out = cmd.output().map_err(|source| PodmanError::Spawn {
-            command: self.command_line(args),
-            source,
-        })?;
-        Ok((
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        ))
+    /// Runs podman (with `REGISTRY_AUTH_FILE` when the container names an auth file) whatever its
+    /// exit status; an error only when it could not run.
+    fn exec(&self, args: &[&str], authfile: Option<&str>) -> Result<Finished, PodmanError> {
+        let argv: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let call = Call {
+            authfile,
+            ..Call::default()
+        };
+        self.cli.call(&argv.join(" "), &argv, call)
     }
 
     /// Run podman and require success; its stdout.
     fn run(&self, args: &[&str], authfile: Option<&str>) -> Result<String, PodmanError> {
-        let (ok, stdout, stderr) = self.exec(args, authfile)?;
-        if ok {
-            Ok(stdout)
-        } else {
-            Err(PodmanError::Failed {
-                command: self.command_line(args),
-                stderr,
-            })
-        }
+        let argv: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let call = Call {
+            authfile,
+            ..Call::default()
+        };
+        self.cli.run_with(&argv.join(" "), &argv, call)
     }
 
     /// A parse failure of `args`' output, as an error naming the command.
     fn output_error(&self, args: &[&str], detail: String) -> PodmanError {
         PodmanError::Output {
-            command: self.command_line(args),
+            action: args.join(" "),
             detail,
         }
     }
@@ -235,13 +198,8 @@ struct ManifestEntry {
 
 impl Podman for PodmanCli {
     fn auto_update_containers(&self) -> Result<Vec<Container>, PodmanError> {
-        let args = [
-            "ps",
-            "--filter",
-            "label=io.containers.autoupdate",
-            "--format",
-            "json",
-        ];
+        let filter = format!("label={LABEL_AUTOUPDATE}");
+        let args = ["ps", "--filter", filter.as_str(), "--format", "json"];
         let out = self.run(&args, None)?;
         parse_ps(&out).map_err(|e| self.output_error(&args, e))
     }
@@ -253,15 +211,16 @@ impl Podman for PodmanCli {
     }
 
     fn local_image_id(&self, name: &str) -> Result<Option<String>, PodmanError> {
-        let (exists, _, stderr) = self.exec(&["image", "exists", name], None)?;
-        if !exists {
+        let exists = self.exec(&["image", "exists", name], None)?;
+        if !exists.success {
             // `image exists` says "no" with exit 1 and nothing on stderr; anything else is an error.
-            if stderr.is_empty() {
+            if exists.stderr.is_empty() {
                 return Ok(None);
             }
             return Err(PodmanError::Failed {
-                command: self.command_line(&["image", "exists", name]),
-                stderr,
+                action: format!("image exists {name}"),
+                message: exists.stderr,
+                code: exists.code,
             });
         }
         let out = self.run(&["image", "inspect", "--format", "{{.Id}}", name], None)?;
@@ -313,7 +272,7 @@ impl Podman for PodmanCli {
     }
 
     fn unit_containers(&self, unit: &str) -> Result<Vec<ContainerHealth>, PodmanError> {
-        let filter = format!("label=PODMAN_SYSTEMD_UNIT={unit}");
+        let filter = format!("label={LABEL_SYSTEMD_UNIT}={unit}");
         let args = [
             "ps",
             "--all",

@@ -3,12 +3,12 @@
 use std::fmt;
 
 /// The label Quadlet (`AutoUpdate=` in `.container`) and `quadplay play --auto-update` put on containers.
-pub const POLICY_LABEL: &str = "io.containers.autoupdate";
+pub use crate::plan::LABEL_AUTOUPDATE as POLICY_LABEL;
 /// The label naming the auth file for the registry, as Podman's auto-update reads it.
-pub const AUTHFILE_LABEL: &str = "io.containers.autoupdate.authfile";
+pub use crate::plan::LABEL_AUTOUPDATE_AUTHFILE as AUTHFILE_LABEL;
 /// The label naming the systemd unit that runs the container (set by Podman from the unit's
 /// `PODMAN_SYSTEMD_UNIT` environment, and by `quadplay play --unit`).
-pub const UNIT_LABEL: &str = "PODMAN_SYSTEMD_UNIT";
+pub use crate::plan::LABEL_SYSTEMD_UNIT as UNIT_LABEL;
 
 /// How a container is kept up to date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -35,8 +35,9 @@ impl FakePodman {
 
 fn err(msg: &str) -> PodmanError {
     PodmanError::Failed {
-        command: "podman".into(),
-        stderr: msg.into(),
+        action: "podman".into(),
+        message: msg.into(),
+        code: Some(125),
     }
 }
 

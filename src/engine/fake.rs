@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::{ContainerState, Engine, EngineError, EventSink, Version, Watch, WatchEvent};
-use crate::play::plan::{ContainerPlan, NetworkPlan, PodPlan, PullPolicy, VolumePlan};
+use crate::plan::{ContainerPlan, NetworkPlan, PodPlan, PullPolicy, VolumePlan};
 
 #[derive(Debug, Clone)]
 pub struct FakeContainer {
@@ -237,9 +237,9 @@ impl Engine for Fake {
             });
         }
         let policy = match container.restart_policy {
-            crate::play::plan::RestartPolicy::Always => "always",
-            crate::play::plan::RestartPolicy::OnFailure => "on-failure",
-            crate::play::plan::RestartPolicy::Never => "no",
+            crate::plan::RestartPolicy::Always => "always",
+            crate::plan::RestartPolicy::OnFailure => "on-failure",
+            crate::plan::RestartPolicy::Never => "no",
         };
         state.containers.insert(
             container.name.clone(),

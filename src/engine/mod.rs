@@ -1,4 +1,4 @@
-//! The container engine, in the plan's terms.
+//! The container engine, in the plan's terms, and the one error type of every Podman call.
 //!
 //! [`Engine`] is everything the executor asks of a container engine: networks, secrets, volumes,
 //! pods, containers, probes and a stream of container deaths. [`podman::Podman`] implements it with
@@ -10,62 +10,26 @@ pub mod exitwatch;
 pub mod fake;
 pub mod netns;
 pub mod podman;
+pub mod version;
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::play::plan::{ContainerPlan, NetworkPlan, PodPlan, PullPolicy, VolumePlan};
+use crate::plan::{ContainerPlan, NetworkPlan, PodPlan, PullPolicy, VolumePlan};
 
 pub use podman::Podman;
-
-/// A Podman version, `major.minor.patch`; flags newer than 4.3 are gated on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Version {
-    pub major: u32,
-    pub minor: u32,
-    pub patch: u32,
-}
-
-impl Version {
-    pub const fn new(major: u32, minor: u32, patch: u32) -> Self {
-        Version {
-            major,
-            minor,
-            patch,
-        }
-    }
-
-    /// Parses `4.3.1`, `5.0.0-dev`, `4.9.4-rhel`: the numeric prefix of each of three fields.
-    pub fn parse(text: &str) -> Option<Version> {
-        let mut parts = text.trim().splitn(3, '.');
-        let mut field = || -> Option<u32> {
-            let part = parts.next()?;
-            let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
-            digits.parse().ok()
-        };
-        let major = field()?;
-        let minor = field()?;
-        let patch = field().unwrap_or(0);
-        Some(Version::new(major, minor, patch))
-    }
-}
-
-impl fmt::Display for Version {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
-    }
-}
+pub use version::Version;
 
 /// What went wrong talking to the engine. Carries the engine's own message verbatim.
 #[derive(Debug, Error)]
 pub enum EngineError {
     /// The engine binary could not be run at all.
-    #[error("cannot run {program}: {source}")]
+    #[error("cannot run {command}: {source}")]
     Spawn {
-        program: String,
+        /// The command line, as a person would type it.
+        command: String,
         source: std::io::Error,
     },
     /// The engine ran and refused: `action` is e.g. `create container web-app`.
@@ -225,15 +189,6 @@ pub trait Engine: Send + Sync {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_versions() {
-        assert_eq!(Version::parse("4.3.1"), Some(Version::new(4, 3, 1)));
-        assert_eq!(Version::parse("5.0.0-dev"), Some(Version::new(5, 0, 0)));
-        assert_eq!(Version::parse("4.9"), Some(Version::new(4, 9, 0)));
-        assert_eq!(Version::parse("banana"), None);
-        assert!(Version::new(4, 3, 1) < Version::new(4, 10, 0));
-    }
 
     fn state(status: &str, code: i32, policy: &str) -> ContainerState {
         ContainerState {

@@ -17,7 +17,7 @@ use std::thread;
 use std::time::Duration;
 
 use crate::engine::{Engine, EngineError};
-use crate::play::plan::{
+use crate::plan::{
     ContainerPlan, FileSetPlan, HostPathPlan, HostPathType, Plan, PodPlan, PullPolicy, LABEL_APP,
     LABEL_SYSTEMD_UNIT, LABEL_UNIT,
 };

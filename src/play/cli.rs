@@ -6,11 +6,41 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::notify::Notifier;
+use super::plan::{self, PlanOptions};
 use super::signals::{self, StopFlag};
-use super::{execute, execute_down, plan, report_warnings, PlayError, RunOptions};
+use super::{execute, execute_down, report_warnings, PlayError, RunOptions};
 use crate::cli::{DownArgs, PlayArgs};
 use crate::engine::podman::runtime_dir;
 use crate::engine::Podman;
+
+/// What `play`'s command line adds to the YAML, as the planner's plain options.
+pub fn play_options(args: &PlayArgs, runtime_dir: PathBuf) -> PlanOptions {
+    PlanOptions {
+        unit: args.podman.unit.clone(),
+        network: args.network.clone(),
+        publish: args.publish.clone(),
+        userns: args.userns.clone(),
+        log_driver: args.log_driver.clone(),
+        log_opts: args.log_opt.clone(),
+        auto_update: args.auto_update.clone(),
+        exit_code_propagation: args.exit_code_propagation.into(),
+        podman_args: args.podman_args.clone(),
+        strict: args.strict,
+        stop_timeout: args.stop_timeout,
+        runtime_dir,
+        down: false,
+    }
+}
+
+/// `down` needs the same names as `play`; options that only shape containers do not matter.
+pub fn down_options(args: &DownArgs, runtime_dir: PathBuf) -> PlanOptions {
+    PlanOptions {
+        unit: args.podman.unit.clone(),
+        runtime_dir,
+        down: true,
+        ..PlanOptions::default()
+    }
+}
 
 /// Where the app's file sets live: `$XDG_RUNTIME_DIR/quadplay/<app>` (or `/run/quadplay/<app>`).
 fn app_dir(unit: Option<&str>, docs: &crate::kube::Documents) -> PathBuf {
@@ -26,10 +56,10 @@ const PORT_WAIT: Duration = Duration::from_secs(3);
 /// `quadplay play`: load, plan, run under the service manager (or detached). The exit status.
 pub fn play(args: &PlayArgs) -> Result<u8, PlayError> {
     let docs = crate::kube::load(&args.yaml, &args.configmap)?;
-    let options = plan::PlanOptions::from_play(args, app_dir(args.podman.unit.as_deref(), &docs));
+    let options = play_options(args, app_dir(args.podman.unit.as_deref(), &docs));
     let plan = plan::plan(&docs, &options)?;
     report_warnings(&plan, args.strict)?;
-    let engine = Podman::new(&args.podman)?;
+    let engine = Podman::new(&args.podman.podman_modules, &args.podman.podman_global_args)?;
     let stop = Arc::new(StopFlag::new());
     let (tx, rx) = mpsc::channel();
     signals::install(Arc::clone(&stop), tx.clone())
@@ -52,8 +82,76 @@ pub fn play(args: &PlayArgs) -> Result<u8, PlayError> {
 /// `quadplay down`: remove what `play` made for the same YAML.
 pub fn down(args: &DownArgs) -> Result<(), PlayError> {
     let docs = crate::kube::load(&args.yaml, &[])?;
-    let options = plan::PlanOptions::from_down(args, app_dir(args.podman.unit.as_deref(), &docs));
+    let options = down_options(args, app_dir(args.podman.unit.as_deref(), &docs));
     let plan = plan::plan(&docs, &options)?;
-    let engine = Podman::new(&args.podman)?;
+    let engine = Podman::new(&args.podman.podman_modules, &args.podman.podman_global_args)?;
     execute_down(&engine, &plan, args.force.unwrap_or(false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::ExitCodePropagation;
+
+    #[test]
+    fn options_from_the_cli_contract() {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from([
+            "quadplay",
+            "play",
+            "--unit",
+            "web.service",
+            "--network",
+            "n1",
+            "--publish",
+            "8080:80",
+            "--userns",
+            "keep-id",
+            "--log-driver",
+            "k8s-file",
+            "--log-opt",
+            "max-size=1m",
+            "--auto-update",
+            "registry",
+            "--exit-code-propagation",
+            "all",
+            "--podman-arg=--pids-limit=5",
+            "--strict",
+            "--stop-timeout",
+            "30",
+            "/a.yaml",
+        ])
+        .unwrap();
+        let crate::cli::Command::Play(args) = cli.command else {
+            panic!("not play")
+        };
+        let o = play_options(&args, PathBuf::from("/run/x"));
+        assert_eq!(o.unit.as_deref(), Some("web.service"));
+        assert_eq!(
+            (o.network.as_slice(), o.publish.as_slice()),
+            (&["n1".to_string()][..], &["8080:80".to_string()][..])
+        );
+        assert_eq!(o.userns.as_deref(), Some("keep-id"));
+        assert_eq!(o.log_driver.as_deref(), Some("k8s-file"));
+        assert_eq!(o.log_opts, ["max-size=1m"]);
+        assert_eq!(o.auto_update, ["registry"]);
+        assert_eq!(o.exit_code_propagation, ExitCodePropagation::All);
+        assert_eq!(o.podman_args, ["--pids-limit=5"]);
+        assert!(o.strict && !o.down);
+        assert_eq!(o.stop_timeout, 30);
+        let cli = crate::cli::Cli::try_parse_from([
+            "quadplay",
+            "down",
+            "--unit",
+            "web.service",
+            "/a.yaml",
+        ])
+        .unwrap();
+        let crate::cli::Command::Down(args) = cli.command else {
+            panic!("not down")
+        };
+        let o = down_options(&args, PathBuf::from("/run/x"));
+        assert!(o.down && !o.strict);
+        assert_eq!(o.unit.as_deref(), Some("web.service"));
+    }
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use crate::engine::{Engine, EngineError};
-use crate::play::plan::{Plan, LABEL_APP};
+use crate::plan::{Plan, LABEL_APP};
 
 /// One thing `down` could not do.
 #[derive(Debug)]

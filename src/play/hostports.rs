@@ -11,7 +11,8 @@ use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::time::{Duration, Instant};
 
-use super::plan::{field_prefix, Plan, PortMapping, PortOrigin};
+use super::plan::field_prefix;
+use crate::plan::{Plan, PortMapping, PortOrigin};
 
 /// Why a port cannot be published.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -102,7 +103,7 @@ fn unprivileged_port_start() -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::play::plan::PodPlan;
+    use crate::plan::PodPlan;
 
     fn plan_with(port: u16, protocol: &str, host_ip: Option<&str>, host_network: bool) -> Plan {
         Plan {

@@ -29,9 +29,9 @@ use crate::engine::{Engine, EngineError};
 use self::apply::Context;
 use self::down::{DownError, Scope};
 use self::notify::Notifier;
-use self::plan::Plan;
 use self::signals::StopFlag;
 use self::supervise::{Msg, Outcome};
+use crate::plan::Plan;
 
 pub use self::cli::{down, play};
 

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use crate::engine::{Engine, EngineError};
-use crate::play::plan::{Probe, ProbeAction};
+use crate::plan::{Probe, ProbeAction};
 
 /// Time granted on top of `timeoutSeconds` for `podman exec` to start.
 pub const EXEC_ALLOWANCE: Duration = Duration::from_secs(3);

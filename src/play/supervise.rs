@@ -18,9 +18,9 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::cli::ExitCodePropagation;
 use crate::engine::{ContainerState, Engine, EngineError, Watch, WatchEvent};
-use crate::play::plan::{ContainerPlan, Plan, Probe, RestartPolicy, LABEL_APP};
+use crate::plan::ExitCodePropagation;
+use crate::plan::{ContainerPlan, Plan, Probe, RestartPolicy, LABEL_APP};
 
 use super::probe;
 use super::signals::StopFlag;

@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 use std::sync::mpsc;
 
-use super::plan::*;
 use super::*;
-use crate::cli::ExitCodePropagation;
 use crate::engine::fake::Fake;
 use crate::engine::WatchEvent;
+use crate::plan::ExitCodePropagation;
+use crate::plan::*;
 
 const SECRET_VALUE: &[u8] = b"hunter2-very-secret";
 

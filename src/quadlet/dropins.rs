@@ -11,7 +11,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::log::Log;
-use super::paths::SearchDir;
+use super::paths::{pseudo_file_system, SearchDir, MAX_ENTRIES};
 
 /// The drop-in directory names of the unit file `file_name`, most specific first.
 pub fn dir_names(file_name: &str) -> Vec<String> {
@@ -73,8 +73,17 @@ impl Finder {
     }
 }
 
-/// The `.conf` files of one drop-in dir (none if it is missing or not a directory).
+/// The `.conf` files of one drop-in dir (none if it is missing or not a directory), at most
+/// [`MAX_ENTRIES`] entries read; a drop-in dir that is a link into `/proc` or `/sys` is not read.
 fn list_confs(dropin_dir: &Path, log: &mut Log) -> Vec<(String, PathBuf)> {
+    let resolved = fs::canonicalize(dropin_dir).unwrap_or_else(|_| dropin_dir.to_path_buf());
+    if let Some(kind) = pseudo_file_system(&resolved) {
+        log.info(&format!(
+            "Warning: not reading drop-ins from {}: it is on a {kind} pseudo file system",
+            dropin_dir.display()
+        ));
+        return Vec::new();
+    }
     let entries = match fs::read_dir(dropin_dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
@@ -89,6 +98,7 @@ fn list_confs(dropin_dir: &Path, log: &mut Log) -> Vec<(String, PathBuf)> {
         }
     };
     entries
+        .take(MAX_ENTRIES)
         .filter_map(Result::ok)
         .filter_map(|entry| {
             let conf = entry.file_name().into_string().ok()?;

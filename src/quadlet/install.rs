@@ -2,24 +2,50 @@
 //!
 //! A generator cannot call `systemctl enable`; Quadlet instead writes the `.wants/`,
 //! `.requires/`, `.upholds/` and `Alias=` links itself, next to the generated service
-//! (reference §1.10). Link failures are logged but are not errors, as upstream.
+//! (reference §1.10). Link failures are logged but are not errors, as upstream; a value that is
+//! not a unit name systemd accepts (`Alias=../x.service`, `DefaultInstance=../../y`) is an error
+//! of the unit, found before anything of it is written.
 
 use std::collections::HashSet;
 use std::fs;
 use std::os::unix::fs::symlink;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use super::log::Log;
+use crate::unit::name::{self, Form};
+use crate::unit::{UnitFile, Value};
 
-/// What a unit's `[Install]` group asks for (values already split into words).
+/// What a unit's `[Install]` group asks for (values already split into words, with origins).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Install {
-    pub alias: Vec<String>,
-    pub wanted_by: Vec<String>,
-    pub required_by: Vec<String>,
-    pub upheld_by: Vec<String>,
-    /// `DefaultInstance=`: `Some("")` when the key is present but empty.
-    pub default_instance: Option<String>,
+    pub alias: Vec<Value>,
+    pub wanted_by: Vec<Value>,
+    pub required_by: Vec<Value>,
+    pub upheld_by: Vec<Value>,
+    /// `DefaultInstance=` (the last one; empty means none).
+    pub default_instance: Option<Value>,
+}
+
+impl Install {
+    /// The `[Install]` group of a generated service.
+    pub fn of(unit: &UnitFile) -> Install {
+        let words = |key| unit.lookup_all_strv_values("Install", key);
+        Install {
+            alias: words("Alias"),
+            wanted_by: words("WantedBy"),
+            required_by: words("RequiredBy"),
+            upheld_by: words("UpheldBy"),
+            default_instance: unit
+                .lookup_last("Install", "DefaultInstance")
+                .filter(|v| !v.value.trim().is_empty())
+                .map(|v| Value {
+                    value: unit
+                        .lookup("Install", "DefaultInstance")
+                        .unwrap_or_default(),
+                    origin: v.origin.clone(),
+                }),
+        }
+    }
 }
 
 /// One symlink: `path` (relative to the output dir) → `target` (relative to the link's dir).
@@ -29,35 +55,37 @@ pub struct Link {
     pub target: PathBuf,
 }
 
-/// The links for the service file `service` (e.g. `web.service`, `db@.service`).
+/// The links for the service file `service` (e.g. `web.service`, `db@.service`), or the first
+/// value that is not a name systemd accepts, as `path:line: Key: what is wrong`.
 ///
-/// Aliases that would leave the output dir (`../x`) are refused with a message instead of
-/// being created outside it.
-pub fn links(service: &str, install: &Install) -> (Vec<Link>, Vec<String>) {
+/// Every name is checked as systemd checks unit names, so no link can leave the output dir:
+/// `Alias=` must be a unit name of the same type and form, `WantedBy=`/`RequiredBy=`/
+/// `UpheldBy=` unit names, `DefaultInstance=` a valid instance.
+pub fn links(service: &str, install: &Install) -> Result<Vec<Link>, String> {
+    let located = |v: &Value, key: &str, why: String| format!("{}: {key}: {why}", v.origin);
     let mut paths = Vec::new();
-    let mut refused = Vec::new();
     for alias in &install.alias {
-        match clean_relative(alias) {
-            Some(path) => paths.push(path),
-            None => refused.push(format!(
-                "Refusing Alias={alias} of {service}: it leaves the output directory"
-            )),
+        name::check_alias(service, &alias.value).map_err(|why| located(alias, "Alias", why))?;
+        paths.push(PathBuf::from(&alias.value));
+    }
+    let kinds = [
+        (&install.wanted_by, "WantedBy", "wants"),
+        (&install.required_by, "RequiredBy", "requires"),
+        (&install.upheld_by, "UpheldBy", "upholds"),
+    ];
+    for (targets, key, _) in kinds {
+        for t in targets {
+            name::parse(&t.value).map_err(|why| located(t, key, why))?;
         }
     }
-    if let Some(enabled) = enabled_name(service, install) {
-        let kinds = [
-            (&install.wanted_by, "wants"),
-            (&install.required_by, "requires"),
-            (&install.upheld_by, "upholds"),
-        ];
-        for (targets, suffix) in kinds {
-            // Only unit names are allowed here, not paths (silently ignored upstream).
-            for target in targets.iter().filter(|t| !t.contains('/') && !t.is_empty()) {
-                paths.push(PathBuf::from(format!("{target}.{suffix}")).join(&enabled));
+    if let Some(enabled) = enabled_name(service, install)? {
+        for (targets, _, suffix) in kinds {
+            for target in targets {
+                paths.push(PathBuf::from(format!("{}.{suffix}", target.value)).join(&enabled));
             }
         }
     }
-    let links = paths
+    Ok(paths
         .into_iter()
         .map(|path| {
             let depth = path.components().count().saturating_sub(1);
@@ -65,43 +93,42 @@ pub fn links(service: &str, install: &Install) -> (Vec<Link>, Vec<String>) {
             target.push(service);
             Link { path, target }
         })
-        .collect();
-    (links, refused)
+        .collect())
 }
 
 /// The name the `.wants/` links carry: the service itself, or for a bare template
 /// `base@.service` its `DefaultInstance` (`base@I.service`); `None` when a bare template has
 /// no default instance, which systemd could not enable either.
-fn enabled_name(service: &str, install: &Install) -> Option<String> {
-    let (stem, ext) = match service.rfind('.') {
-        Some(dot) => (&service[..dot], &service[dot..]),
-        None => (service, ""),
-    };
-    match stem.split_once('@') {
-        Some((base, "")) => install
-            .default_instance
-            .as_ref()
-            .map(|instance| format!("{base}@{instance}{ext}")),
-        _ => Some(service.to_string()),
+fn enabled_name(service: &str, install: &Install) -> Result<Option<String>, String> {
+    let unit = name::parse(service)?;
+    if unit.form() != Form::Template {
+        return Ok(Some(service.to_string()));
     }
+    let Some(instance) = &install.default_instance else {
+        return Ok(None);
+    };
+    let located = |why: String| format!("{}: DefaultInstance: {why}", instance.origin);
+    name::check_instance(&instance.value).map_err(located)?;
+    let enabled = format!("{}@{}.{}", unit.prefix, instance.value, unit.suffix);
+    name::parse(&enabled).map_err(located)?;
+    Ok(Some(enabled))
 }
 
-/// `path` cleaned like Go's `filepath.Clean` and made relative; `None` if it climbs out.
-fn clean_relative(path: &str) -> Option<PathBuf> {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            _ => parts.push(part),
-        }
+/// `rel` under `out_dir`, if it is a plain relative path (no `..`, no root) of at most `depth`
+/// components: the last guard before anything is written, removed or linked.
+pub fn confined(out_dir: &Path, rel: &Path, depth: usize) -> std::io::Result<PathBuf> {
+    let parts: Vec<Component> = rel.components().collect();
+    let plain = parts.iter().all(|c| matches!(c, Component::Normal(_)));
+    if !plain || parts.is_empty() || parts.len() > depth {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "refusing to write {} outside the output directory",
+                rel.display()
+            ),
+        ));
     }
-    if parts.is_empty() {
-        return None;
-    }
-    Some(parts.iter().collect())
+    Ok(out_dir.join(rel))
 }
 
 /// Creates links under one output dir, remembering the directories it already made
@@ -115,10 +142,17 @@ impl Creator {
     /// Create `links` under `out_dir`, replacing whatever is at each link path.
     pub fn create(&mut self, out_dir: &Path, links: &[Link], log: &mut Log) {
         for link in links {
-            let path = out_dir.join(&link.path);
+            // A link is `name` or `dir/name`: anything else is a bug upstream, never followed.
+            let path = match confined(out_dir, &link.path, 2) {
+                Ok(path) => path,
+                Err(e) => {
+                    log.error(&e.to_string());
+                    continue;
+                }
+            };
             if let Some(dir) = path.parent() {
                 if !self.made.contains(dir) {
-                    if let Err(e) = fs::create_dir_all(dir) {
+                    if let Err(e) = make_real_dir(dir) {
                         log.info(&format!("Can't create dir {}: {e}", dir.display()));
                         continue;
                     }
@@ -130,6 +164,19 @@ impl Creator {
             }
         }
     }
+}
+
+/// `mkdir -p dir`, refusing a `dir` that is a symlink: a `default.target.wants` planted as a
+/// link to `/etc` must not make the generator write there.
+fn make_real_dir(dir: &Path) -> std::io::Result<()> {
+    fs::create_dir_all(dir)?;
+    if fs::symlink_metadata(dir)?.file_type().is_symlink() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "it is a symlink, not a directory",
+        ));
+    }
+    Ok(())
 }
 
 /// `ln -sf`: only removes what is in the way when there is something.
@@ -146,9 +193,21 @@ fn replace_symlink(target: &Path, path: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::unit::Origin;
+    use std::sync::Arc;
 
-    fn words(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
+    fn words(list: &[&str]) -> Vec<Value> {
+        list.iter().map(|s| value(s)).collect()
+    }
+
+    fn value(s: &str) -> Value {
+        Value {
+            value: s.to_string(),
+            origin: Origin {
+                path: Arc::from(Path::new("/u/x.kube")),
+                line: 7,
+            },
+        }
     }
 
     fn show(links: &[Link]) -> Vec<String> {
@@ -161,28 +220,20 @@ mod tests {
     #[test]
     fn wants_requires_upholds_and_aliases() {
         let install = Install {
-            alias: words(&[
-                "a.service",
-                "in/a/dir/alias3.service",
-                "/abs.service",
-                "x/../y.service",
-            ]),
-            wanted_by: words(&["default.target", "some/path.target"]),
-            required_by: words(&["multi-user.target"]),
+            alias: words(&["a.service", "b.service"]),
+            wanted_by: words(&["default.target", "multi-user.target"]),
+            required_by: words(&["app.target"]),
             upheld_by: words(&["other.service"]),
             default_instance: None,
         };
-        let (links, refused) = links("install.service", &install);
-        assert!(refused.is_empty());
         assert_eq!(
-            show(&links),
+            show(&links("install.service", &install).unwrap()),
             [
                 "a.service -> install.service",
-                "in/a/dir/alias3.service -> ../../../install.service",
-                "abs.service -> install.service",
-                "y.service -> install.service",
+                "b.service -> install.service",
                 "default.target.wants/install.service -> ../install.service",
-                "multi-user.target.requires/install.service -> ../install.service",
+                "multi-user.target.wants/install.service -> ../install.service",
+                "app.target.requires/install.service -> ../install.service",
                 "other.service.upholds/install.service -> ../install.service",
             ]
         );
@@ -195,58 +246,109 @@ mod tests {
             wanted_by: words(&["default.target"]),
             ..Install::default()
         };
-        let (without, _) = links("t-volume@.service", &install);
+        let without = links("t-volume@.service", &install).unwrap();
         assert_eq!(show(&without), ["t-alias@.service -> t-volume@.service"]);
-        install.default_instance = Some("one".into());
-        let (with, _) = links("t-volume@.service", &install);
+        install.default_instance = Some(value("one"));
         assert_eq!(
-            show(&with),
+            show(&links("t-volume@.service", &install).unwrap()),
             [
                 "t-alias@.service -> t-volume@.service",
                 "default.target.wants/t-volume@one.service -> ../t-volume@.service",
             ]
         );
         // Instances are enabled under their own name.
-        let (inst, _) = links("t@two.service", &install);
+        install.alias = words(&["u@two.service"]);
         assert_eq!(
-            show(&inst)[1],
+            show(&links("t@two.service", &install).unwrap())[1],
             "default.target.wants/t@two.service -> ../t@two.service"
         );
     }
 
     #[test]
-    fn aliases_leaving_the_output_dir_are_refused() {
-        let install = Install {
-            alias: words(&["../escape.service", "a/../../b.service", "."]),
+    fn names_systemd_refuses_are_errors_with_their_origin() {
+        let fails = |install: Install, service: &str| links(service, &install).unwrap_err();
+        let alias = |a: &str| Install {
+            alias: words(&[a]),
             ..Install::default()
         };
-        let (links, refused) = links("x.service", &install);
-        assert!(links.is_empty());
-        assert_eq!(refused.len(), 3);
+        for bad in [
+            "../escape.service",
+            "a/../../b.service",
+            ".",
+            "in/a/dir/x.service",
+        ] {
+            let e = fails(alias(bad), "x.service");
+            assert!(e.starts_with("/u/x.kube:7: Alias: "), "{e}");
+        }
+        assert!(fails(alias("x.socket"), "x.service").contains("is a .socket"));
+        let wanted = Install {
+            wanted_by: words(&["../../etc/systemd/system/multi-user.target"]),
+            ..Install::default()
+        };
+        assert!(fails(wanted, "x.service").starts_with("/u/x.kube:7: WantedBy: "));
+        let upheld = Install {
+            upheld_by: words(&["some/path.target"]),
+            ..Install::default()
+        };
+        assert!(fails(upheld, "x.service").starts_with("/u/x.kube:7: UpheldBy: "));
+        let instance = Install {
+            wanted_by: words(&["default.target"]),
+            default_instance: Some(value("../../../tmp/evil")),
+            ..Install::default()
+        };
+        let e = fails(instance, "t@.service");
+        assert!(
+            e.starts_with("/u/x.kube:7: DefaultInstance: instance"),
+            "{e}"
+        );
+        let long = Install {
+            wanted_by: words(&["default.target"]),
+            default_instance: Some(value(&"i".repeat(250))),
+            ..Install::default()
+        };
+        assert!(fails(long, "t@.service").contains("at most 255"));
     }
 
     #[test]
-    fn create_replaces_existing_files() {
+    fn confined_refuses_every_way_out() {
+        let out = Path::new("/run/gen");
+        assert!(confined(out, Path::new("a.service"), 1).is_ok());
+        assert!(confined(out, Path::new("d.target.wants/a.service"), 2).is_ok());
+        for bad in ["../a", "/etc/a", "a/../../b", "", ".", "a/b/c"] {
+            assert!(confined(out, Path::new(bad), 2).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn create_replaces_existing_files_and_refuses_planted_symlinks() {
         let t = tempfile::tempdir().unwrap();
-        let out = t.path();
+        let out = t.path().join("out");
+        let outside = t.path().join("outside");
         fs::create_dir_all(out.join("default.target.wants")).unwrap();
+        fs::create_dir_all(&outside).unwrap();
         fs::write(out.join("default.target.wants/x.service"), "stale").unwrap();
+        symlink(&outside, out.join("multi-user.target.wants")).unwrap();
         let install = Install {
-            wanted_by: words(&["default.target"]),
-            alias: words(&["d/alias.service"]),
+            wanted_by: words(&["default.target", "multi-user.target"]),
+            alias: words(&["alias.service"]),
             ..Install::default()
         };
-        let (links, _) = links("x.service", &install);
+        let links = links("x.service", &install).unwrap();
         let mut log = Log::capturing(false);
-        Creator::default().create(out, &links, &mut log);
+        Creator::default().create(&out, &links, &mut log);
         assert_eq!(
             fs::read_link(out.join("default.target.wants/x.service")).unwrap(),
             Path::new("../x.service")
         );
         assert_eq!(
-            fs::read_link(out.join("d/alias.service")).unwrap(),
-            Path::new("../x.service")
+            fs::read_link(out.join("alias.service")).unwrap(),
+            Path::new("x.service")
         );
-        assert!(log.captured().is_empty());
+        assert_eq!(fs::read_dir(&outside).unwrap().count(), 0);
+        assert!(
+            log.captured()[0].contains("symlink, not a directory"),
+            "{:?}",
+            log.captured()
+        );
     }
 }

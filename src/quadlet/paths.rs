@@ -196,17 +196,34 @@ fn user_config_dir(env: &SearchEnv) -> Result<String, &'static str> {
     }
 }
 
-/// A depth-first, pre-order walk that follows symlinks and visits each real directory once.
+/// How many directory levels below a search dir are searched. Quadlet has no limit; real trees
+/// are one or two levels deep (`users/1000/app/`), and a bind mount of a directory inside itself
+/// makes an endless tree of distinct paths that only a depth limit ends.
+pub const MAX_DEPTH: usize = 16;
+
+/// How many directory entries one run reads in all search dirs together: real installations
+/// have tens; a search dir pointed at `/` or `/usr` must end in well under a second, not walk
+/// the whole file system.
+pub const MAX_ENTRIES: usize = 100_000;
+
+/// A depth-first, pre-order walk that follows symlinks and visits each real directory once,
+/// bounded in depth and entries, never entering pseudo file systems (`/proc`, `/sys`, `/dev`).
 #[derive(Default)]
 struct Walk {
     dirs: Vec<SearchDir>,
     visited: HashSet<PathBuf>,
+    /// Entries read so far, against [`MAX_ENTRIES`].
+    entries: usize,
+    /// The entry limit was reached: nothing more is read.
+    full: bool,
+    /// Search roots whose depth limit was already reported.
+    too_deep: HashSet<PathBuf>,
 }
 
 impl Walk {
     fn add(&mut self, path: &Path, keep: &dyn Fn(&Path) -> bool, log: &mut Log) {
         match fs::canonicalize(path) {
-            Ok(resolved) => self.visit(resolved, keep, log),
+            Ok(resolved) => self.visit(resolved.clone(), &resolved, 0, keep, log),
             Err(e) => {
                 if e.kind() != std::io::ErrorKind::NotFound {
                     log.debug(&format!("Error occurred resolving path {path:?}: {e}"));
@@ -220,16 +237,49 @@ impl Walk {
         }
     }
 
-    /// `resolved` is a canonical path.
-    fn visit(&mut self, resolved: PathBuf, keep: &dyn Fn(&Path) -> bool, log: &mut Log) {
+    /// Whether `resolved`, `depth` levels below `root`, may be read; reports why not.
+    fn may_enter(&mut self, resolved: &Path, root: &Path, depth: usize, log: &mut Log) -> bool {
+        if self.full {
+            return false;
+        }
+        if let Some(kind) = pseudo_file_system(resolved) {
+            log.info(&format!(
+                "Warning: not searching {}: it is on a {kind} pseudo file system, not a unit directory",
+                resolved.display()
+            ));
+            return false;
+        }
+        if depth > MAX_DEPTH {
+            if self.too_deep.insert(root.to_path_buf()) {
+                log.error(&format!(
+                    "not searching {}: more than {MAX_DEPTH} directory levels below {}",
+                    resolved.display(),
+                    root.display()
+                ));
+            }
+            return false;
+        }
+        true
+    }
+
+    /// `resolved` is a canonical path, `depth` levels below the search dir `root`.
+    fn visit(
+        &mut self,
+        resolved: PathBuf,
+        root: &Path,
+        depth: usize,
+        keep: &dyn Fn(&Path) -> bool,
+        log: &mut Log,
+    ) {
         // Drop-in directories are never unit directories.
         if resolved.as_os_str().as_bytes().ends_with(b".d") || self.visited.contains(&resolved) {
             return;
         }
-        if !keep(&resolved) {
+        if !keep(&resolved) || !self.may_enter(&resolved, root, depth, log) {
             return;
         }
-        let entries = match read_sorted(&resolved) {
+        let budget = MAX_ENTRIES - self.entries;
+        let entries = match read_sorted(&resolved, budget) {
             Ok(entries) => entries,
             Err(e) => {
                 if e.raw_os_error() != Some(libc::ENOTDIR) {
@@ -240,6 +290,14 @@ impl Walk {
                 return;
             }
         };
+        self.entries += entries.len();
+        if entries.len() >= budget {
+            self.full = true;
+            log.error(&format!(
+                "stopped searching at {}: more than {MAX_ENTRIES} entries in the search directories",
+                resolved.display()
+            ));
+        }
         self.visited.insert(resolved.clone());
         let index = self.dirs.len();
         self.dirs.push(SearchDir {
@@ -257,17 +315,59 @@ impl Walk {
             let child = resolved.join(&name);
             if file_type.is_some_and(|t| t.is_dir()) {
                 // A real directory below a canonical path is canonical already: no syscall.
-                self.visit(child, keep, log);
+                self.visit(child, root, depth + 1, keep, log);
             } else if let Ok(target) = fs::canonicalize(&child) {
-                self.visit(target, keep, log);
+                self.visit(target, root, depth + 1, keep, log);
             }
         }
     }
 }
 
-fn read_sorted(dir: &Path) -> std::io::Result<Vec<Entry>> {
+/// The kind of pseudo file system `path` (canonical) is on, if it is on one: by its place
+/// (`/proc`, `/sys`, `/dev`: `/dev` is a devtmpfs, which `statfs` cannot tell from `/run`'s
+/// tmpfs) or by its file system type wherever it is mounted.
+pub fn pseudo_file_system(path: &Path) -> Option<&'static str> {
+    for (top, kind) in [("/proc", "proc"), ("/sys", "sysfs"), ("/dev", "devtmpfs")] {
+        if path.starts_with(top) {
+            return Some(kind);
+        }
+    }
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: `c` is a valid NUL-terminated path and `st` a writable statfs buffer.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statfs(c.as_ptr(), &mut st) } != 0 {
+        return None;
+    }
+    // The magic numbers of linux/magic.h (as i64: `f_type`'s width differs between targets).
+    #[allow(clippy::unnecessary_cast)]
+    let magic = st.f_type as i64;
+    PSEUDO_MAGIC
+        .iter()
+        .find(|(m, _)| *m == magic)
+        .map(|(_, kind)| *kind)
+}
+
+const PSEUDO_MAGIC: [(i64, &str); 12] = [
+    (0x9fa0, "proc"),
+    (0x6265_6572, "sysfs"),
+    (0x1cd1, "devpts"),
+    (0x0027_e0eb, "cgroup"),
+    (0x6367_7270, "cgroup2"),
+    (0x6462_6720, "debugfs"),
+    (0x7472_6163, "tracefs"),
+    (0x7363_6673, "securityfs"),
+    (0xcafe_4a11, "bpf"),
+    (0x6265_6570, "configfs"),
+    (0x6165_676c, "pstore"),
+    (0xde5e_81e4, "efivarfs"),
+];
+
+/// The entries of `dir` sorted by name, at most `limit` of them (a directory of millions of
+/// entries is not read whole).
+fn read_sorted(dir: &Path, limit: usize) -> std::io::Result<Vec<Entry>> {
     let mut entries: Vec<Entry> = fs::read_dir(dir)?
         .filter_map(Result::ok)
+        .take(limit)
         .map(|e| Entry {
             file_type: e.file_type().ok(),
             name: e.file_name(),
@@ -401,6 +501,63 @@ mod tests {
             rel(r, &dirs),
             ["/units", "/units/real", "/elsewhere", "/elsewhere/more"]
         );
+    }
+
+    #[test]
+    fn pseudo_file_systems_are_not_searched() {
+        let t = tempfile::tempdir().unwrap();
+        let r = t.path();
+        mkdirs(r, &["units"]);
+        symlink("/proc", r.join("units/proc")).unwrap();
+        symlink("/sys/kernel", r.join("units/sys")).unwrap();
+        symlink("/dev", r.join("units/dev")).unwrap();
+        let mut e = env(r, false);
+        e.unit_dirs = Some(format!("/proc:{}", r.join("units").display()));
+        let mut log = Log::capturing(false);
+        let start = std::time::Instant::now();
+        let dirs = search_dirs(&e, &mut log);
+        assert!(start.elapsed() < std::time::Duration::from_secs(2));
+        assert_eq!(rel(r, &dirs), ["/units"]);
+        assert_eq!(log.error_count(), 0);
+        let said = log.captured().join("\n");
+        for p in ["/proc", "/sys/kernel", "/dev"] {
+            assert!(
+                said.contains(&format!("Warning: not searching {p}: it is on a ")),
+                "{said}"
+            );
+        }
+    }
+
+    #[test]
+    fn depth_is_bounded_and_reported_once() {
+        let t = tempfile::tempdir().unwrap();
+        let r = t.path();
+        let deep: String = (0..MAX_DEPTH + 3).map(|i| format!("/d{i}")).collect();
+        mkdirs(r, &[&format!("units{deep}"), &format!("units/other{deep}")]);
+        let mut e = env(r, false);
+        e.unit_dirs = Some(r.join("units").display().to_string());
+        let mut log = Log::capturing(false);
+        let dirs = search_dirs(&e, &mut log);
+        // The root, `d0`..`d15` and `other` with `d0`..`d14`.
+        assert_eq!(dirs.len(), 1 + MAX_DEPTH + 1 + MAX_DEPTH - 1);
+        assert_eq!(log.error_count(), 1, "{:?}", log.captured());
+        assert!(log.captured()[0].contains("more than 16 directory levels below"));
+    }
+
+    #[test]
+    fn entries_are_bounded_and_the_walk_still_returns_what_it_read() {
+        let mut walk = Walk {
+            entries: MAX_ENTRIES - 3,
+            ..Walk::default()
+        };
+        let t = tempfile::tempdir().unwrap();
+        mkdirs(t.path(), &["u/a", "u/b", "u/c", "u/d"]);
+        let mut log = Log::capturing(false);
+        walk.add(&t.path().join("u"), &|_| true, &mut log);
+        assert_eq!(walk.dirs.len(), 1);
+        assert_eq!(walk.dirs[0].entries.len(), 3);
+        assert_eq!(log.error_count(), 1);
+        assert!(log.captured()[0].contains("more than 100000 entries"));
     }
 
     #[test]

@@ -9,9 +9,10 @@
 //! `unset`, `prepend`, `rename_group`) mirror the ones its converters use, so the rendered
 //! output has the same line order as Quadlet's.
 
+pub mod name;
 pub mod split;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -95,15 +96,30 @@ impl Group {
 pub struct UnitFile {
     path: Arc<Path>,
     groups: Vec<Group>,
+    /// Group name → index in `groups`: a unit with 100,000 groups must not cost 100,000²/2
+    /// string comparisons to parse.
+    index: HashMap<String, usize>,
 }
 
-/// A syntax error; Display is `<path>:<line>: <message>`.
+/// A syntax error; Display is `<path>:<line>: <message>` (`<path>:<line>:<column>: …` when the
+/// column is known).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}:{line}: {kind}", path.display())]
 pub struct ParseError {
     pub path: PathBuf,
     pub line: usize,
+    /// 1-based, in characters; 0 when the error is about the whole line.
+    pub column: usize,
     pub kind: ParseErrorKind,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.path.display(), self.line)?;
+        if self.column > 0 {
+            write!(f, ":{}", self.column)?;
+        }
+        write!(f, ": {}", self.kind)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -118,6 +134,146 @@ pub enum ParseErrorKind {
         "file contains line {line}: “{text}” which is not a key-value pair, group, or comment"
     )]
     NotKeyValue { line: usize, text: String },
+    #[error("NUL byte in a unit file (systemd would end the line here)")]
+    Nul,
+    #[error("carriage return inside a line (systemd would end the line here)")]
+    CarriageReturn,
+}
+
+/// A unit that cannot be written as it is held; Display is `<origin>: <key>: <what>`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{origin}: {key}: {what}")]
+pub struct RenderError {
+    pub origin: Origin,
+    pub key: String,
+    pub what: String,
+}
+
+/// Why `text` cannot stand on one line of a unit file as it is, if it cannot.
+fn line_problem(text: &str) -> Option<&'static str> {
+    if text.contains('\0') {
+        Some("contains a NUL byte, which cannot be written into a unit file")
+    } else if text.contains(['\n', '\r']) {
+        Some("contains a line break, which would start a new line in the unit")
+    } else {
+        None
+    }
+}
+
+fn check_entry(group: &str, key: &str, value: &Value) -> Result<(), RenderError> {
+    let fail = |what: String| {
+        Err(RenderError {
+            origin: value.origin.clone(),
+            key: excerpt(key),
+            what,
+        })
+    };
+    if !key_name_is_valid(key)
+        || key != trim_ws(key)
+        || key.starts_with(['#', ';', '['])
+        || line_problem(key).is_some()
+    {
+        return fail(format!(
+            "not a key systemd can read in [{}]",
+            excerpt(group)
+        ));
+    }
+    let v = &value.value;
+    if let Some(why) = line_problem(v) {
+        return fail(format!("value {why}"));
+    }
+    if v != trim_ws(v) {
+        return fail(format!(
+            "value “{}” starts or ends with blanks, which systemd strips",
+            excerpt(v)
+        ));
+    }
+    if trailing_backslashes(v) % 2 == 1 {
+        return fail(format!(
+            "value “{}” ends in a backslash, which systemd reads as a line continuation \
+             (glueing the next line onto it)",
+            excerpt(v)
+        ));
+    }
+    Ok(())
+}
+
+fn check_comment(path: &Arc<Path>, group: &str, comment: &str) -> Result<(), RenderError> {
+    let bad_group = !group.is_empty() && !group_name_is_valid(group);
+    match line_problem(comment) {
+        None if !bad_group => Ok(()),
+        why => Err(RenderError {
+            origin: Origin {
+                path: path.clone(),
+                line: 0,
+            },
+            key: format!("[{}]", excerpt(group)),
+            what: why.unwrap_or("not a valid group name").to_string(),
+        }),
+    }
+}
+
+/// systemd's `WHITESPACE`: what it strips from lines, keys and values (Rust's `trim` would also
+/// strip Unicode spaces such as U+0085 and U+00A0, which systemd keeps).
+pub const WHITESPACE: [char; 4] = [' ', '\t', '\n', '\r'];
+
+fn trim_ws(s: &str) -> &str {
+    s.trim_matches(WHITESPACE)
+}
+
+/// How many backslashes `s` ends with.
+fn trailing_backslashes(s: &str) -> usize {
+    s.bytes().rev().take_while(|&b| b == b'\\').count()
+}
+
+/// The line without its continuation backslash, if it has one: systemd continues a line that
+/// ends in an odd number of backslashes (`a\\` is an escaped backslash, not a continuation).
+fn continuation_body(line: &str) -> Option<&str> {
+    (trailing_backslashes(line) % 2 == 1).then(|| &line[..line.len() - 1])
+}
+
+/// At most [`EXCERPT_CHARS`] characters of `text` for a message, marked when cut: a 10 MB line
+/// must not be copied into the log whole.
+pub fn excerpt(text: &str) -> String {
+    match text.char_indices().nth(EXCERPT_CHARS) {
+        None => text.to_string(),
+        Some((cut, _)) => format!("{}… ({} bytes in all)", &text[..cut], text.len()),
+    }
+}
+
+/// How much of an offending line or value a message quotes.
+pub const EXCERPT_CHARS: usize = 80;
+
+/// NUL bytes anywhere and carriage returns inside a line (not before a newline or at the end)
+/// are refused with their line and column.
+fn check_line_breaks(path: &Path, text: &str) -> Result<(), ParseError> {
+    let bytes = text.as_bytes();
+    let bad = bytes
+        .iter()
+        .enumerate()
+        .find(|&(i, &b)| b == 0 || (b == b'\r' && !matches!(bytes.get(i + 1), None | Some(b'\n'))));
+    let Some((offset, &byte)) = bad else {
+        return Ok(());
+    };
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before, |nl| &before[nl + 1..])
+        .chars()
+        .count()
+        + 1;
+    let kind = if byte == 0 {
+        ParseErrorKind::Nul
+    } else {
+        ParseErrorKind::CarriageReturn
+    };
+    Err(ParseError {
+        path: path.to_path_buf(),
+        line,
+        column,
+        kind,
+    })
 }
 
 fn is_comment(line: &str) -> bool {
@@ -156,6 +312,7 @@ impl Parser<'_> {
         ParseError {
             path: self.path.to_path_buf(),
             line,
+            column: 0,
             kind,
         }
     }
@@ -179,7 +336,7 @@ impl Parser<'_> {
         }
         if let Some(name) = group_header(text) {
             if !group_name_is_valid(name) {
-                return Err(self.error(line, ParseErrorKind::InvalidGroupName(name.into())));
+                return Err(self.error(line, ParseErrorKind::InvalidGroupName(excerpt(name))));
             }
             self.current = Some(self.file.ensure_group(name));
             // One blank line between groups is re-added when rendering; drop it here.
@@ -191,14 +348,14 @@ impl Parser<'_> {
         }
         match text.find('=') {
             Some(eq) if eq > 0 => {
-                let key = text[..eq].trim_end();
+                let key = text[..eq].trim_end_matches(WHITESPACE);
                 if self.current.is_none() {
                     return Err(self.error(line, ParseErrorKind::KeyBeforeGroup));
                 }
                 if !key_name_is_valid(key) {
-                    return Err(self.error(line, ParseErrorKind::InvalidKeyName(key.into())));
+                    return Err(self.error(line, ParseErrorKind::InvalidKeyName(excerpt(key))));
                 }
-                let value = text[eq + 1..].trim_start().to_string();
+                let value = text[eq + 1..].trim_start_matches(WHITESPACE).to_string();
                 self.flush_comments(false);
                 let origin = Origin {
                     path: self.file.path.clone(),
@@ -216,7 +373,7 @@ impl Parser<'_> {
                 line,
                 ParseErrorKind::NotKeyValue {
                     line,
-                    text: text.to_string(),
+                    text: excerpt(text),
                 },
             )),
         }
@@ -229,11 +386,19 @@ impl UnitFile {
         UnitFile {
             path: Arc::from(path),
             groups: Vec::new(),
+            index: HashMap::new(),
         }
     }
 
     /// Parses `text` read from `path` (§2.1–2.2 of the reference).
+    ///
+    /// Lines are read as systemd reads them: trimmed of systemd's whitespace (` \t\r\n`, not
+    /// Unicode's), continued when they end in an odd number of backslashes (an even number is
+    /// escaped backslashes, as in systemd; continued lines are joined without a separator, as
+    /// Quadlet does). A NUL byte or a carriage return inside a line is an error: systemd would
+    /// end the line there, so what it reads would differ from what we convert.
     pub fn parse(path: &Path, text: &str) -> Result<UnitFile, ParseError> {
+        check_line_breaks(path, text)?;
         let mut p = Parser {
             file: UnitFile::new(path),
             current: None,
@@ -252,7 +417,7 @@ impl UnitFile {
         let mut pending: Option<(String, usize)> = None;
         for (idx, raw) in lines.iter().enumerate() {
             let number = idx + 1;
-            let line = raw.trim();
+            let line = trim_ws(raw);
             if is_comment(line) {
                 // Comments and blank lines inside a continuation are skipped, not ends.
                 if pending.is_some() {
@@ -261,7 +426,7 @@ impl UnitFile {
                 p.parse_line(line, number)?;
                 continue;
             }
-            let (body, continued) = match line.strip_suffix('\\') {
+            let (body, continued) = match continuation_body(line) {
                 Some(body) if number != count => (body, true),
                 Some(body) => (body, false),
                 None => (line, false),
@@ -284,6 +449,7 @@ impl UnitFile {
         // A file without groups and without comments has nothing to keep.
         file.groups
             .retain(|g| !(g.name.is_empty() && g.lines.is_empty() && g.comments.is_empty()));
+        file.reindex();
         Ok(file)
     }
 
@@ -298,11 +464,11 @@ impl UnitFile {
     }
 
     fn group_index(&self, name: &str) -> Option<usize> {
-        self.groups.iter().position(|g| g.name == name)
+        self.index.get(name).copied()
     }
 
     fn group(&self, name: &str) -> Option<&Group> {
-        self.groups.iter().find(|g| g.name == name)
+        self.group_index(name).and_then(|i| self.groups.get(i))
     }
 
     fn ensure_group(&mut self, name: &str) -> usize {
@@ -310,9 +476,21 @@ impl UnitFile {
             Some(i) => i,
             None => {
                 self.groups.push(Group::new(name));
-                self.groups.len() - 1
+                let i = self.groups.len() - 1;
+                self.index.insert(name.to_string(), i);
+                i
             }
         }
+    }
+
+    /// Rebuilds the name index after groups were removed or renamed.
+    fn reindex(&mut self) {
+        self.index = self
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.name.clone(), i))
+            .collect();
     }
 
     fn group_mut(&mut self, name: &str) -> &mut Group {
@@ -357,6 +535,67 @@ impl UnitFile {
             }
         }
         out
+    }
+
+    /// [`render`](Self::render), refusing a unit that systemd would not read back as it is held
+    /// here: a value with a line break or NUL, one that ends in an odd number of backslashes
+    /// (a continuation), blanks systemd strips, a key or group name that is not one. As a last
+    /// guard the text is parsed again and must give the same groups, keys and values.
+    pub fn render_checked(&self) -> Result<String, RenderError> {
+        for g in &self.groups {
+            for l in &g.lines {
+                match l {
+                    Line::Entry { key, value } => check_entry(&g.name, key, value)?,
+                    Line::Comment(c) => check_comment(&self.path, &g.name, c)?,
+                }
+            }
+            for c in &g.comments {
+                check_comment(&self.path, &g.name, c)?;
+            }
+        }
+        let text = self.render();
+        let again = UnitFile::parse(&self.path, &text).map_err(|e| RenderError {
+            origin: self.generated_origin(),
+            key: String::new(),
+            what: format!("the rendered unit does not parse: {e}"),
+        })?;
+        self.check_same_entries(&again)?;
+        Ok(text)
+    }
+
+    /// Every group, key and value of `self` and `other` are the same, in order.
+    fn check_same_entries(&self, other: &UnitFile) -> Result<(), RenderError> {
+        let flat = |u: &'_ UnitFile| -> Vec<(String, String, String)> {
+            u.groups
+                .iter()
+                .flat_map(|g| {
+                    g.entries()
+                        .map(|(k, v)| (g.name.clone(), k.to_string(), v.value.clone()))
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        };
+        let (mine, theirs) = (flat(self), flat(other));
+        if mine == theirs {
+            return Ok(());
+        }
+        let at = mine
+            .iter()
+            .zip(&theirs)
+            .position(|(a, b)| a != b)
+            .unwrap_or(mine.len().min(theirs.len()));
+        let (group, key) = mine
+            .get(at)
+            .map(|(g, k, _)| (g.clone(), k.clone()))
+            .unwrap_or_default();
+        let origin = self
+            .lookup_last(&group, &key)
+            .map_or_else(|| self.generated_origin(), |v| v.origin.clone());
+        Err(RenderError {
+            origin,
+            key,
+            what: "the rendered unit reads back differently".to_string(),
+        })
     }
 
     /// Names of the groups, in file order.
@@ -572,6 +811,7 @@ impl UnitFile {
                 self.groups[j].merge(&g);
             }
         }
+        self.reindex();
     }
 
     /// Puts comment lines before everything else (the generator's header).
@@ -663,6 +903,113 @@ mod tests {
         let u = parse("[A]\nExec=a \\\n# c\n\n; d\n  b\nNext=1\n");
         assert_eq!(u.lookup("A", "Exec").unwrap(), "a b");
         assert_eq!(u.render(), "[A]\nExec=a b\nNext=1\n");
+    }
+
+    #[test]
+    fn even_backslashes_are_not_a_continuation() {
+        // systemd: `\\` is an escaped backslash; only an odd count continues the line.
+        let u = parse("[A]\nk=bar\\\\\nn=1\nl=x\\\\\\\ny\nlast=bar\\\\");
+        assert_eq!(u.lookup_last("A", "k").unwrap().value, "bar\\\\");
+        assert_eq!(u.lookup_last("A", "n").unwrap().value, "1");
+        assert_eq!(u.lookup_last("A", "l").unwrap().value, "x\\\\y");
+        assert_eq!(u.lookup_last("A", "last").unwrap().value, "bar\\\\");
+    }
+
+    #[test]
+    fn nul_and_lone_carriage_returns_are_errors_with_a_column() {
+        assert_eq!(
+            err("[A]\nImage=busy\0box\n"),
+            "/d/x.kube:2:11: NUL byte in a unit file (systemd would end the line here)"
+        );
+        assert_eq!(
+            err("[A]\nk=a\rOther=b\n"),
+            "/d/x.kube:2:4: carriage return inside a line (systemd would end the line here)"
+        );
+        // CRLF line ends are fine.
+        assert_eq!(parse("[A]\r\nk=v\r\n").lookup("A", "k").unwrap(), "v");
+    }
+
+    #[test]
+    fn only_systemds_whitespace_is_trimmed() {
+        let u = parse("[A]\nk=\u{a0}v\u{85}\n");
+        assert_eq!(u.lookup_last("A", "k").unwrap().value, "\u{a0}v\u{85}");
+    }
+
+    #[test]
+    fn a_huge_bad_line_is_quoted_in_part() {
+        let line = "x".repeat(10_000_000);
+        let e = err(&format!("[A]\n{line}\n"));
+        assert!(e.len() < 300, "{} bytes", e.len());
+        assert!(e.contains("… (10000000 bytes in all)"), "{e}");
+    }
+
+    #[test]
+    fn many_groups_and_keys_keep_their_order() {
+        let mut text = String::new();
+        for i in 0..2000 {
+            text.push_str(&format!("[G{}]\nk=1\n", i % 1000));
+        }
+        let u = parse(&text);
+        assert_eq!(u.groups().count(), 1000);
+        assert_eq!(u.lookup_all("G999", "k"), ["1", "1"]);
+        let mut u = u;
+        u.rename_group("G0", "G1");
+        assert_eq!(u.lookup_all("G1", "k").len(), 4);
+        assert_eq!(u.lookup_all("G999", "k").len(), 2);
+        assert!(!u.has_group("G0"));
+    }
+
+    fn render_err(key: &str, value: &str) -> String {
+        let mut u = parse("[Service]\nType=simple\n");
+        u.add("Service", key, value);
+        u.add("Service", "Environment", "PODMAN_SYSTEMD_UNIT=%n");
+        u.render_checked().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn values_systemd_would_read_differently_are_refused() {
+        assert!(render_err("ExecStart", "/bin/echo bar\\").contains(
+            "/d/x.kube: ExecStart: value “/bin/echo bar\\” ends in a backslash, which systemd reads as a line continuation"
+        ));
+        assert!(render_err("X", "a\nEnvironment=EVIL=1").contains("X: value contains a line break"));
+        assert!(render_err("X", "a\rb").contains("line break"));
+        assert!(render_err("X", "busy\0box").contains("NUL"));
+        assert!(render_err("X", "v ").contains("blanks"));
+        assert!(render_err("X=Y", "v").contains("not a key"));
+        assert!(render_err("#X", "v").contains("not a key"));
+    }
+
+    #[test]
+    fn render_then_parse_gives_back_every_value() {
+        let values = [
+            "plain",
+            "a\\\\",
+            "\\\\\\\\",
+            "\"quoted \\\" \\\\\"",
+            "x\u{85}y\u{a0}",
+            "tab\there",
+            "# not a comment",
+            "[not a group]",
+            "%n $HOME ;",
+            "é😀",
+            "",
+        ];
+        let mut u = parse("# head\n[Unit]\nDescription=d\n");
+        for (i, v) in values.iter().enumerate() {
+            u.add("Service", &format!("K{i}"), v);
+        }
+        let text = u.render_checked().unwrap();
+        let again = UnitFile::parse(Path::new("/d/x.kube"), &text).unwrap();
+        for (i, v) in values.iter().enumerate() {
+            assert_eq!(
+                again
+                    .lookup_last("Service", &format!("K{i}"))
+                    .unwrap()
+                    .value,
+                *v
+            );
+        }
+        assert_eq!(again.render(), text);
     }
 
     #[test]

@@ -351,7 +351,10 @@ fn escape_into(out: &mut String, word: &str) {
             '\\' => out.push_str("\\\\"),
             ' ' => out.push_str("\\x20"),
             '"' => out.push_str("\\\""),
-            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            // `\xNN` is one raw byte to systemd: fine for ASCII controls, but U+0080–U+009F
+            // would come back as a lone (invalid UTF-8) byte. `\uNNNN` is the character.
+            c if c.is_ascii_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
     }
@@ -538,6 +541,15 @@ mod tests {
         assert_eq!(quote_word("a\\nb"), r#""a\\nb""#);
         assert_eq!(quote_word("a\tb\nc"), r#""a\tb\nc""#);
         assert_eq!(quote_word("x\x1by\x7f"), r#""x\x1by\x7f""#);
+    }
+
+    #[test]
+    fn c1_controls_round_trip_as_characters() {
+        // NEL and CSI: quoted (the word has a space) as \u escapes, never as \xNN bytes.
+        assert_eq!(quote_word("a b\u{85}\u{9b}"), r#""a\x20b\u0085\u009b""#);
+        for word in ["a b\u{80}\u{85}\u{9f}", "\u{85}", "x\u{9f}\\"] {
+            assert_eq!(exec(&join_cmdline(&[word])), [word]);
+        }
     }
 
     #[test]

@@ -3,12 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::build::{invalid, Ctx, Workload};
-use super::*;
-
-/// Workload annotation: workloads (Pod or controller names, comma-separated) whose pods must
-/// be ready before this workload's pods are created, e.g. `io.quadplay.after: "db,cache"`.
-pub const AFTER_ANNOTATION: &str = "io.quadplay.after";
+use super::context::{invalid, Ctx, PlanError, Workload};
+use crate::plan::*;
 
 /// Podman's ulimits for every container of the pod: `nofile=1024:2048,nproc=512`.
 const ULIMIT: &str = "io.podman.annotations.ulimit";
@@ -19,11 +15,11 @@ const PER_CONTAINER_FLAGS: &[(&str, &str)] = &[
     ("io.podman.annotations.memory-nodes", "--cpuset-mems"),
 ];
 const INIT: &str = "io.podman.annotations.init";
-const AUTHFILE: &str = "io.containers.autoupdate.authfile";
+const AUTHFILE: &str = LABEL_AUTOUPDATE_AUTHFILE;
 
 /// Annotations honoured elsewhere in the planner (or here), by prefix.
 const HONOURED: &[&str] = &[
-    "io.containers.autoupdate",
+    LABEL_AUTOUPDATE,
     "io.podman.annotations.userns",
     "io.podman.annotations.ulimit",
     "io.podman.annotations.pids-limit/",
@@ -113,19 +109,22 @@ pub(super) fn container_extras(
 }
 
 /// Fills [`PodPlan::after`] from `io.quadplay.after`, refusing unknown names and cycles.
-pub(super) fn order(pods: &mut [PodPlan], workloads: &[Workload]) -> Result<(), PlanError> {
+/// `owners[i]` is the index in `workloads` of the workload `pods[i]` was made from.
+pub(super) fn order(
+    pods: &mut [PodPlan],
+    owners: &[usize],
+    workloads: &[Workload],
+) -> Result<(), PlanError> {
     // Workload name → its pods' names.
     let mut pods_of: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for p in pods.iter() {
-        if let Some(w) = workloads.iter().find(|w| owns(w, p)) {
-            pods_of
-                .entry(w.obj.name.as_str())
-                .or_default()
-                .push(p.name.clone());
-        }
+    for (p, &owner) in pods.iter().zip(owners) {
+        pods_of
+            .entry(workloads[owner].obj.name.as_str())
+            .or_default()
+            .push(p.name.clone());
     }
     let mut deps: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for w in workloads {
+    for (index, w) in workloads.iter().enumerate() {
         let Some(list) = w.annotation(AFTER_ANNOTATION) else {
             continue;
         };
@@ -146,7 +145,8 @@ pub(super) fn order(pods: &mut [PodPlan], workloads: &[Workload]) -> Result<(), 
             };
             let names = names.clone();
             deps.entry(w.obj.name.as_str()).or_default().push(name);
-            for p in pods.iter_mut().filter(|p| owns(w, p)) {
+            let own = pods.iter_mut().zip(owners).filter(|(_, &o)| o == index);
+            for (p, _) in own {
                 for n in &names {
                     if !p.after.contains(n) {
                         p.after.push(n.clone());
@@ -156,15 +156,6 @@ pub(super) fn order(pods: &mut [PodPlan], workloads: &[Workload]) -> Result<(), 
         }
     }
     check_cycles(&deps, workloads)
-}
-
-/// True if pod `p` was made from workload `w` (`Deployment/web` or `Deployment/web[2]`).
-pub(super) fn owns(w: &Workload, p: &PodPlan) -> bool {
-    let d = w.obj.describe();
-    p.workload == d
-        || p.workload
-            .strip_prefix(&d)
-            .is_some_and(|r| r.starts_with('['))
 }
 
 fn check_cycles(deps: &BTreeMap<&str, Vec<&str>>, workloads: &[Workload]) -> Result<(), PlanError> {

@@ -7,269 +7,19 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use thiserror::Error;
-
-use super::annotations::{self, owns};
+use super::annotations;
 use super::containers::{check_init, container};
+use super::context::{
+    check_name, invalid, AutoUpdate, Ctx, PlanError, PlanOptions, PodCtx, Workload,
+};
 use super::ports::{apply_publish, check_host_ports, container_ports, parse_publish};
 use super::volumes;
-use super::*;
-use crate::cli::{DownArgs, PlayArgs};
-use crate::kube::model::{
-    ConfigMap, IntOrString, ObjectMeta, PersistentVolumeClaim, PodSpec, Secret, Service,
-};
+use crate::kube::model::{IntOrString, Service};
 use crate::kube::{Documents, Object, Resource};
-
-/// Deployment annotation prefix giving one host port per replica:
-/// `io.quadplay.replica-host-ports/<containerPort>: "8081,8082,8083"`. Without it a Deployment
-/// with `replicas > 1` and a `hostPort` is refused, because every replica would bind the same
-/// host port. It is an annotation so the YAML stays valid Kubernetes.
-pub const REPLICA_HOST_PORTS: &str = "io.quadplay.replica-host-ports/";
+use crate::plan::*;
 
 /// Podman's per-pod user-namespace annotation (as `podman kube play` reads it).
 const USERNS_ANNOTATION: &str = "io.podman.annotations.userns";
-
-/// What the command line adds to the YAML.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlanOptions {
-    pub unit: Option<String>,
-    /// `NAME[:OPTIONS]` values; empty = the shared default bridge.
-    pub network: Vec<String>,
-    /// `[[IP:][HOSTPORT]:]CONTAINERPORT[/PROTO]`.
-    pub publish: Vec<String>,
-    pub userns: Option<String>,
-    pub log_driver: Option<String>,
-    pub log_opts: Vec<String>,
-    /// `registry|local|disabled` for all containers, or `CONTAINER/POLICY`.
-    pub auto_update: Vec<String>,
-    pub exit_code_propagation: ExitCodePropagation,
-    pub podman_args: Vec<String>,
-    pub strict: bool,
-    /// Upper bound on any graceful stop, seconds.
-    pub stop_timeout: u64,
-    /// Where ConfigMap/Secret file sets are written: `$XDG_RUNTIME_DIR/quadplay/<app>` or
-    /// `/run/quadplay/<app>`, with `<app>` from [`app_name`] — per app, so two apps with a pod
-    /// of the same name do not share files.
-    pub runtime_dir: PathBuf,
-    /// Planning for `down`: only names matter. Missing ConfigMap/Secret references (the
-    /// `--configmap` files are not given to `down`) are treated as optional and host ports are
-    /// not checked, so teardown never fails on what `play` accepted.
-    pub down: bool,
-}
-
-impl Default for PlanOptions {
-    fn default() -> Self {
-        PlanOptions {
-            unit: None,
-            network: Vec::new(),
-            publish: Vec::new(),
-            userns: None,
-            log_driver: None,
-            log_opts: Vec::new(),
-            auto_update: Vec::new(),
-            exit_code_propagation: ExitCodePropagation::None,
-            podman_args: Vec::new(),
-            strict: false,
-            stop_timeout: 80,
-            runtime_dir: PathBuf::new(),
-            down: false,
-        }
-    }
-}
-
-impl PlanOptions {
-    pub fn from_play(args: &PlayArgs, runtime_dir: PathBuf) -> Self {
-        PlanOptions {
-            unit: args.podman.unit.clone(),
-            network: args.network.clone(),
-            publish: args.publish.clone(),
-            userns: args.userns.clone(),
-            log_driver: args.log_driver.clone(),
-            log_opts: args.log_opt.clone(),
-            auto_update: args.auto_update.clone(),
-            exit_code_propagation: args.exit_code_propagation,
-            podman_args: args.podman_args.clone(),
-            strict: args.strict,
-            stop_timeout: args.stop_timeout,
-            runtime_dir,
-            down: false,
-        }
-    }
-
-    /// `down` needs the same names as `play`; options that only shape containers do not matter.
-    pub fn from_down(args: &DownArgs, runtime_dir: PathBuf) -> Self {
-        PlanOptions {
-            unit: args.podman.unit.clone(),
-            runtime_dir,
-            down: true,
-            ..PlanOptions::default()
-        }
-    }
-}
-
-#[derive(Debug, Error)]
-pub enum PlanError {
-    #[error("{location}: {object}: {}{message}", field_prefix(field))]
-    Invalid {
-        location: String,
-        object: String,
-        field: String,
-        message: String,
-    },
-    #[error("{}", strict_message(.0))]
-    Strict(Vec<Warning>),
-    /// A bad command-line value (`--publish`, `--auto-update`, `--network`).
-    #[error("{option} {value:?}: {message}")]
-    Option {
-        option: &'static str,
-        value: String,
-        message: String,
-    },
-    #[error("the YAML defines no Pod, Deployment, DaemonSet or Job")]
-    NoWorkload,
-}
-
-/// `field: ` before a message about that field; nothing for a message about the whole object.
-pub(crate) fn field_prefix(field: &str) -> String {
-    if field.is_empty() {
-        String::new()
-    } else {
-        format!("{field}: ")
-    }
-}
-
-fn strict_message(warnings: &[Warning]) -> String {
-    let mut s = format!(
-        "--strict: {} unsupported kind(s) or field(s) in the YAML:",
-        warnings.len()
-    );
-    for w in warnings {
-        s.push_str(&format!("\n  {w}"));
-    }
-    s
-}
-
-/// An error about `field` (a YAML path) of `obj`.
-pub(super) fn invalid(obj: &Object, field: &str, message: impl Into<String>) -> PlanError {
-    PlanError::Invalid {
-        location: obj.location(field),
-        object: obj.describe(),
-        field: field.to_string(),
-        message: message.into(),
-    }
-}
-
-/// Everything the planner looks things up in, and what it accumulates besides pods.
-pub(super) struct Ctx<'a> {
-    pub opts: &'a PlanOptions,
-    pub app: String,
-    pub configmaps: BTreeMap<&'a str, (&'a Object, &'a ConfigMap)>,
-    pub secrets: BTreeMap<&'a str, (&'a Object, &'a Secret)>,
-    pub pvcs: BTreeMap<&'a str, (&'a Object, &'a PersistentVolumeClaim)>,
-    pub warnings: Vec<Warning>,
-    pub volumes: Vec<VolumePlan>,
-    pub files: Vec<FileSetPlan>,
-    pub host_paths: Vec<HostPathPlan>,
-}
-
-impl Ctx<'_> {
-    /// Whether a missing reference is skipped rather than an error.
-    pub fn optional(&self, declared: bool) -> bool {
-        declared || self.opts.down
-    }
-
-    pub fn warn(&mut self, obj: &Object, field: &str, message: impl Into<String>) {
-        self.warnings.push(Warning {
-            location: obj.location(field),
-            object: obj.describe(),
-            field: field.to_string(),
-            message: message.into(),
-        });
-    }
-
-    /// The labels every object of this run carries.
-    pub fn base_labels(&self) -> BTreeMap<String, String> {
-        let mut labels = BTreeMap::new();
-        labels.insert(LABEL_APP.to_string(), self.app.clone());
-        if let Some(unit) = &self.opts.unit {
-            labels.insert(LABEL_UNIT.to_string(), unit.clone());
-        }
-        labels
-    }
-}
-
-/// A workload document seen as "metadata + pod template".
-pub(super) struct Workload<'a> {
-    pub obj: &'a Object,
-    /// The object's own metadata (the Pod's, or the controller's).
-    pub meta: &'a ObjectMeta,
-    /// The pod template's metadata (the Pod's own for a Pod).
-    pub template_meta: &'a ObjectMeta,
-    pub spec: &'a PodSpec,
-    /// YAML path of `spec` (`spec` or `spec.template.spec`).
-    pub spec_path: &'static str,
-    pub replicas: u32,
-    pub job: bool,
-}
-
-impl<'a> Workload<'a> {
-    fn of(obj: &'a Object) -> Option<Workload<'a>> {
-        let controller = |meta, template: &'a crate::kube::model::PodTemplateSpec| Workload {
-            obj,
-            meta,
-            template_meta: &template.metadata,
-            spec: &template.spec,
-            spec_path: "spec.template.spec",
-            replicas: 1,
-            job: false,
-        };
-        Some(match &obj.resource {
-            Resource::Pod(p) => Workload {
-                obj,
-                meta: &p.metadata,
-                template_meta: &p.metadata,
-                spec: &p.spec,
-                spec_path: "spec",
-                replicas: 1,
-                job: false,
-            },
-            Resource::Deployment(d) => Workload {
-                replicas: d.spec.replicas.unwrap_or(1),
-                ..controller(&d.metadata, &d.spec.template)
-            },
-            Resource::DaemonSet(d) => controller(&d.metadata, &d.spec.template),
-            Resource::Job(j) => Workload {
-                job: true,
-                ..controller(&j.metadata, &j.spec.template)
-            },
-            _ => return None,
-        })
-    }
-
-    /// An annotation of the object, else of its pod template (Podman reads only the
-    /// controller's, which is its #22801; both are honoured here).
-    pub fn annotation(&self, key: &str) -> Option<&'a str> {
-        self.meta
-            .annotations
-            .get(key)
-            .or_else(|| self.template_meta.annotations.get(key))
-            .map(String::as_str)
-    }
-
-    /// Pod names: the Pod's name; `<name>-pod`; `<name>-pod-<i>` for several replicas.
-    fn pod_names(&self) -> Vec<String> {
-        let name = &self.obj.name;
-        match (&self.obj.resource, self.replicas) {
-            (Resource::Pod(_), _) => vec![name.clone()],
-            (_, 1) => vec![format!("{name}-pod")],
-            (_, n) => (0..n).map(|i| format!("{name}-pod-{i}")).collect(),
-        }
-    }
-
-    pub fn path(&self, rest: &str) -> String {
-        format!("{}.{rest}", self.spec_path)
-    }
-}
 
 /// Turns loaded documents into a plan.
 pub fn plan(docs: &Documents, opts: &PlanOptions) -> Result<Plan, PlanError> {
@@ -279,16 +29,8 @@ pub fn plan(docs: &Documents, opts: &PlanOptions) -> Result<Plan, PlanError> {
         configmaps: BTreeMap::new(),
         secrets: BTreeMap::new(),
         pvcs: BTreeMap::new(),
-        warnings: docs
-            .findings
-            .iter()
-            .map(|f| Warning {
-                location: f.location.clone(),
-                object: f.object.clone(),
-                field: f.field.clone(),
-                message: f.message.clone(),
-            })
-            .collect(),
+        warnings: docs.findings.clone(),
+        auto_update: AutoUpdate::parse(&opts.auto_update)?,
         volumes: Vec::new(),
         files: Vec::new(),
         host_paths: Vec::new(),
@@ -313,7 +55,6 @@ pub fn plan(docs: &Documents, opts: &PlanOptions) -> Result<Plan, PlanError> {
     if workloads.is_empty() {
         return Err(PlanError::NoWorkload);
     }
-    let auto_update = AutoUpdate::parse(&opts.auto_update)?;
     let publish = opts
         .publish
         .iter()
@@ -335,7 +76,9 @@ pub fn plan(docs: &Documents, opts: &PlanOptions) -> Result<Plan, PlanError> {
     volumes::pvc_volumes(&mut ctx)?;
 
     let mut pods: Vec<PodPlan> = Vec::new();
-    for w in &workloads {
+    // owners[i]: the index in `workloads` of the workload pods[i] was made from.
+    let mut owners: Vec<usize> = Vec::new();
+    for (index, w) in workloads.iter().enumerate() {
         annotations::warn_unsupported(&mut ctx, w);
         if w.replicas == 0 {
             ctx.warn(w.obj, "spec.replicas", "replicas: 0, no pod is created");
@@ -352,15 +95,16 @@ pub fn plan(docs: &Documents, opts: &PlanOptions) -> Result<Plan, PlanError> {
                     ),
                 ));
             }
-            pods.push(pod_plan(&mut ctx, w, &name, replica, &auto_update)?);
+            pods.push(pod_plan(&mut ctx, w, &name, replica)?);
+            owners.push(index);
         }
     }
-    annotations::order(&mut pods, &workloads)?;
+    annotations::order(&mut pods, &owners, &workloads)?;
     apply_publish(&mut pods, &publish)?;
     if !opts.down {
-        check_host_ports(&pods, &workloads)?;
+        check_host_ports(&pods, &owners, &workloads)?;
     }
-    set_aliases(&mut ctx, &mut pods, &workloads, &services);
+    set_aliases(&mut ctx, &mut pods, &owners, &workloads, &services);
 
     let networks = networks(opts, &pods);
     for pod in &mut pods {
@@ -441,61 +185,11 @@ fn networks(opts: &PlanOptions, pods: &[PodPlan]) -> Vec<(Option<NetworkPlan>, S
     )]
 }
 
-/// `--auto-update` values: one policy for all, and per-container ones.
-#[derive(Debug, Default)]
-pub(super) struct AutoUpdate {
-    all: Option<String>,
-    per_container: BTreeMap<String, String>,
-}
-
-pub(super) const AUTO_UPDATE_POLICIES: &[&str] = &["registry", "local", "disabled"];
-
-impl AutoUpdate {
-    fn parse(values: &[String]) -> Result<AutoUpdate, PlanError> {
-        let mut au = AutoUpdate::default();
-        for v in values {
-            let (ctr, policy) = match v.rsplit_once('/') {
-                Some((c, p)) => (Some(c), p),
-                None => (None, v.as_str()),
-            };
-            if !AUTO_UPDATE_POLICIES.contains(&policy) {
-                return Err(PlanError::Option {
-                    option: "--auto-update",
-                    value: v.clone(),
-                    message: "the policy must be registry, local or disabled".into(),
-                });
-            }
-            match ctr {
-                Some(c) => {
-                    au.per_container.insert(c.to_string(), policy.to_string());
-                }
-                None => au.all = Some(policy.to_string()),
-            }
-        }
-        Ok(au)
-    }
-
-    /// Command line first (it is the unit's `AutoUpdate=`), then the per-container
-    /// annotation, then the general one.
-    pub(super) fn policy(&self, w: &Workload, ctr: &str) -> Option<String> {
-        self.per_container
-            .get(ctr)
-            .or(self.all.as_ref())
-            .cloned()
-            .or_else(|| {
-                w.annotation(&format!("{LABEL_AUTOUPDATE}/{ctr}"))
-                    .or_else(|| w.annotation(LABEL_AUTOUPDATE))
-                    .map(str::to_string)
-            })
-    }
-}
-
 fn pod_plan(
     ctx: &mut Ctx,
     w: &Workload,
     name: &str,
     replica: Option<usize>,
-    auto_update: &AutoUpdate,
 ) -> Result<PodPlan, PlanError> {
     let spec = w.spec;
     check_name(w.obj, "metadata.name", name)?;
@@ -507,21 +201,15 @@ fn pod_plan(
     let restart_policy = restart_policy(ctx, w)?;
     let pod_volumes = volumes::pod_volumes(ctx, w, name)?;
     let down = ctx.opts.down;
+    let pod = PodCtx {
+        w,
+        name,
+        replica,
+        labels,
+    };
     // Init and app containers share one name space (`seen`) and everything pod-wide.
     let mut seen = BTreeSet::new();
-    let mut plan_container = |c, path: &str| {
-        container(
-            ctx,
-            w,
-            name,
-            c,
-            path,
-            &pod_volumes,
-            &labels,
-            auto_update,
-            &mut seen,
-        )
-    };
+    let mut plan_container = |c, path: &str| container(ctx, &pod, &pod_volumes, c, path, &mut seen);
     let mut init_containers = Vec::new();
     for (i, c) in spec.init_containers.iter().enumerate() {
         let path = w.path(&format!("initContainers[{i}]"));
@@ -536,7 +224,7 @@ fn pod_plan(
         let path = w.path(&format!("containers[{i}]"));
         let mut cp = plan_container(c, &path)?;
         cp.restart_policy = restart_policy;
-        ports.extend(container_ports(w, c, &path, replica, down)?);
+        ports.extend(container_ports(w, c, &path, pod.replica, down)?);
         containers.push(cp);
     }
     let sec = spec.security_context.clone().unwrap_or_default();
@@ -565,7 +253,7 @@ fn pod_plan(
             Some(i) => format!("{}[{i}]", w.obj.describe()),
             None => w.obj.describe(),
         },
-        labels,
+        labels: pod.labels,
         hostname: if host_network {
             None
         } else {
@@ -606,26 +294,6 @@ fn pod_plan(
     })
 }
 
-/// Podman names: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
-pub(super) fn check_name(obj: &Object, field: &str, name: &str) -> Result<(), PlanError> {
-    let ok = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphanumeric())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(invalid(
-            obj,
-            field,
-            format!("`{name}` is not a valid name (letters, digits, `_`, `.`, `-`; starting with a letter or digit)"),
-        ))
-    }
-}
-
 fn restart_policy(ctx: &mut Ctx, w: &Workload) -> Result<RestartPolicy, PlanError> {
     let field = w.path("restartPolicy");
     let policy = match w.spec.restart_policy.as_deref() {
@@ -663,6 +331,7 @@ fn restart_policy(ctx: &mut Ctx, w: &Workload) -> Result<RestartPolicy, PlanErro
 fn set_aliases(
     ctx: &mut Ctx,
     pods: &mut [PodPlan],
+    owners: &[usize],
     workloads: &[Workload],
     services: &[(&Object, &Service)],
 ) {
@@ -674,11 +343,8 @@ fn set_aliases(
     }
     let pod_names: BTreeSet<String> = pods.iter().map(|p| p.name.clone()).collect();
     let mut selected: BTreeSet<&str> = BTreeSet::new();
-    for pod in pods.iter_mut() {
-        let mut aliases = vec![pod.name.clone()];
-        if let Some(w) = workloads.iter().find(|w| owns(w, pod)) {
-            aliases.push(w.obj.name.clone());
-        }
+    for (pod, &owner) in pods.iter_mut().zip(owners) {
+        let mut aliases = vec![pod.name.clone(), workloads[owner].obj.name.clone()];
         if let Some(h) = &pod.hostname {
             aliases.push(h.clone());
         }

@@ -1,14 +1,15 @@
 //! One container of a pod: image, command, environment, security, resources, probes.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use super::annotations;
-use super::build::{check_name, invalid, AutoUpdate, Ctx, Workload, AUTO_UPDATE_POLICIES};
+use super::context::{check_name, invalid, Ctx, PlanError, PodCtx, Workload, AUTO_UPDATE_POLICIES};
 use super::env::{self, EnvValue};
 use super::volumes::{self, PodVolumes};
-use super::*;
 use crate::kube::model::{Container, IntOrString, Probe as KProbe};
 use crate::kube::quantity::Quantity;
+use crate::plan::*;
+
 /// Kubernetes (and Podman) refuse probes and lifecycle hooks on init containers.
 pub(super) fn check_init(w: &Workload, c: &Container, path: &str) -> Result<(), PlanError> {
     for (set, field) in [
@@ -28,18 +29,16 @@ pub(super) fn check_init(w: &Workload, c: &Container, path: &str) -> Result<(), 
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
+/// One container of `pod`; `seen` holds the names taken in the pod so far.
 pub(super) fn container(
     ctx: &mut Ctx,
-    w: &Workload,
-    pod: &str,
+    pod: &PodCtx,
+    pod_volumes: &PodVolumes,
     c: &Container,
     path: &str,
-    pod_volumes: &PodVolumes,
-    pod_labels: &BTreeMap<String, String>,
-    auto_update: &AutoUpdate,
     seen: &mut BTreeSet<String>,
 ) -> Result<ContainerPlan, PlanError> {
+    let w = pod.w;
     check_name(w.obj, &format!("{path}.name"), &c.name)?;
     if !seen.insert(c.name.clone()) {
         return Err(invalid(
@@ -58,7 +57,7 @@ pub(super) fn container(
             ))
         }
     };
-    let env_list = env::resolve(ctx, w, pod, c, path)?;
+    let env_list = env::resolve(ctx, w, pod.name, c, path)?;
     let mut env = Vec::new();
     let mut secret_env = Vec::new();
     for (name, value) in env_list {
@@ -73,11 +72,11 @@ pub(super) fn container(
     let command = c.command.as_ref().map(|v| env::expand_all(v, &env));
     let args = c.args.as_ref().map(|v| env::expand_all(v, &env));
     let (mounts, devices) = volumes::mounts(ctx, w, pod_volumes, c, path)?;
-    let mut labels = pod_labels.clone();
+    let mut labels = pod.labels.clone();
     if let Some(unit) = &ctx.opts.unit {
         labels.insert(LABEL_SYSTEMD_UNIT.to_string(), unit.clone());
     }
-    if let Some(policy) = auto_update.policy(w, &c.name) {
+    if let Some(policy) = ctx.auto_update.policy(w, &c.name) {
         if !AUTO_UPDATE_POLICIES.contains(&policy.as_str()) {
             return Err(invalid(
                 w.obj,
@@ -101,7 +100,7 @@ pub(super) fn container(
     annotations.extend(w.meta.annotations.clone());
     annotations.retain(|k, _| !k.starts_with("io.quadplay."));
     let mut cp = ContainerPlan {
-        name: format!("{pod}-{}", c.name),
+        name: format!("{}-{}", pod.name, c.name),
         short_name: c.name.clone(),
         image,
         pull_policy: pull_policy(w, c, path)?,

@@ -6,9 +6,8 @@
 //! Values from Secrets never become plain values: they stay references to Podman secrets, so
 //! they cannot be expanded into other variables or into an argv.
 
-use super::build::{invalid, Ctx, Workload};
+use super::context::{invalid, Ctx, PlanError, Workload};
 use super::volumes::secret_name;
-use super::PlanError;
 use crate::kube::model::{Container, EnvVar, EnvVarSource};
 use crate::kube::quantity::Quantity;
 

@@ -2,10 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use super::annotations::owns;
-use super::build::{invalid, Workload, REPLICA_HOST_PORTS};
-use super::*;
+use super::context::{invalid, PlanError, Workload};
 use crate::kube::model::{Container, ContainerPort};
+use crate::plan::*;
 /// The published ports of one container: entries with a `hostPort` (or, for replicas, a port
 /// given by the replica-host-ports annotation).
 pub(super) fn container_ports(
@@ -226,9 +225,14 @@ pub(super) fn apply_publish(pods: &mut [PodPlan], publish: &[Publish]) -> Result
 }
 
 /// Two pods binding one host port would fail at start with a rootlessport error; say so now.
-pub(super) fn check_host_ports(pods: &[PodPlan], workloads: &[Workload]) -> Result<(), PlanError> {
+/// `owners[i]` is the index in `workloads` of the workload `pods[i]` was made from.
+pub(super) fn check_host_ports(
+    pods: &[PodPlan],
+    owners: &[usize],
+    workloads: &[Workload],
+) -> Result<(), PlanError> {
     let mut seen: BTreeMap<(String, u16, String), &PodPlan> = BTreeMap::new();
-    for pod in pods {
+    for (pod, &owner) in pods.iter().zip(owners) {
         for m in &pod.ports {
             let key = (
                 m.host_ip.clone().unwrap_or_default(),
@@ -236,7 +240,6 @@ pub(super) fn check_host_ports(pods: &[PodPlan], workloads: &[Workload]) -> Resu
                 m.protocol.clone(),
             );
             if let Some(first) = seen.insert(key, pod) {
-                let obj = workloads.iter().find(|w| owns(w, pod)).map(|w| w.obj);
                 let message = if first.name == pod.name {
                     format!(
                         "pod {} publishes host port {}/{} twice",
@@ -248,10 +251,7 @@ pub(super) fn check_host_ports(pods: &[PodPlan], workloads: &[Workload]) -> Resu
                         first.name, pod.name, m.host_port, m.protocol
                     )
                 };
-                return Err(match obj {
-                    Some(o) => invalid(o, "", message),
-                    None => PlanError::NoWorkload,
-                });
+                return Err(invalid(workloads[owner].obj, "", message));
             }
         }
     }

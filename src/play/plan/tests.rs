@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use super::*;
 use crate::kube::{self, Documents};
+use crate::plan::*;
 
 fn docs(yaml: &str) -> Documents {
     let mut d = Documents::default();
@@ -825,63 +826,6 @@ fn down_plans_survive_missing_configmap_files_and_port_conflicts() {
     let names: Vec<&str> = p.pods.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["p", "web-pod-0", "web-pod-1", "web-pod-2"]);
     assert!(p.pods[0].containers[0].env.is_empty());
-}
-
-#[test]
-fn options_from_the_cli_contract() {
-    use clap::Parser;
-    let cli = crate::cli::Cli::try_parse_from([
-        "quadplay",
-        "play",
-        "--unit",
-        "web.service",
-        "--network",
-        "n1",
-        "--publish",
-        "8080:80",
-        "--userns",
-        "keep-id",
-        "--log-driver",
-        "k8s-file",
-        "--log-opt",
-        "max-size=1m",
-        "--auto-update",
-        "registry",
-        "--exit-code-propagation",
-        "all",
-        "--podman-arg=--pids-limit=5",
-        "--strict",
-        "--stop-timeout",
-        "30",
-        "/a.yaml",
-    ])
-    .unwrap();
-    let crate::cli::Command::Play(args) = cli.command else {
-        panic!("not play")
-    };
-    let o = PlanOptions::from_play(&args, PathBuf::from("/run/x"));
-    assert_eq!(o.unit.as_deref(), Some("web.service"));
-    assert_eq!(
-        (o.network.as_slice(), o.publish.as_slice()),
-        (&["n1".to_string()][..], &["8080:80".to_string()][..])
-    );
-    assert_eq!(o.userns.as_deref(), Some("keep-id"));
-    assert_eq!(o.log_driver.as_deref(), Some("k8s-file"));
-    assert_eq!(o.log_opts, ["max-size=1m"]);
-    assert_eq!(o.auto_update, ["registry"]);
-    assert_eq!(o.exit_code_propagation, ExitCodePropagation::All);
-    assert_eq!(o.podman_args, ["--pids-limit=5"]);
-    assert!(o.strict && !o.down);
-    assert_eq!(o.stop_timeout, 30);
-    let cli =
-        crate::cli::Cli::try_parse_from(["quadplay", "down", "--unit", "web.service", "/a.yaml"])
-            .unwrap();
-    let crate::cli::Command::Down(args) = cli.command else {
-        panic!("not down")
-    };
-    let o = PlanOptions::from_down(&args, PathBuf::from("/run/x"));
-    assert!(o.down && !o.strict);
-    assert_eq!(o.unit.as_deref(), Some("web.service"));
 }
 
 /// Bad input must give errors, never panics: mutate the seed YAML thousands of ways

@@ -5,10 +5,10 @@ use std::path::{Component, Path, PathBuf};
 
 use base64::Engine;
 
-use super::build::{invalid, Ctx, Workload};
-use super::*;
+use super::context::{invalid, Ctx, PlanError, Workload};
 use crate::kube::model::{Container, KeyToPath, Volume};
 use crate::kube::Object;
+use crate::plan::*;
 
 /// The Podman secret holding key `key` of Kubernetes Secret `secret`: `<secret>-<key>`, with
 /// any character Podman does not allow in a name (outside `A-Za-z0-9_.-`) replaced by `_`.
@@ -285,19 +285,14 @@ fn pod_volume(
                 &c.name,
             );
         };
-        let data = configmap_data(obj, cm)?;
-        return file_set(
-            ctx,
-            w,
-            pod,
-            v,
-            &field,
-            data,
-            &c.items,
-            c.default_mode,
-            ctx.optional(c.optional),
-            false,
-        );
+        let source = FileSource {
+            data: configmap_data(obj, cm)?,
+            items: &c.items,
+            default_mode: c.default_mode,
+            optional: ctx.optional(c.optional),
+            secret: false,
+        };
+        return file_set(ctx, w, pod, v, &field, source);
     }
     if let Some(s) = &v.secret {
         let field = format!("{field}.secret");
@@ -310,19 +305,14 @@ fn pod_volume(
                 &s.secret_name,
             );
         };
-        let data = secret_data(obj, secret)?;
-        return file_set(
-            ctx,
-            w,
-            pod,
-            v,
-            &field,
-            data,
-            &s.items,
-            s.default_mode,
-            ctx.optional(s.optional),
-            true,
-        );
+        let source = FileSource {
+            data: secret_data(obj, secret)?,
+            items: &s.items,
+            default_mode: s.default_mode,
+            optional: ctx.optional(s.optional),
+            secret: true,
+        };
+        return file_set(ctx, w, pod, v, &field, source);
     }
     Ok(PodVolume::Missing)
 }
@@ -501,19 +491,34 @@ fn check_relative(w: &Workload, field: &str, p: &str) -> Result<(), PlanError> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What a ConfigMap or Secret volume's files come from.
+struct FileSource<'v> {
+    /// Key → content.
+    data: BTreeMap<String, Vec<u8>>,
+    /// `items`: the keys to project and where; empty projects every key.
+    items: &'v [KeyToPath],
+    default_mode: Option<i64>,
+    /// A missing key is skipped rather than an error.
+    optional: bool,
+    /// A Secret's (false for a ConfigMap's).
+    secret: bool,
+}
+
 fn file_set(
     ctx: &mut Ctx,
     w: &Workload,
     pod: &str,
     v: &Volume,
     field: &str,
-    data: BTreeMap<String, Vec<u8>>,
-    items: &[KeyToPath],
-    default_mode: Option<i64>,
-    optional: bool,
-    secret: bool,
+    source: FileSource,
 ) -> Result<PodVolume, PlanError> {
+    let FileSource {
+        data,
+        items,
+        default_mode,
+        optional,
+        secret,
+    } = source;
     let default = mode(w, &format!("{field}.defaultMode"), default_mode, 0o644)?;
     let mut files = BTreeMap::new();
     if items.is_empty() {

@@ -52,7 +52,8 @@ pub fn convert(src: &Source, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
     }
 
     set_kill_mode(unit, &mut service)?;
-    service.add(SERVICE, "Environment", "PODMAN_SYSTEMD_UNIT=%n");
+    let unit_env = format!("{}=%n", crate::plan::LABEL_SYSTEMD_UNIT);
+    service.add(SERVICE, "Environment", &unit_env);
     if !is_oneshot(unit)? {
         service.set(SERVICE, "Type", "notify");
         // quadplay itself is the main process and sends READY=1 (no child does).

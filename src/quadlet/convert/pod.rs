@@ -127,7 +127,8 @@ pub fn convert(src: &Source, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
     let Flags { args, warnings, .. } = f;
     service.add_cmdline(SERVICE, "ExecStartPre", &args);
 
-    service.add(SERVICE, "Environment", "PODMAN_SYSTEMD_UNIT=%n");
+    let unit_env = format!("{}=%n", crate::plan::LABEL_SYSTEMD_UNIT);
+    service.add(SERVICE, "Environment", &unit_env);
     service.add(SERVICE, "Type", "forking");
     service.set(SERVICE, "Restart", "on-failure");
     service.add(SERVICE, "PIDFile", "%t/%N.pid");

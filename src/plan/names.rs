@@ -1,0 +1,21 @@
+//! The names quadplay and Podman agree on, spelled once: labels every object carries, the
+//! labels auto-update reads, and the annotations quadplay gives meaning to.
+
+/// Label put on every pod, container, volume and network a run creates: the owning unit.
+pub const LABEL_UNIT: &str = "io.quadplay.unit";
+/// Label carrying the app identity (unit name, or a hash of the YAML paths outside systemd).
+pub const LABEL_APP: &str = "io.quadplay.app";
+/// Label Podman's and quadplay's auto-update read to restart a container's unit.
+pub const LABEL_SYSTEMD_UNIT: &str = "PODMAN_SYSTEMD_UNIT";
+/// Label holding a container's auto-update policy.
+pub const LABEL_AUTOUPDATE: &str = "io.containers.autoupdate";
+/// Label holding the auth file auto-update pulls a container's image with.
+pub const LABEL_AUTOUPDATE_AUTHFILE: &str = "io.containers.autoupdate.authfile";
+/// Workload annotation: workloads (Pod or controller names, comma-separated) whose pods must
+/// be ready before this workload's pods are created, e.g. `io.quadplay.after: "db,cache"`.
+pub const AFTER_ANNOTATION: &str = "io.quadplay.after";
+/// Deployment annotation prefix giving one host port per replica:
+/// `io.quadplay.replica-host-ports/<containerPort>: "8081,8082,8083"`. Without it a Deployment
+/// with `replicas > 1` and a `hostPort` is refused, because every replica would bind the same
+/// host port. It is an annotation so the YAML stays valid Kubernetes.
+pub const REPLICA_HOST_PORTS: &str = "io.quadplay.replica-host-ports/";
