@@ -14,8 +14,10 @@ use proptest::prelude::*;
 fn hostile() -> impl Strategy<Value = String> {
     prop_oneof![
         proptest::string::string_regex("[a-z0-9.:/=_-]{1,12}").unwrap(),
-        proptest::string::string_regex("[a-z ]{0,6}(\\\\|\\\\\\\\|\u{0}|\u{85}|\"|'|%|\\$|\t)[a-z ]{0,6}")
-            .unwrap(),
+        proptest::string::string_regex(
+            "[a-z ]{0,6}(\\\\|\\\\\\\\|\u{0}|\u{85}|\"|'|%|\\$|\t)[a-z ]{0,6}"
+        )
+        .unwrap(),
         prop::sample::select(vec![
             "../../../../escape",
             "../x.service",
@@ -86,7 +88,7 @@ fn case() -> impl Strategy<Value = (String, String, String, String, bool)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(96))]
+    #![proptest_config(ProptestConfig { cases: 96, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn generator_stays_in_its_output_dir((kind, name, unit, dropin, user) in case()) {

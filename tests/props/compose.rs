@@ -44,7 +44,11 @@ fn check_kube_unit(name: &str, text: &str) {
     let path = Path::new("/nonexistent/quadplay-fuzz/out").join(&file_name);
     let unit = UnitFile::parse(&path, text)
         .unwrap_or_else(|e| panic!("converted .kube does not parse: {e}\n---\n{text}"));
-    assert_eq!(unit.render(), text, ".kube is not a fixed point of parse → render");
+    assert_eq!(
+        unit.render(),
+        text,
+        ".kube is not a fixed point of parse → render"
+    );
     let settings = Settings {
         user: true,
         podman: "/usr/bin/podman".into(),

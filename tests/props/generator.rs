@@ -3,8 +3,9 @@
 //!
 //! * nothing is written, removed or linked outside the output directory (the input files stay
 //!   as they were, and the sandbox holds nothing else);
-//! * every written file is a fixed point of parse → render (no value spills into the next
-//!   line) and holds no NUL byte;
+//! * every written file has one entry per key line (no value spills into the next line) and
+//!   holds no NUL byte; a converted unit that cannot be written so is not written, and the
+//!   run reports an error;
 //! * every converted service, as the converter built it, renders to text that parses back to
 //!   the same values.
 
@@ -20,7 +21,7 @@ use quadplay::quadlet::paths::search_dirs_in;
 use quadplay::quadlet::{convert_all, Settings, Source};
 use quadplay::unit::UnitFile;
 
-use super::unit::check_render_reparses;
+use super::unit::{check_one_entry_per_line, check_render_reparses};
 
 /// The Quadlet kinds a unit file can have (the generator refuses the last three).
 pub const KINDS: [&str; 8] = [
@@ -110,7 +111,13 @@ pub fn check(case: &Case) {
     );
     check_sandbox(sandbox.path(), &input, &out);
     check_written(&out);
-    check_converted(&file_name, case);
+    for service in unwritable(&file_name, case) {
+        assert!(
+            !out.join(&service).exists(),
+            "{service} cannot be written as converted, yet it was"
+        );
+        assert!(log.error_count() > 0, "{service} dropped without an error");
+    }
 }
 
 /// Everything in the sandbox is the input tree, the output tree or a directory on the way to it.
@@ -120,7 +127,11 @@ fn check_sandbox(sandbox: &Path, input: &Path, out: &Path) {
             continue;
         }
         let on_the_way = out.starts_with(&path) && path.is_dir();
-        assert!(on_the_way, "written outside the output dir: {}", path.display());
+        assert!(
+            on_the_way,
+            "written outside the output dir: {}",
+            path.display()
+        );
     }
 }
 
@@ -141,7 +152,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     all
 }
 
-/// Each regular file written is NUL-free and a fixed point of parse → render.
+/// Each regular file written is NUL-free UTF-8 with one entry per key line.
 fn check_written(out: &Path) {
     for path in walk(out) {
         let Ok(meta) = fs::symlink_metadata(&path) else {
@@ -153,35 +164,31 @@ fn check_written(out: &Path) {
         let bytes = fs::read(&path).expect("read output");
         assert!(!bytes.contains(&0), "NUL in {}", path.display());
         let text = String::from_utf8(bytes).expect("output is UTF-8");
-        let unit = UnitFile::parse(&path, &text)
-            .unwrap_or_else(|e| panic!("written unit does not parse: {e}\n---\n{text}"));
-        assert_eq!(
-            unit.render(),
-            text,
-            "written unit {} reads back as other lines",
-            path.display()
-        );
+        check_one_entry_per_line(&text);
     }
 }
 
-/// The converter's own result (before writing) renders to text with the same values.
-fn check_converted(file_name: &str, case: &Case) {
+/// The converter's own result (before writing) renders to text with the same values, or is
+/// refused as unwritable: returns the refused services' file names.
+fn unwritable(file_name: &str, case: &Case) -> Vec<String> {
     let path = Path::new("/etc/containers/systemd").join(file_name);
     let Ok(mut unit) = UnitFile::parse(&path, case.unit) else {
-        return;
+        return Vec::new();
     };
-    let dropin_path = Path::new("/etc/containers/systemd").join(format!("{file_name}.d/10-fuzz.conf"));
+    let dropin_path =
+        Path::new("/etc/containers/systemd").join(format!("{file_name}.d/10-fuzz.conf"));
     let Ok(dropin) = UnitFile::parse(&dropin_path, case.dropin) else {
-        return;
+        return Vec::new();
     };
     unit.merge(&dropin);
     let sources = [Source {
         file_name: file_name.to_string(),
         unit,
     }];
-    for (_, result) in convert_all(&sources, &settings(case.user), None) {
-        if let Ok(service) = result {
-            check_render_reparses(&service.unit);
-        }
-    }
+    convert_all(&sources, &settings(case.user), None)
+        .into_iter()
+        .filter_map(|(_, result)| result.ok())
+        .filter(|service| !check_render_reparses(&service.unit))
+        .map(|service| service.service_name)
+        .collect()
 }
