@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Benchmark of quadplay-generator: a tree of 1,000+ mixed Quadlet units (networks, volumes, pods,
-# containers, kubes) with drop-ins of every kind, generated RUNS times by the release binary.
-# Prints wall time per run (min/median/max) and the peak RSS; fails if a run fails or writes
-# the wrong number of services. Not a test: figures only.
+# containers, kubes, images, builds) with drop-ins of every kind, generated RUNS times by the release
+# binary. Prints wall time per run (min/median/max) and the peak RSS, next to the I/O floor: `cp -a`
+# of the same output tree (one process that only writes the same files and links). Fails if a run
+# fails or writes the wrong number of services. Not a test: figures only.
 #
-#   benches/generator.sh [GROUPS] [RUNS]     (default 210 groups x 5 units = 1,050 units, 20 runs)
+#   benches/generator.sh [GROUPS] [RUNS]     (default 150 groups x 7 units = 1,050 units, 20 runs)
 #   GEN=/path/to/quadplay-generator benches/generator.sh    (skip the build)
 set -euo pipefail
-groups=${1:-210}
+groups=${1:-150}
 runs=${2:-20}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 if [ -z "${GEN:-}" ]; then
@@ -36,11 +37,26 @@ UNIT
 Network=app$i.network
 PublishPort=$((20000 + i)):80
 UNIT
+  cat > "$d/app$i.image" <<UNIT
+[Image]
+Image=registry.example.org/app$i/web:1
+ImageTag=localhost/app$i-web:current
+UNIT
+  cat > "$d/app$i.build" <<UNIT
+[Build]
+ImageTag=localhost/app$i-tools:latest
+File=Containerfile.app$i
+SetWorkingDirectory=unit
+Volume=app$i.volume:/cache
+UNIT
+  # Half the containers run the pulled image, half the built one.
+  image=app$i.image
+  ((i % 2 == 0)) || image=app$i.build
   cat > "$d/app$i-web.container" <<UNIT
 [Unit]
 Description=web of app$i
 [Container]
-Image=localhost/busybox:latest
+Image=$image
 Pod=app$i.pod
 Volume=app$i.volume:/data
 Environment=APP=app$i
@@ -64,13 +80,13 @@ UNIT
   fi
 done
 # Type-wide drop-ins that every unit of the type reads.
-for t in container kube network volume pod; do
+for t in container kube network volume pod image build; do
   mkdir -p "$units/$t.d"
   printf '[Unit]\nDocumentation=https://example.invalid/%s\n' "$t" > "$units/$t.d/50-docs.conf"
   dropin_files=$((dropin_files + 1))
 done
-total=$((groups * 5))
-echo "tree: $total units ($groups networks, volumes, pods, containers and kubes) and $dropin_files drop-in files"
+total=$((groups * 7))
+echo "tree: $total units ($groups networks, volumes, pods, containers, kubes, images and builds) and $dropin_files drop-in files"
 
 # systemd's generator dirs are on /run, a tmpfs: write the output to a tmpfs too (OUT_BASE overrides),
 # or every fsync of the atomic writes would measure the disk instead of the generator.
@@ -111,11 +127,33 @@ def measure(env, rss_note=""):
           f"  ({statistics.median(walls) * 1000 / total:.0f} us per unit, median run)")
     print(f"  cpu ms (user+sys, 10 ms ticks): median {statistics.median(cpus):.0f}  max {max(cpus):.0f}")
     print(f"  peak RSS: {max(rss) / 1024:.1f} MiB{rss_note}")
+    return statistics.median(walls)
+
+def floor(reference):
+    """`cp -a` of a finished output tree: the cost of only writing the same files and links."""
+    walls, rss = [], []
+    for r in range(runs):
+        out = os.path.join(tmp, f"floor{r}")
+        cmd = ["/usr/bin/time", "-f", "%U %S %M", "-o", tfile, "cp", "-a", reference, out]
+        start = time.perf_counter()
+        subprocess.run(cmd, check=True)
+        walls.append((time.perf_counter() - start) * 1000)
+        rss.append(int(open(tfile).read().split()[-1]))
+        subprocess.run(["rm", "-rf", out], check=True)
+    walls.sort()
+    print(f"  wall ms: min {walls[0]:.1f}  median {statistics.median(walls):.1f}  max {walls[-1]:.1f}")
+    print(f"  peak RSS: {max(rss) / 1024:.1f} MiB")
+    return statistics.median(walls)
 
 print(f"generator: {gen} ({os.path.getsize(gen) // 1024} KiB); {runs} runs, {total} services each")
-if os.access("/usr/bin/podman", os.X_OK):
-    print("as at boot (asks /usr/bin/podman --version once, for the networks and volumes):")
-    measure(base, " (the larger of the generator and its podman child)")
-print("Podman version pinned (QUADPLAY_PODMAN_VERSION=4.3.1, no podman exec):")
-measure(dict(base, QUADPLAY_PODMAN_VERSION="4.3.1"))
+podman = "installed" if os.access("/usr/bin/podman", os.X_OK) else "NOT installed"
+print(f"as at boot (Podman {podman}; the version comes from the package database, no podman exec):")
+boot = measure(base)
+print("Podman version pinned (QUADPLAY_PODMAN_VERSION=4.3.1):")
+pinned = measure(dict(base, QUADPLAY_PODMAN_VERSION="4.3.1"))
+ref = os.path.join(tmp, "reference")
+subprocess.run([gen, "-no-kmsg-log", ref], env=base, check=True, stderr=subprocess.DEVNULL)
+print("I/O floor (cp -a of the same output tree):")
+io = floor(ref)
+print(f"ratio to the floor (median wall): as at boot {boot / io:.2f}x, pinned {pinned / io:.2f}x")
 PY

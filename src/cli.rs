@@ -188,14 +188,31 @@ pub struct GenerateArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ConvertArgs {
     /// The compose file (`compose.yaml`, `docker-compose.yml`, ...).
-    #[arg(value_name = "COMPOSE")]
-    pub compose: PathBuf,
+    #[arg(value_name = "COMPOSE", required_unless_present = "files")]
+    pub compose: Option<PathBuf>,
+    /// Compose files merged in order, as `docker compose -f A -f B` (instead of COMPOSE).
+    #[arg(
+        long = "file",
+        short = 'f',
+        value_name = "FILE",
+        conflicts_with = "compose"
+    )]
+    pub files: Vec<PathBuf>,
     /// Directory to write `<name>.yaml` and `<name>.kube` into (default: print the YAML).
     #[arg(long, short, value_name = "DIR")]
     pub output: Option<PathBuf>,
-    /// Application name (default: the compose file's directory name).
+    /// Application name (default: COMPOSE_PROJECT_NAME, the file's `name:`, else its directory's name).
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
+    /// Enable services of this profile (repeatable; default: COMPOSE_PROFILES).
+    #[arg(long = "profile", value_name = "PROFILE")]
+    pub profiles: Vec<String>,
+    /// Read variables from this file instead of the project's `.env` (repeatable).
+    #[arg(long = "env-file", value_name = "FILE")]
+    pub env_files: Vec<PathBuf>,
+    /// List every note (substituted variables, renamed services...) instead of a summary.
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Clone, Args)]

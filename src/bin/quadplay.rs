@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use quadplay::cli::{AutoUpdateArgs, Cli, Command, OutputFormat};
+use quadplay::cli::{AutoUpdateArgs, Cli, Command, ConvertArgs, OutputFormat};
 use quadplay::quadlet::{generator, log::Log};
 
 fn main() -> ExitCode {
@@ -26,24 +26,7 @@ fn main() -> ExitCode {
             print!("{}", outcome.dry_run_text);
             Ok(u8::from(log.error_count() > 0))
         }
-        Command::Convert(args) => {
-            quadplay::compose::convert_file(&args.compose, args.name.as_deref())
-                .and_then(|conv| {
-                    for w in &conv.warnings {
-                        eprintln!("quadplay: warning: {w}");
-                    }
-                    match &args.output {
-                        None => print!("{}", conv.yaml),
-                        Some(dir) => {
-                            for path in quadplay::compose::write(&conv, dir)? {
-                                println!("wrote {}", path.display());
-                            }
-                        }
-                    }
-                    Ok(0)
-                })
-                .map_err(Into::into)
-        }
+        Command::Convert(args) => convert(&args),
         Command::Completions(args) => {
             use std::io::Write;
             let script = quadplay::docs::completions(args.shell);
@@ -99,4 +82,38 @@ fn auto_update(args: &AutoUpdateArgs) -> Result<u8, Box<dyn std::error::Error>> 
         OutputFormat::Json => println!("{}", report.to_json()),
     }
     Ok(u8::from(report.failed()))
+}
+
+/// `quadplay convert`: warnings one per line; notes (routine changes) summarised unless
+/// `--verbose`, so the few warnings that matter are not buried.
+fn convert(args: &ConvertArgs) -> Result<u8, Box<dyn std::error::Error>> {
+    let opts = quadplay::compose::Options {
+        files: args.compose.iter().chain(&args.files).cloned().collect(),
+        env_files: args.env_files.clone(),
+        profiles: args.profiles.clone(),
+        name: args.name.clone(),
+    };
+    let conv = quadplay::compose::convert(&opts)?;
+    for w in &conv.warnings {
+        eprintln!("quadplay: warning: {w}");
+    }
+    if args.verbose {
+        for n in &conv.notes {
+            eprintln!("quadplay: note: {n}");
+        }
+    } else if !conv.notes.is_empty() {
+        eprintln!(
+            "quadplay: {} notes (renamed services, substituted variables, ignored networks...); --verbose lists them",
+            conv.notes.len()
+        );
+    }
+    match &args.output {
+        None => print!("{}", conv.yaml),
+        Some(dir) => {
+            for path in quadplay::compose::write(&conv, dir)? {
+                println!("wrote {}", path.display());
+            }
+        }
+    }
+    Ok(0)
 }

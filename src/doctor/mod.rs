@@ -20,6 +20,9 @@ use self::checks::podman::{
     check_bridges, check_cgroups, check_log_driver, check_network_backend, check_podman_version,
     podman_info,
 };
+use self::checks::runtime::{
+    check_cgroup_manager, check_firewall, check_rootless_network, check_wait_online,
+};
 use self::checks::systemd::{check_generator, check_manager, check_podman_generator, check_units};
 use self::checks::user::{
     check_idmap_helpers, check_linger, check_subids, check_tun, check_unprivileged_ports,
@@ -40,15 +43,19 @@ pub fn run(host: &dyn Host) -> Report {
         check_tun(host, &user),
         check_podman_version(&podman, &info),
         check_network_backend(host, &info),
+        check_rootless_network(host, &user, &info),
+        check_firewall(host, &info),
         check_bridges(host, &user, &podman, &info),
         check_log_driver(host, &info),
-        check_cgroups(host),
+        check_cgroups(host, &info),
+        check_cgroup_manager(host, &user, &info),
         check_linger(host, &user),
         check_unprivileged_ports(host, &user),
         check_generator(host, &user),
         check_podman_generator(host, &user),
         check_units(host, &user),
         check_manager(host, &user),
+        check_wait_online(host, &user, &info),
     ];
     let failed = checks.iter().filter(|c| c.status == Status::Fail).count();
     let warnings = checks.iter().filter(|c| c.status == Status::Warn).count();

@@ -67,6 +67,9 @@ impl Fake {
         f.file("/usr/bin/newgidmap", "", 0o4755);
         f.file("/dev/net/tun", "", 0o666);
         f.file("/usr/libexec/podman/aardvark-dns", "", 0o755);
+        f.file("/usr/bin/slirp4netns", "", 0o755);
+        f.file("/usr/sbin/iptables", "", 0o755);
+        f.file("/run/user/1000/bus", "", 0o666);
         f.file("/sys/fs/cgroup/cgroup.controllers", "memory pids", 0o644);
         f.file("/var/lib/systemd/linger/alice", "", 0o644);
         f.file(
@@ -175,7 +178,7 @@ impl Host for Fake {
 
 fn info_json(version: &str, backend: &str, log_driver: &str) -> String {
     serde_json::json!({
-        "host": {"networkBackend": backend, "logDriver": log_driver, "cgroupVersion": "v2"},
+        "host": {"networkBackend": backend, "logDriver": log_driver, "cgroupVersion": "v2", "cgroupManager": "systemd"},
         "version": {"Version": version}
     })
     .to_string()
@@ -228,7 +231,7 @@ fn healthy_machine_passes_every_check() {
     let bad: Vec<_> = r.checks.iter().filter(|c| c.status != Status::Ok).collect();
     assert!(bad.is_empty(), "{bad:#?}");
     assert!(!r.has_failures());
-    assert_eq!(r.checks.len(), 15);
+    assert_eq!(r.checks.len(), 19);
 }
 
 #[test]
@@ -655,5 +658,171 @@ fn report_renders_table_and_json() {
     let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap_or_default();
     assert_eq!(v["warnings"], 1);
     assert_eq!(v["checks"][0]["id"], "subuid");
-    assert_eq!(v["checks"][9]["status"], "warn");
+    assert_eq!(v["checks"][12]["status"], "warn");
+}
+
+/// `podman info --format json` of Podman 5.4 as Debian 13 prints it (the fields doctor reads).
+fn info_json5(net_cmd: &str, cgroup_manager: &str) -> String {
+    serde_json::json!({
+        "host": {
+            "networkBackend": "netavark", "logDriver": "k8s-file", "cgroupVersion": "v2",
+            "cgroupManager": cgroup_manager, "rootlessNetworkCmd": net_cmd,
+            "pasta": {"executable": "/usr/bin/pasta", "package": "passt_0.0~git20250503.587980c-2", "version": ""},
+            "slirp4netns": {"executable": "/usr/bin/slirp4netns", "package": "slirp4netns_1.2.1-1.1", "version": "slirp4netns version 1.2.1"},
+            "networkBackendInfo": {"backend": "netavark", "version": "netavark 1.14.0", "path": "/usr/lib/podman/netavark"}
+        },
+        "version": {"Version": "5.4.2"}
+    })
+    .to_string()
+}
+
+/// A healthy rootless user on Podman 5.4: pasta, nftables, the wait-online unit shipped.
+fn podman5() -> Fake {
+    let mut f = Fake::healthy();
+    f.env.insert("HOME".into(), "/home/alice".into());
+    f.cmd("podman", true, &info_json5("pasta", "systemd"), "");
+    f.file("/usr/bin/pasta", "", 0o755);
+    f.file("/usr/sbin/nft", "", 0o755);
+    f.file(
+        "/usr/lib/systemd/user/podman-user-wait-network-online.service",
+        "[Service]\nType=oneshot\n",
+        0o644,
+    );
+    f.line("systemctl is-active network-online.target", "active\n");
+    f
+}
+
+#[test]
+fn podman5_healthy_machine_passes_every_check() {
+    let r = run(&podman5());
+    let bad: Vec<_> = r.checks.iter().filter(|c| c.status != Status::Ok).collect();
+    assert!(bad.is_empty(), "{bad:#?}");
+    assert!(check(&r, "rootless-net")
+        .summary
+        .contains("pasta (/usr/bin/pasta)"));
+    assert!(check(&r, "firewall")
+        .summary
+        .contains("netavark 1.14.0 with nftables"));
+    assert!(check(&r, "wait-online").summary.contains("is active"));
+}
+
+#[test]
+fn missing_pasta_fails_and_names_its_package() {
+    let f = podman5();
+    f.remove("/usr/bin/pasta");
+    let r = run(&f);
+    let c = check(&r, "rootless-net");
+    assert_eq!(c.status, Status::Fail);
+    assert!(c.summary.contains("through pasta"), "{}", c.summary);
+    assert!(fix(c).contains("apt-get install passt"), "{:?}", c.fix);
+    // Podman 4 (no rootlessNetworkCmd) needs slirp4netns instead.
+    let mut old = Fake::healthy();
+    old.remove("/usr/bin/slirp4netns");
+    old.cmd(
+        "podman",
+        true,
+        &info_json("4.3.1", "netavark", "k8s-file"),
+        "",
+    );
+    let c = check(&run(&old), "rootless-net").clone();
+    assert_eq!(c.status, Status::Fail);
+    assert!(fix(&c).contains("install slirp4netns"), "{:?}", c.fix);
+}
+
+#[test]
+fn firewall_follows_the_configured_driver_and_the_installed_tools() {
+    // netavark 1.14 with nft missing and no iptables either: nothing sets up networks.
+    let f = podman5();
+    f.remove("/usr/sbin/nft");
+    f.remove("/usr/sbin/iptables");
+    let c = check(&run(&f), "firewall").clone();
+    assert_eq!(c.status, Status::Fail);
+    assert!(fix(&c).contains("nftables"), "{:?}", c.fix);
+    // firewall_driver = "nftables" configured but nft missing, iptables present: still a failure.
+    f.file("/usr/sbin/iptables", "", 0o755);
+    f.file(
+        "/home/alice/.config/containers/containers.conf",
+        "[engine]\nruntime = \"runc\"\n\n[network]\nfirewall_driver = \"nftables\"\n",
+        0o644,
+    );
+    let c = check(&run(&f), "firewall").clone();
+    assert_eq!(c.status, Status::Fail, "{c:?}");
+    assert!(c.summary.contains("nft is not installed"), "{}", c.summary);
+    // firewall_driver = "iptables" in the system's file, nft present: iptables is what is used.
+    f.remove("/home/alice/.config/containers/containers.conf");
+    f.file("/usr/sbin/nft", "", 0o755);
+    f.file(
+        "/etc/containers/containers.conf",
+        "[network]\nfirewall_driver = \"iptables\"\n",
+        0o644,
+    );
+    let c = check(&run(&f), "firewall").clone();
+    assert_eq!(c.status, Status::Ok);
+    assert!(c.summary.contains("with iptables"), "{}", c.summary);
+}
+
+#[test]
+fn systemd_cgroup_manager_without_a_session_bus_fails() {
+    let f = podman5();
+    f.remove("/run/user/1000/bus");
+    let c = check(&run(&f), "cgroup-manager").clone();
+    assert_eq!(c.status, Status::Fail);
+    assert!(
+        fix(&c).contains("cgroup_manager = \"cgroupfs\""),
+        "{:?}",
+        c.fix
+    );
+    let mut f = f;
+    f.env.insert(
+        "DBUS_SESSION_BUS_ADDRESS".into(),
+        "unix:path=/run/user/1000/bus".into(),
+    );
+    assert_eq!(check(&run(&f), "cgroup-manager").status, Status::Ok);
+    f.cmd("podman", true, &info_json5("pasta", "cgroupfs"), "");
+    let c = check(&run(&f), "cgroup-manager").clone();
+    assert_eq!(c.status, Status::Ok);
+    assert!(
+        c.summary.contains("quadplay play moves them"),
+        "{}",
+        c.summary
+    );
+}
+
+#[test]
+fn wait_online_unit_warns_when_the_network_never_comes_and_not_when_masked() {
+    let mut f = podman5();
+    f.line("systemctl is-active network-online.target", "inactive\n");
+    let c = check(&run(&f), "wait-online").clone();
+    assert_eq!(c.status, Status::Warn);
+    assert!(c.summary.contains("which is inactive"), "{}", c.summary);
+    assert!(fix(&c).contains(
+        "ln -s /dev/null ~/.config/systemd/user/podman-user-wait-network-online.service"
+    ));
+    f.link(
+        "/home/alice/.config/systemd/user/podman-user-wait-network-online.service",
+        Path::new("/dev/null"),
+    );
+    let c = check(&run(&f), "wait-online").clone();
+    assert_eq!(c.status, Status::Ok);
+    assert!(c.summary.contains("is masked"), "{}", c.summary);
+}
+
+#[test]
+fn podman5_on_cgroup_v1_says_it_is_deprecated() {
+    let f = podman5();
+    f.remove("/sys/fs/cgroup/cgroup.controllers");
+    std::fs::create_dir_all(f.host_path("/sys/fs/cgroup/unified"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let c = check(&run(&f), "cgroups").clone();
+    assert_eq!(c.status, Status::Warn);
+    assert!(
+        c.summary.contains("Podman 5 deprecates cgroup v1"),
+        "{}",
+        c.summary
+    );
+    let old = Fake::healthy();
+    old.remove("/sys/fs/cgroup/cgroup.controllers");
+    std::fs::create_dir_all(old.host_path("/sys/fs/cgroup/unified"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!check(&run(&old), "cgroups").summary.contains("Podman 5"));
 }

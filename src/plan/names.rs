@@ -14,6 +14,9 @@ pub const LABEL_AUTOUPDATE_AUTHFILE: &str = "io.containers.autoupdate.authfile";
 /// Workload annotation: workloads (Pod or controller names, comma-separated) whose pods must
 /// be ready before this workload's pods are created, e.g. `io.quadplay.after: "db,cache"`.
 pub const AFTER_ANNOTATION: &str = "io.quadplay.after";
+/// Workload annotation: more DNS names for its pods on the shared network (comma-separated),
+/// e.g. a compose service name Kubernetes forbids (`plausible_db`) or a `container_name`.
+pub const ALIASES_ANNOTATION: &str = "io.quadplay.aliases";
 /// Deployment annotation prefix giving one host port per replica:
 /// `io.quadplay.replica-host-ports/<containerPort>: "8081,8082,8083"`. Without it a Deployment
 /// with `replicas > 1` and a `hostPort` is refused, because every replica would bind the same

@@ -22,8 +22,6 @@ mod ports;
 mod tests;
 mod volumes;
 
-/// For `compose.rs` until it names [`crate::plan::AFTER_ANNOTATION`] itself.
-pub use crate::plan::AFTER_ANNOTATION;
 pub use build::{app_name, plan};
 pub(crate) use context::field_prefix;
 pub use context::{PlanError, PlanOptions};

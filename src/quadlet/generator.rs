@@ -9,13 +9,11 @@ use std::collections::{HashMap, HashSet};
 use std::fs::{self, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use super::install::{self, Install, Link};
 use super::log::Log;
 use super::paths::{search_dirs, search_dirs_in, SearchDir, SearchEnv};
-use super::{convert_all, dropins, Kind, PodmanVersion, Service, Settings, Source};
+use super::{convert_all, dropins, podman_version, Kind, PodmanVersion, Service, Settings, Source};
 use crate::cli::GenerateArgs;
 use crate::unit::{name, UnitFile};
 
@@ -58,10 +56,6 @@ pub fn dry_run(args: &GenerateArgs, log: &mut Log) -> Outcome {
     };
     run(&dirs, &options, log)
 }
-
-/// Quadlet unit types quadplay recognises but does not convert: reported, never ignored
-/// silently, so that a unit meant for Podman's own Quadlet does not just vanish.
-const UNSUPPORTED_EXTENSIONS: [&str; 3] = [".image", ".build", ".artifact"];
 
 /// How to run.
 pub struct Options<'a> {
@@ -112,12 +106,13 @@ pub fn run(dirs: &[SearchDir], opts: &Options, log: &mut Log) -> Outcome {
     emitter.outcome
 }
 
-/// Only networks and volumes have version-dependent forms: spare the podman exec otherwise.
+/// Only networks, volumes, artifacts and containers (`Mount=type=artifact`) have
+/// version-dependent forms: spare the package-database read otherwise.
 fn version_if_needed(sources: &[Source], podman: &str, log: &mut Log) -> Option<PodmanVersion> {
     let needed = sources.iter().any(|s| {
         matches!(
             Kind::from_file_name(&s.file_name),
-            Some(Kind::Network | Kind::Volume)
+            Some(Kind::Network | Kind::Volume | Kind::Artifact | Kind::Container)
         )
     });
     if needed {
@@ -219,15 +214,11 @@ impl<'a, 'o> Emitter<'a, 'o> {
     }
 }
 
-/// Pins the Podman version instead of asking `podman --version` (packagers who know it, tests).
-pub const PODMAN_VERSION_ENV: &str = "QUADPLAY_PODMAN_VERSION";
-
-/// How long `podman --version` may take before the generator gives up on it: a generator that
-/// hangs holds up boot and every daemon-reload.
-const VERSION_TIMEOUT: Duration = Duration::from_secs(3);
+/// Pins the Podman version instead of looking it up (packagers who know it, tests).
+pub const PODMAN_VERSION_ENV: &str = podman_version::ENV;
 
 /// The Podman version the units will run with, or `None` (the converters then use forms that
-/// work on every Podman).
+/// work on every Podman). Runs no process: see [`podman_version`].
 fn podman_version(podman: &str, log: &mut Log) -> Option<PodmanVersion> {
     if let Some(pinned) = std::env::var(PODMAN_VERSION_ENV)
         .ok()
@@ -241,44 +232,27 @@ fn podman_version(podman: &str, log: &mut Log) -> Option<PodmanVersion> {
         }
         return version;
     }
-    let version = run_version(podman);
-    match version {
-        Some(v) => log.debug(&format!("{podman} is Podman {}.{}", v.major, v.minor)),
-        None => log.debug(&format!(
-            "could not tell the version of {podman}: using forms every Podman accepts"
-        )),
-    }
-    version
-}
-
-/// `podman --version` with a deadline.
-fn run_version(podman: &str) -> Option<PodmanVersion> {
-    let mut child = Command::new(podman)
-        .arg("--version")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let deadline = Instant::now() + VERSION_TIMEOUT;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(2)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return None;
-            }
+    // The package databases of the test root, when tests run against a private tree.
+    let root = std::env::var(super::paths::TEST_ROOT_ENV)
+        .ok()
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| "/".to_string());
+    match podman_version::from_packages(Path::new(&root), podman) {
+        Some(found) => {
+            let v = found.version;
+            log.debug(&format!(
+                "{podman} is Podman {}.{} ({})",
+                v.major, v.minor, found.source
+            ));
+            Some(found.version)
         }
-    };
-    let mut text = String::new();
-    // The output is one short line: it fits the pipe buffer, so reading after exit is safe.
-    child.stdout.take()?.read_to_string(&mut text).ok()?;
-    status
-        .success()
-        .then(|| PodmanVersion::parse(&text))
-        .flatten()
+        None => {
+            log.debug(&format!(
+                "no package database names the version of {podman}: using forms every Podman accepts"
+            ));
+            None
+        }
+    }
 }
 
 /// Every unit file of the search dirs, first of each name only, with its drop-ins merged.
@@ -304,16 +278,6 @@ fn load_units(dirs: &[SearchDir], log: &mut Log) -> Vec<Source> {
                 continue;
             }
             let path = dir.path.join(name);
-            if Kind::from_file_name(name).is_none() {
-                // Marked seen so that lower-precedence copies do not repeat the message.
-                seen.insert(name.to_string());
-                log.error(&format!(
-                    "{}: {} units are not supported by quadplay",
-                    path.display(),
-                    extension(name)
-                ));
-                continue;
-            }
             log.debug(&format!("Loading source unit file {}", path.display()));
             // A parse error leaves the name free: a same-named file further down may load.
             let Some(mut unit) = read_unit(&path, log) else {
@@ -435,7 +399,7 @@ fn extension(name: &str) -> &str {
 }
 
 fn is_unit_name(name: &str) -> bool {
-    Kind::from_file_name(name).is_some() || UNSUPPORTED_EXTENSIONS.contains(&extension(name))
+    Kind::from_file_name(name).is_some()
 }
 
 /// Quadlet's processing order by extension (lower first).
@@ -530,19 +494,26 @@ fn temp_path(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::{Duration, Instant};
 
     #[test]
-    fn podman_version_from_a_real_program_or_none() {
+    fn podman_version_runs_no_program() {
+        if std::env::var_os(PODMAN_VERSION_ENV).is_some() {
+            return; // pinned from outside: nothing to look up
+        }
         let t = tempfile::tempdir().unwrap();
         let fake = t.path().join("podman");
-        fs::write(&fake, "#!/bin/sh\necho podman version 4.9.3\n").unwrap();
-        fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-        assert_eq!(
-            run_version(&fake.to_string_lossy()),
-            Some(PodmanVersion { major: 4, minor: 9 })
+        let ran = t.path().join("ran");
+        let script = format!(
+            "#!/bin/sh\ntouch {}\necho podman version 4.9.3\n",
+            ran.display()
         );
-        assert_eq!(run_version("/bin/false"), None);
-        assert_eq!(run_version("/nonexistent/podman"), None);
+        fs::write(&fake, script).unwrap();
+        fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let mut log = Log::capturing(true);
+        // Not a packaged binary: no package database vouches for it, so unknown.
+        assert_eq!(podman_version(&fake.to_string_lossy(), &mut log), None);
+        assert!(!ran.exists(), "the generator executed {}", fake.display());
     }
 
     fn kube_dir(names: &[&str]) -> (tempfile::TempDir, Vec<SearchDir>) {

@@ -1,4 +1,5 @@
-//! The generator: Quadlet unit files (`.container .volume .network .kube .pod`) → `.service` units.
+//! The generator: Quadlet unit files (`.container .volume .network .kube .pod .image .build
+//! .artifact`) → `.service` units.
 //!
 //! This module holds the contract between the generator's mechanics (search paths, drop-ins,
 //! output, `[Install]` links: `generator`, `paths`, `dropins`, `install`, `log`) and the pure
@@ -11,6 +12,7 @@ pub mod generator;
 pub mod install;
 pub mod log;
 pub mod paths;
+pub mod podman_version;
 
 use std::path::PathBuf;
 
@@ -24,6 +26,9 @@ pub enum Kind {
     Network,
     Kube,
     Pod,
+    Image,
+    Build,
+    Artifact,
 }
 
 impl Kind {
@@ -36,6 +41,9 @@ impl Kind {
             "network" => Kind::Network,
             "kube" => Kind::Kube,
             "pod" => Kind::Pod,
+            "image" => Kind::Image,
+            "build" => Kind::Build,
+            "artifact" => Kind::Artifact,
             _ => return None,
         })
     }
@@ -48,6 +56,9 @@ impl Kind {
             Kind::Network => "network",
             Kind::Kube => "kube",
             Kind::Pod => "pod",
+            Kind::Image => "image",
+            Kind::Build => "build",
+            Kind::Artifact => "artifact",
         }
     }
 
@@ -59,6 +70,9 @@ impl Kind {
             Kind::Network => "Network",
             Kind::Kube => "Kube",
             Kind::Pod => "Pod",
+            Kind::Image => "Image",
+            Kind::Build => "Build",
+            Kind::Artifact => "Artifact",
         }
     }
 
@@ -69,13 +83,20 @@ impl Kind {
             Kind::Volume => "-volume",
             Kind::Network => "-network",
             Kind::Pod => "-pod",
+            Kind::Image => "-image",
+            Kind::Build => "-build",
+            Kind::Artifact => "-artifact",
         }
     }
 
-    /// Processing rank (§1.8): resources first, pods last (containers register with them).
+    /// Processing rank (§1.8): images and artifacts first (their names become known when they
+    /// convert), then networks and volumes, builds (they may mount volumes), containers, and
+    /// pods last (containers register with them).
     fn rank(self) -> u8 {
         match self {
+            Kind::Image | Kind::Artifact => 1,
             Kind::Volume | Kind::Network => 2,
+            Kind::Build => 3,
             Kind::Container | Kind::Kube => 4,
             Kind::Pod => 5,
         }
@@ -131,21 +152,6 @@ impl PodmanVersion {
             .parse()
             .ok()?;
         Some(PodmanVersion { major, minor })
-    }
-
-    /// Runs `<podman> --version` (about 60 ms). The generator should call this at most once
-    /// per run, and only when it has `.network`/`.volume` units to convert.
-    pub fn detect(podman: &str) -> Option<PodmanVersion> {
-        let out = std::process::Command::new(podman)
-            .arg("--version")
-            .stdin(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .output()
-            .ok()?;
-        if !out.status.success() {
-            return None;
-        }
-        PodmanVersion::parse(&String::from_utf8_lossy(&out.stdout))
     }
 
     /// `podman network create --ignore` / `volume create --ignore` exist from Podman 4.4 on.

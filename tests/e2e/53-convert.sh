@@ -24,7 +24,7 @@ sed -e 's/"8081:80"/"28081:80"/' -e 's/"8082:80"/"28082:80"/' "$REPO/examples/co
 # Bad input: error names file and line, nothing is written.
 printf 'services:\n  web:\n    image: x\n    ports:\n      - "80:http"\n' | put_file "$work/bad.yaml"
 if out=$(as_user "$qp" convert "$work/bad.yaml" -o "$work/out" 2>&1); then fail "bad compose accepted"; fi
-grep -q "bad.yaml:5: services.web.ports\[0\]: cannot read port" <<<"$out" || fail "error lacks file:line:key: $out"
+grep -q "bad.yaml:5:9: services.web.ports\[0\]: cannot read port" <<<"$out" || fail "error lacks file:line:key: $out"
 [ ! -e "$work/out" ] || fail "a refused conversion wrote $(ls "$work/out")"
 ok "bad compose refused: $out"
 

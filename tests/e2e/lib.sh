@@ -1,5 +1,8 @@
 # Shared helpers for quadplay's end-to-end tests. Sourced by tests/e2e/NN-*.sh, which run as root and
 # drive the test user's real `systemd --user` and rootless Podman (brought up by setup.sh).
+# The same scripts run in both environments (run.sh): Debian 12 on the host, and Debian 13 inside the
+# tree of debian13.sh, where run.sh runs them again as root (E2E_ENV=debian13, E2E_INSIDE=1): paths,
+# `runuser` and `systemctl --user` mean the same there; what differs is in the helpers below.
 # shellcheck shell=bash
 set -euo pipefail
 
@@ -11,11 +14,30 @@ export E2E_DIR REPO UNIT_DIR
 export PREFIX=${PREFIX:-/usr/local}
 TEST_NAME=$(basename "$0" .sh)
 
+E2E_ENV=${E2E_ENV:-debian12}
+export E2E_ENV
+# Podman 5 warns about cgroups v1 on every command on these hybrid hosts (setup.sh).
+E2E_PODMAN_ENV=(); [ "$E2E_ENV" = debian13 ] && E2E_PODMAN_ENV=(PODMAN_IGNORE_CGROUPSV1_WARNING=1)
+
 # Run a command as the test user, in its session environment, from a directory it may read.
+# In Debian 13 it first joins the user manager's cgroup (as a login session would be): netavark 1.14
+# starts aardvark-dns with `systemd-run --user --scope`, which fails from any other cgroup.
 as_user() {
-  (cd /tmp && runuser -u "$E2E_USER" -- env XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" HOME="$E2E_HOME" \
-    DBUS_SESSION_BUS_ADDRESS="unix:path=$XDG_RUNTIME_DIR/bus" PATH="$PREFIX/bin:/usr/bin:/bin" "$@")
+  (cd /tmp && join_user_cgroup && runuser -u "$E2E_USER" -- env XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" \
+    HOME="$E2E_HOME" DBUS_SESSION_BUS_ADDRESS="unix:path=$XDG_RUNTIME_DIR/bus" PATH="$PREFIX/bin:/usr/bin:/bin" \
+    "${E2E_PODMAN_ENV[@]}" "$@")
 }
+# The calling (sub)shell into the cgroup setup.sh delegated to the user's manager (Debian 13 only).
+join_user_cgroup() {
+  [ "$E2E_ENV" = debian13 ] || return 0
+  local d
+  for d in /sys/fs/cgroup/unified/"$E2E_USER".slice /sys/fs/cgroup/"$E2E_USER".slice /sys/fs/cgroup/systemd/"$E2E_USER".slice; do
+    [ -w "$d/cgroup.procs" ] && echo "$BASHPID" > "$d/cgroup.procs"
+  done
+  return 0
+}
+# podman_major — the test user's Podman major version (4 on Debian 12, 5 on Debian 13).
+podman_major() { as_user podman version --format '{{.Client.Version}}' | cut -d. -f1; }
 uctl() { as_user systemctl --user "$@"; }
 # Run a command inside the user's manager (a transient unit), not as a child of this root shell.
 # Podman started from here leaves processes (aardvark-dns, conmon) whose reaper is PID 1, which on
@@ -70,7 +92,8 @@ put_file() {
   chown "$E2E_USER:$E2E_USER" "$1"
 }
 
-# Build and install quadplay (release) into $PREFIX so the user manager runs our generator.
+# Build and install quadplay (release) into $PREFIX so the user manager runs our generator. In Debian 13
+# run.sh installed it into the tree from the host (no Rust toolchain inside) and set QUADPLAY_INSTALLED.
 install_quadplay() {
   if [ -z "${QUADPLAY_INSTALLED:-}" ]; then
     make -C "$REPO" install PREFIX="$PREFIX" >/tmp/quadplay-install.log 2>&1 \

@@ -1,8 +1,28 @@
 #!/usr/bin/env bash
 # Run every end-to-end test (tests/e2e/NN-*.sh) as root against a real systemd --user + rootless Podman.
 # Usage: sudo tests/e2e/run.sh [PATTERN]   (PATTERN selects tests by file name, e.g. 2 or 21-seed)
+#        sudo E2E_ENV=debian13 tests/e2e/run.sh [PATTERN]   (the same tests in Debian 13: Podman 5.4)
+# In Debian 13 this script builds and installs quadplay into the tree from the host (the tree has no
+# Rust toolchain; Debian 12's binaries run on Debian 13's newer glibc), then runs itself inside.
 set -uo pipefail
 dir=$(cd "$(dirname "$0")" && pwd)
+E2E_ENV=${E2E_ENV:-debian12}
+export E2E_ENV
+case $E2E_ENV in debian12|debian13) ;; *) echo "run.sh: E2E_ENV is debian12 or debian13, not $E2E_ENV" >&2; exit 2 ;; esac
+if [ "$E2E_ENV" = debian13 ] && [ -z "${E2E_INSIDE:-}" ]; then
+  "$dir/setup.sh" up "${E2E_USER:-qtest}" || exit 1
+  repo=$(cd "$dir/../.." && pwd)
+  tree=$("$dir/debian13.sh" root)
+  make -C "$repo" install PREFIX="${PREFIX:-/usr/local}" DESTDIR="$tree" >/tmp/quadplay-install-d13.log 2>&1 \
+    || { cat /tmp/quadplay-install-d13.log >&2; echo "run.sh: make install into $tree failed" >&2; exit 1; }
+  # 52-deb installs the package built here (the same one a Debian 12 build host makes).
+  if [[ "52-deb" == *"${1:-}"* ]]; then
+    make -C "$repo" deb >/tmp/quadplay-deb-d13.log 2>&1 || { tail -30 /tmp/quadplay-deb-d13.log >&2; exit 1; }
+    deb=$(ls -t "$repo"/dist/quadplay_*_*.deb | head -n1)
+    cp "$deb" "$tree/tmp/"; export E2E_DEB=/tmp/$(basename "$deb")
+  fi
+  QUADPLAY_INSTALLED=1 exec "$dir/debian13.sh" enter -- "$repo/tests/e2e/run.sh" "$@"
+fi
 "$dir/setup.sh" up "${E2E_USER:-qtest}" || exit 1
 # shellcheck source=lib.sh
 source "$dir/lib.sh"
@@ -34,6 +54,6 @@ for name in "${failed[@]}"; do
   why=$(grep -m1 -E '\] FAIL: ' "$logs/$name.log" | cut -c1-400)
   echo "--- $name: ${why:-no FAIL line: timed out or a command failed (see its log)}"
 done
-[ ${#left_behind[@]} -eq 0 ] || echo "e2e: left things behind: ${left_behind[*]}"
-echo "e2e: ${#passed[@]} passed, ${#failed[@]} failed ${failed[*]:-}"
+[ ${#left_behind[@]} -eq 0 ] || echo "e2e ($E2E_ENV): left things behind: ${left_behind[*]}"
+echo "e2e ($E2E_ENV): ${#passed[@]} passed, ${#failed[@]} failed ${failed[*]:-}"
 [ ${#failed[@]} -eq 0 ]

@@ -6,6 +6,7 @@
 #   sudo tests/e2e/setup.sh up   [USER]   # default USER=qtest; idempotent, ~1 s once packages exist
 #   sudo tests/e2e/setup.sh down [USER]
 #   sudo tests/e2e/setup.sh env  [USER]   # print the exports tests use
+#   E2E_ENV=debian13 sudo tests/e2e/setup.sh up [USER]   # the same, in the Debian 13 tree (debian13.sh)
 #
 # On a machine where systemd is PID 1 and the user has a real session (loginctl enable-linger), none of
 # the workarounds below are needed; this script is for the test machines.
@@ -17,7 +18,19 @@
 #  * `systemd --user` refuses to start unless /run/systemd/system exists, and needs a cgroup it may write
 #    -> it runs in a private mount namespace that has that directory, inside a cgroup delegated to the user.
 #  * No journald: units' output is not in the journal; tests read unit properties instead.
+# With E2E_ENV=debian13 (Podman 5.4, systemd 257) the host part (the tree and its namespace, the
+# registry, a uid no host account has) runs here, and the rest of this script runs again inside the
+# tree, where every package is already in place (debian13.sh lists them). Facts worked around there:
+#  * Podman 5 warns on every command about cgroups v1 (these hosts are hybrid):
+#    PODMAN_IGNORE_CGROUPSV1_WARNING=1 in the manager's and the tests' environment.
+#  * No system manager runs inside, so network-online.target never comes and Podman 5's
+#    podman-user-wait-network-online.service would hold every unit that waits for it 90 s: the test
+#    user masks it (quadplay doctor reports it, `before`/`after`, see the README).
+#  * netavark 1.14 starts aardvark-dns through `systemd-run --user --scope`, which works only from a
+#    process already in the user manager's cgroup: lib.sh's as_user moves itself there first.
 set -euo pipefail
+E2E_ENV=${E2E_ENV:-debian12}
+here=$(cd "$(dirname "$0")" && pwd)
 
 cmd=${1:-up}
 user=${2:-qtest}
@@ -25,8 +38,16 @@ registry_port=5000
 pkgs=(podman runc slirp4netns uidmap dbus dbus-user-session busybox-static iptables catatonit netavark
       aardvark-dns docker-registry python3 curl)
 
+# detached CMD… — CMD in a session of its own with no open file but stdin/out/err: a daemon started
+# here outlives the script and must not keep what it inherited, above all the fd of the e2e lock
+# (`flock LOCK cmd` hands it to cmd; a manager or registry holding it keeps every later run waiting).
+detached() {
+  setsid bash -c 'for fd in /proc/$$/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done 2>/dev/null; exec "$@"' detached "$@"
+}
+
 need_root() { [ "$(id -u)" = 0 ] || { echo "setup.sh: run as root" >&2; exit 1; }; }
-as_user() { (cd /tmp && runuser -u "$user" -- env XDG_RUNTIME_DIR="$rt" HOME="$home" "$@"); }
+as_user() { (cd /tmp && runuser -u "$user" -- env XDG_RUNTIME_DIR="$rt" HOME="$home" $podman5_env "$@"); }
+podman5_env=""; [ "$E2E_ENV" = debian13 ] && podman5_env=PODMAN_IGNORE_CGROUPSV1_WARNING=1
 
 manager_up() {
   case "$(as_user systemctl --user show --property=SystemState --value 2>/dev/null)" in
@@ -37,6 +58,11 @@ manager_up() {
 install_pkgs() {
   local missing=()
   for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  if [ "$E2E_ENV" = debian13 ]; then   # inside the tree: debootstrap put everything there but the registry
+    missing=("${missing[@]/docker-registry}"); missing=(${missing[@]})
+    [ ${#missing[@]} -eq 0 ] || { echo "setup.sh: the Debian 13 tree lacks ${missing[*]} (debian13.sh's list)" >&2; exit 1; }
+    return 0
+  fi
   if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
@@ -79,6 +105,14 @@ CONF
     "$home/.config/containers/systemd/container.d/50-e2e-cgroups.conf"
 }
 
+# Podman 5's podman-user-wait-network-online.service waits for a system network-online.target that no
+# system manager here will ever reach: masked for the test user (a real host needs nothing).
+mask_wait_online() {
+  install -d -o "$user" -g "$user" "$home/.config/systemd" "$home/.config/systemd/user"
+  ln -sfn /dev/null "$home/.config/systemd/user/podman-user-wait-network-online.service"
+  chown -h "$user:$user" "$home/.config/systemd/user/podman-user-wait-network-online.service"
+}
+
 # What logind does when a user's first session starts after the last one ended (or after a boot, when
 # /run is empty): a new, empty runtime dir. These machines keep /run/user/UID across restarts while the
 # processes are gone, and what a dead manager and Podman left there breaks the next ones: transient unit
@@ -109,11 +143,11 @@ start_manager() {
   for d in $(cgroup_dirs); do mkdir -p "$d"; chown -R "$user:$user" "$d"; done
   local procs=""; for d in $(cgroup_dirs); do procs="$procs $d/cgroup.procs"; done
   # A private mount namespace gets /run/systemd/system so that the host stays as it is.
-  setsid unshare -m --propagation private bash -c "
+  detached unshare -m --propagation private bash -c "
     for f in $procs; do echo \$\$ > \$f; done
     mount -t tmpfs tmpfs /run/systemd 2>/dev/null || { mkdir -p /run/systemd && mount -t tmpfs tmpfs /run/systemd; }
     mkdir -p /run/systemd/system
-    exec runuser -u $user -- env XDG_RUNTIME_DIR=$rt HOME=$home /lib/systemd/systemd --user
+    exec runuser -u $user -- env XDG_RUNTIME_DIR=$rt HOME=$home $podman5_env /lib/systemd/systemd --user
   " > "/tmp/systemd-user-$user.log" 2>&1 < /dev/null &
   for _ in $(seq 1 100); do manager_up && break; sleep 0.2; done
   manager_up || { echo "systemd --user did not come up; see /tmp/systemd-user-$user.log" >&2; exit 1; }
@@ -142,6 +176,10 @@ build_image() {
 }
 
 start_registry() {
+  if [ -n "${E2E_INSIDE:-}" ]; then  # inside the tree: the host's, started before entering (same network)
+    curl -fsS "http://127.0.0.1:$registry_port/v2/" >/dev/null || { echo "setup.sh: no registry on the host" >&2; exit 1; }
+    return 0
+  fi
   if ! curl -fsS "http://127.0.0.1:$registry_port/v2/" >/dev/null 2>&1; then
     mkdir -p /var/tmp/quadplay-registry
     cat > /var/tmp/quadplay-registry/config.yml <<CONF
@@ -154,7 +192,7 @@ storage:
 http:
   addr: 127.0.0.1:$registry_port
 CONF
-    setsid docker-registry serve /var/tmp/quadplay-registry/config.yml >/tmp/quadplay-registry.log 2>&1 < /dev/null &
+    detached docker-registry serve /var/tmp/quadplay-registry/config.yml >/tmp/quadplay-registry.log 2>&1 < /dev/null &
     for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$registry_port/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
   fi
   curl -fsS "http://127.0.0.1:$registry_port/v2/" >/dev/null || { echo "registry did not start; see /tmp/quadplay-registry.log" >&2; exit 1; }
@@ -163,7 +201,7 @@ CONF
 up() {
   need_root
   install_pkgs
-  id "$user" >/dev/null 2>&1 || useradd -m -s /bin/bash "$user"
+  id "$user" >/dev/null 2>&1 || useradd ${E2E_D13_UID:+-u "$E2E_D13_UID"} -m -s /bin/bash "$user"
   uid=$(id -u "$user"); home=$(getent passwd "$user" | cut -d: -f6); rt=/run/user/$uid
   # Each test user gets its own subordinate range, so that two users' containers never share ids.
   local base=$((200000 + (uid % 1000) * 65536))
@@ -171,6 +209,7 @@ up() {
   grep -q "^$user:" /etc/subgid || echo "$user:$base:65536" >> /etc/subgid
   chmod 666 /dev/net/tun 2>/dev/null || true
   podman_config
+  [ "$E2E_ENV" = debian13 ] && mask_wait_online
   local was_up=1; manager_up || was_up=0
   start_manager
   start_session_bus
@@ -195,6 +234,23 @@ envout() {
   echo "export E2E_USER=$user E2E_UID=$uid E2E_HOME=$home XDG_RUNTIME_DIR=/run/user/$uid E2E_REGISTRY=127.0.0.1:$registry_port"
 }
 
+# The Debian 13 environment from the host: the tree, the registry (on the host: same network), a uid
+# unused on the host, the checkout copied in; then this script again, inside.
+debian13_from_host() {
+  need_root
+  local repo; repo=$(cd "$here/../.." && pwd)
+  if [ "$cmd" = up ]; then
+    "$here/debian13.sh" up
+    command -v docker-registry >/dev/null || { pkgs=(docker-registry curl); E2E_ENV=debian12 install_pkgs; }
+    start_registry
+    "$here/debian13.sh" sync "$repo"
+    E2E_D13_UID=$("$here/debian13.sh" uid "$user") "$here/debian13.sh" enter -- "$repo/tests/e2e/setup.sh" up "$user"
+  else
+    "$here/debian13.sh" enter -- "$repo/tests/e2e/setup.sh" "$cmd" "$user"
+  fi
+}
+
+if [ "$E2E_ENV" = debian13 ] && [ -z "${E2E_INSIDE:-}" ]; then debian13_from_host; exit; fi
 case "$cmd" in
   up) up ;;
   down) down ;;

@@ -1,7 +1,10 @@
 //! doctor's checks, by family: the user's rootless prerequisites ([`user`]), Podman and its
-//! network stack ([`podman`]), systemd and the generators ([`systemd`]).
+//! network stack ([`podman`]), what Podman needs at run time beside itself ([`runtime`]: network
+//! helper, firewall tool, cgroup manager, Podman 5's wait for the network), systemd and the
+//! generators ([`systemd`]).
 
 pub mod podman;
+pub mod runtime;
 pub mod systemd;
 pub mod user;
 

@@ -16,7 +16,7 @@ pub const MIN_PODMAN: Version = Version::new(4, 3, 0);
 /// What `podman info` says, by field; empty when podman could not run.
 #[derive(Debug, Default)]
 pub(crate) struct PodmanInfo {
-    ran: bool,
+    pub(crate) ran: bool,
     missing: bool,
     error: String,
     fields: BTreeMap<&'static str, String>,
@@ -24,7 +24,7 @@ pub(crate) struct PodmanInfo {
 
 impl PodmanInfo {
     /// One field's value; empty when podman did not report it.
-    fn field(&self, key: &str) -> &str {
+    pub(crate) fn field(&self, key: &str) -> &str {
         self.fields.get(key).map(String::as_str).unwrap_or("")
     }
 }
@@ -57,6 +57,18 @@ pub(crate) fn podman_info(host: &dyn Host, podman: &str) -> PodmanInfo {
         ("network_backend", text(&json["host"]["networkBackend"])),
         ("log_driver", text(&json["host"]["logDriver"])),
         ("cgroups", text(&json["host"]["cgroupVersion"])),
+        ("cgroup_manager", text(&json["host"]["cgroupManager"])),
+        // Podman 5 only: pasta or slirp4netns, and netavark's own version.
+        ("rootless_net", text(&json["host"]["rootlessNetworkCmd"])),
+        ("pasta_path", text(&json["host"]["pasta"]["executable"])),
+        (
+            "slirp_path",
+            text(&json["host"]["slirp4netns"]["executable"]),
+        ),
+        (
+            "netavark_version",
+            text(&json["host"]["networkBackendInfo"]["version"]),
+        ),
     ]);
     PodmanInfo {
         ran: true,
@@ -273,21 +285,29 @@ pub(crate) fn check_log_driver(host: &dyn Host, info: &PodmanInfo) -> Check {
     }
 }
 
-/// cgroup v2 is what rootless Podman and systemd delegation are built for.
-pub(crate) fn check_cgroups(host: &dyn Host) -> Check {
+/// cgroup v2 is what rootless Podman and systemd delegation are built for; Podman 5 deprecates v1.
+pub(crate) fn check_cgroups(host: &dyn Host, info: &PodmanInfo) -> Check {
     const ID: &str = "cgroups";
     if host.path("/sys/fs/cgroup/cgroup.controllers").exists() {
-        Check::ok(ID, "cgroup v2 (unified)")
-    } else if host.path("/sys/fs/cgroup/unified").is_dir() {
+        return Check::ok(ID, "cgroup v2 (unified)");
+    }
+    // Podman 5 prints a deprecation warning on every command on v1 and hybrid hosts.
+    let podman5 = Version::parse(info.field("version")).is_some_and(|v| v.major >= 5);
+    let deprecated = if podman5 {
+        "; Podman 5 deprecates cgroup v1 and warns on every command (PODMAN_IGNORE_CGROUPSV1_WARNING=1 silences it)"
+    } else {
+        ""
+    };
+    if host.path("/sys/fs/cgroup/unified").is_dir() {
         Check::warn(
             ID,
-            "cgroup v1/v2 hybrid: crun refuses it and rootless resource limits are ignored",
+            format!("cgroup v1/v2 hybrid: crun refuses it and rootless resource limits are ignored{deprecated}"),
             "boot with systemd.unified_cgroup_hierarchy=1; until then set runtime = \"runc\" under [engine] in containers.conf",
         )
     } else if host.path("/sys/fs/cgroup").is_dir() {
         Check::warn(
             ID,
-            "cgroup v1: rootless containers get no resource limits",
+            format!("cgroup v1: rootless containers get no resource limits{deprecated}"),
             "boot with systemd.unified_cgroup_hierarchy=1 (cgroup v2)",
         )
     } else {

@@ -6,6 +6,21 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::context::{invalid, Ctx, PlanError, Workload};
 use crate::plan::*;
 
+/// The names of an [`ALIASES_ANNOTATION`] value that a DNS lookup can ask for (letters, digits,
+/// `-`, `_`, `.`; at most 253 characters); others are left out.
+pub fn extra_aliases(value: &str) -> impl Iterator<Item = String> + '_ {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|a| {
+            !a.is_empty()
+                && a.len() <= 253
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        })
+        .map(str::to_string)
+}
+
 /// Podman's ulimits for every container of the pod: `nofile=1024:2048,nproc=512`.
 const ULIMIT: &str = "io.podman.annotations.ulimit";
 /// Per-container Podman annotations (`<key>/<container>`) mapped to `podman create` flags.

@@ -345,6 +345,9 @@ fn set_aliases(
     let mut selected: BTreeSet<&str> = BTreeSet::new();
     for (pod, &owner) in pods.iter_mut().zip(owners) {
         let mut aliases = vec![pod.name.clone(), workloads[owner].obj.name.clone()];
+        if let Some(extra) = workloads[owner].annotation(ALIASES_ANNOTATION) {
+            aliases.extend(annotations::extra_aliases(extra));
+        }
         if let Some(h) = &pod.hostname {
             aliases.push(h.clone());
         }

@@ -66,6 +66,23 @@ pub fn warning(origin: &Origin, key: &str, message: &str) -> String {
     format!("{origin}: {key}: {message}")
 }
 
+/// `[Service] User/Group/DynamicUser` would make systemd run podman as that user, which Quadlet
+/// does not support; warn like Quadlet does (for every kind).
+pub fn service_key_warnings(unit: &UnitFile) -> Vec<String> {
+    ["User", "Group", "DynamicUser"]
+        .iter()
+        .filter_map(|k| {
+            unit.lookup_last(SERVICE, k).map(|v| {
+                warning(
+                    &v.origin,
+                    k,
+                    &format!("Warning: using key {k} in the Service group is not supported - use at your own risk"),
+                )
+            })
+        })
+        .collect()
+}
+
 /// Every key of `group` must be supported.
 pub fn check_keys(unit: &UnitFile, group: &str, supported: &[&str]) -> Result<(), ConvertError> {
     for (key, value) in unit.entries(group) {
@@ -323,6 +340,32 @@ pub fn networks(
     Ok(out)
 }
 
+/// An image name (`image`, looked up from the value `v`) that may be a Quadlet reference
+/// (`x.image`, `x.build`): resolved to the image that unit pulls or builds, with
+/// `Requires=`/`After=` on its service. Other names are kept.
+pub fn image_reference(
+    v: &Value,
+    image: &str,
+    key: &str,
+    ctx: &Ctx,
+    service: &mut UnitFile,
+) -> Result<String, ConvertError> {
+    if !(image.ends_with(".image") || image.ends_with(".build")) {
+        return Ok(image.to_string());
+    }
+    let info = ctx.units.get(image).ok_or_else(|| {
+        invalid_value(
+            v,
+            key,
+            format!("requested Quadlet image {image} was not found"),
+        )
+    })?;
+    let svc = info.service_file_name();
+    service.add(UNIT, "Requires", &svc);
+    service.add(UNIT, "After", &svc);
+    resource_of(info, v, key, image)
+}
+
 /// Looks up a referenced Quadlet unit.
 pub fn referenced<'c>(
     ctx: &'c Ctx,
@@ -415,8 +458,11 @@ fn remap_users(unit: &UnitFile, group: &str, manual_ok: bool) -> Result<Vec<Stri
         }
         "manual" if manual_ok => Ok(uids
             .iter()
-            .map(|u| format!("--uidmap={u}"))
-            .chain(gids.iter().map(|g| format!("--gidmap={g}")))
+            .flat_map(|u| ["--uidmap".to_string(), u.clone()])
+            .chain(
+                gids.iter()
+                    .flat_map(|g| ["--gidmap".to_string(), g.clone()]),
+            )
             .collect()),
         "manual" => Err(err(
             "RemapUsers",
@@ -429,7 +475,7 @@ fn remap_users(unit: &UnitFile, group: &str, manual_ok: bool) -> Result<Vec<Stri
             if size > 0 {
                 opts.push(format!("size={size}"));
             }
-            Ok(vec![userns_opts("auto", &opts)])
+            Ok(vec!["--userns".to_string(), userns_opts("auto", &opts)])
         }
         "keep-id" => {
             if uids.len() > 1 {
@@ -446,7 +492,7 @@ fn remap_users(unit: &UnitFile, group: &str, manual_ok: bool) -> Result<Vec<Stri
             }
             let mut opts: Vec<String> = uids.iter().map(|u| format!("uid={u}")).collect();
             opts.extend(gids.iter().map(|g| format!("gid={g}")));
-            Ok(vec![userns_opts("keep-id", &opts)])
+            Ok(vec!["--userns".to_string(), userns_opts("keep-id", &opts)])
         }
         other => Err(err(
             "RemapUsers",
@@ -455,11 +501,12 @@ fn remap_users(unit: &UnitFile, group: &str, manual_ok: bool) -> Result<Vec<Stri
     }
 }
 
+/// The value of `--userns` (a word of its own, as Quadlet writes it): `MODE[:OPT,...]`.
 fn userns_opts(mode: &str, opts: &[String]) -> String {
     if opts.is_empty() {
-        format!("--userns={mode}")
+        mode.to_string()
     } else {
-        format!("--userns={mode}:{}", opts.join(","))
+        format!("{mode}:{}", opts.join(","))
     }
 }
 

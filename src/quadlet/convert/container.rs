@@ -3,12 +3,12 @@
 use std::path::Path;
 
 use super::common::{
-    absolute_path, base_podman, default_syslog_identifier, init_service, invalid, invalid_value,
-    is_oneshot, missing, networks, referenced, resource_of, set_kill_mode, user_mappings, warning,
-    Flags, SERVICE, UNIT,
+    absolute_path, base_podman, default_syslog_identifier, image_reference, init_service, invalid,
+    invalid_value, is_oneshot, missing, networks, referenced, resource_of, set_kill_mode,
+    user_mappings, warning, Flags, SERVICE, UNIT,
 };
 use super::{names, Converted, Ctx};
-use crate::quadlet::{ConvertError, Kind, Source};
+use crate::quadlet::{ConvertError, Kind, PodmanVersion, Source};
 use crate::unit::{quote_word, UnitFile, Value};
 
 const GROUP: &str = "Container";
@@ -171,10 +171,16 @@ enum Root {
 pub fn convert(src: &Source, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
     let unit = &src.unit;
     let mut service = init_service(src, Kind::Container, KEYS, ctx)?;
-    let mut warnings = service_key_warnings(unit);
+    let mut warnings = Vec::new();
     let name = names::container_name(&src.file_name, unit);
 
-    let root = image_or_rootfs(unit, &mut warnings)?;
+    let root = match image_or_rootfs(&src.file_name, unit, &mut warnings)? {
+        Root::Image(i) => match unit.lookup_last(GROUP, "Image") {
+            Some(v) => Root::Image(image_reference(v, &i, "Image", ctx, &mut service)?),
+            None => Root::Image(i),
+        },
+        rootfs => rootfs,
+    };
 
     service.add(SERVICE, "Environment", "PODMAN_SYSTEMD_UNIT=%n");
     set_kill_mode(unit, &mut service)?;
@@ -190,7 +196,7 @@ pub fn convert(src: &Source, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
         *first = format!("-{first}");
     }
     service.add_cmdline(SERVICE, "ExecStopPost", &stop);
-    exec_reload(unit, &base, &name, &mut service)?;
+    exec_reload(unit, &base, &name, &mut service, &mut warnings)?;
     service.add(SERVICE, "Delegate", "yes");
 
     let oneshot = is_oneshot(unit)?;
@@ -296,25 +302,12 @@ pub fn convert(src: &Source, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
     })
 }
 
-/// `[Service] User/Group/DynamicUser` would make systemd run podman as that user, which Quadlet
-/// does not support; warn like Quadlet does.
-fn service_key_warnings(unit: &UnitFile) -> Vec<String> {
-    ["User", "Group", "DynamicUser"]
-        .iter()
-        .filter_map(|k| {
-            unit.lookup_last(SERVICE, k).map(|v| {
-                warning(
-                    &v.origin,
-                    k,
-                    &format!("using key {k} in the Service group is not supported - use at your own risk"),
-                )
-            })
-        })
-        .collect()
-}
-
 /// `Image=` or `Rootfs=` (exactly one).
-fn image_or_rootfs(unit: &UnitFile, warnings: &mut Vec<String>) -> Result<Root, ConvertError> {
+fn image_or_rootfs(
+    file_name: &str,
+    unit: &UnitFile,
+    warnings: &mut Vec<String>,
+) -> Result<Root, ConvertError> {
     let image = unit.lookup(GROUP, "Image").filter(|i| !i.is_empty());
     let rootfs = unit.lookup(GROUP, "Rootfs").filter(|r| !r.is_empty());
     match (image, rootfs) {
@@ -327,22 +320,13 @@ fn image_or_rootfs(unit: &UnitFile, warnings: &mut Vec<String>) -> Result<Root, 
         (None, None) => Err(missing(unit, "Image", "no Image or Rootfs key specified")),
         (None, Some(r)) => Ok(Root::Rootfs(r)),
         (Some(i), None) => {
-            if i.ends_with(".image") || i.ends_with(".build") {
-                // quadplay does not convert .image/.build units, so such a reference can only
-                // name something that is not there.
-                let v = unit.lookup_last(GROUP, "Image");
-                let message = format!("requested Quadlet image {i} was not found");
-                return Err(match v {
-                    Some(v) => invalid_value(v, "Image", message),
-                    None => missing(unit, "Image", message),
-                });
-            }
-            if !is_fully_qualified(&i) {
+            let reference = i.ends_with(".image") || i.ends_with(".build");
+            if !reference && !is_fully_qualified(&i) {
                 if let Some(v) = unit.lookup_last(GROUP, "Image") {
                     warnings.push(warning(
                         &v.origin,
                         "Image",
-                        &format!("Warning: {} specifies the image \"{i}\" which not a fully qualified image name. This is not ideal for performance and security reasons. See the podman-pull manpage discussion of short-name-aliases.conf for details.", unit.path().display()),
+                        &format!("Warning: {file_name} specifies the image \"{i}\" which not a fully qualified image name. This is not ideal for performance and security reasons. See the podman-pull manpage discussion of short-name-aliases.conf for details."),
                     ));
                 }
             }
@@ -359,15 +343,22 @@ fn is_fully_qualified(image: &str) -> bool {
     }
 }
 
+/// `ExecReload=` from `ReloadCmd=` (run in the container) or `ReloadSignal=`. A `ReloadCmd=`
+/// that does not split (a bad escape) is warned about and left out, as Quadlet does.
 fn exec_reload(
     unit: &UnitFile,
     base: &[String],
     name: &str,
     service: &mut UnitFile,
+    warnings: &mut Vec<String>,
 ) -> Result<(), ConvertError> {
     let signal = unit.lookup(GROUP, "ReloadSignal").filter(|s| !s.is_empty());
     let cmd = match unit.lookup_last_args(GROUP, "ReloadCmd") {
         Some(Ok(args)) if !args.is_empty() => Some(args),
+        Some(Err((e, v))) => {
+            warnings.push(warning(&v.origin, "ReloadCmd", &e.to_string()));
+            None
+        }
         _ => None,
     };
     let mut reload = base.to_vec();
@@ -525,7 +516,7 @@ pub(super) fn volumes(
                 if source.is_empty() {
                     dest.to_string()
                 } else {
-                    let s = storage_source(unit, v, "Volume", source, ctx, service, true)?;
+                    let s = storage_source(unit, v, "Volume", source, ctx, service, false)?;
                     format!("{s}:{dest}{options}")
                 }
             }
@@ -551,6 +542,24 @@ fn mounts(f: &mut Flags, ctx: &Ctx, service: &mut UnitFile) -> Result<(), Conver
     Ok(())
 }
 
+/// The first Podman whose `--mount` knows `type=artifact`.
+const ARTIFACT_MOUNT_PODMAN: PodmanVersion = PodmanVersion { major: 5, minor: 5 };
+
+/// Refuses `Mount=type=artifact` at generation time when the Podman it will run with lacks it.
+fn check_artifact_mount(v: &Value, ctx: &Ctx) -> Result<(), ConvertError> {
+    match ctx.podman_version {
+        Some(p) if p < ARTIFACT_MOUNT_PODMAN => Err(invalid_value(
+            v,
+            "Mount",
+            format!(
+                "type=artifact mounts need Podman {}.{} or later; this is Podman {}.{}",
+                ARTIFACT_MOUNT_PODMAN.major, ARTIFACT_MOUNT_PODMAN.minor, p.major, p.minor
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn resolve_mount(
     unit: &UnitFile,
     v: &Value,
@@ -569,6 +578,9 @@ fn resolve_mount(
         }
     }
     let mount_type = mount_type.unwrap_or_else(|| "volume".to_string());
+    if mount_type == "artifact" {
+        check_artifact_mount(v, ctx)?;
+    }
     if !["volume", "bind", "glob", "image", "artifact"].contains(&mount_type.as_str()) {
         return Ok(mount.to_string());
     }
@@ -984,7 +996,7 @@ mod tests {
         let svc = r[0].1.as_ref().unwrap();
         assert_eq!(
             svc.warnings,
-            ["/etc/containers/systemd/x.container:4: User: using key User in the Service group is not supported - use at your own risk"]
+            ["/etc/containers/systemd/x.container:4: User: Warning: using key User in the Service group is not supported - use at your own risk"]
         );
     }
 }

@@ -2,8 +2,11 @@
 //! source unit and the cross-unit table ([`Ctx`]); nothing here touches the filesystem except
 //! `AddDevice=-/optional` (Quadlet checks the host path at generation time).
 
+pub mod artifact;
+pub mod build;
 pub mod common;
 pub mod container;
+pub mod image;
 pub mod kube;
 pub mod names;
 pub mod network;
@@ -71,10 +74,13 @@ pub fn convert_all(
         let Some(kind) = Kind::from_file_name(&src.file_name) else {
             continue;
         };
-        // Resource names of networks and volumes become known only when they convert,
-        // so a reference to one that failed reports that (as Quadlet does).
+        // Resource names of networks, volumes, images and artifacts become known only when
+        // they convert, so a reference to one that failed reports that (as Quadlet does).
+        // A build's is known up front: `[Volume] Image=x.build` and `[Build] Volume=y.volume`
+        // may point at each other.
         let resource_name = match kind {
             Kind::Container | Kind::Pod => names::resource_name(kind, &src.file_name, &src.unit),
+            Kind::Build => build::resource_name(&src.unit),
             _ => None,
         };
         ctx.units.insert(
@@ -98,11 +104,22 @@ pub fn convert_all(
             source_file_name: src.file_name.clone(),
             service_name: names::service_base(&src.file_name, &src.unit) + ".service",
             unit: c.unit,
-            warnings: c.warnings,
+            warnings: common::service_key_warnings(&src.unit)
+                .into_iter()
+                .chain(c.warnings)
+                .collect(),
         });
-        if result.is_ok() && matches!(kind, Kind::Network | Kind::Volume) {
-            if let Some(info) = ctx.units.get_mut(&src.file_name) {
-                info.resource_name = names::resource_name(kind, &src.file_name, &src.unit);
+        if result.is_ok() {
+            let name = match kind {
+                Kind::Network | Kind::Volume => {
+                    names::resource_name(kind, &src.file_name, &src.unit)
+                }
+                Kind::Image => image::resource_name(&src.unit),
+                Kind::Artifact => artifact::resource_name(&src.unit),
+                _ => None,
+            };
+            if let (Some(name), Some(info)) = (name, ctx.units.get_mut(&src.file_name)) {
+                info.resource_name = Some(name);
             }
         }
         out.push((src.file_name.clone(), result));
@@ -117,6 +134,9 @@ fn convert_one(src: &Source, kind: Kind, ctx: &mut Ctx) -> Result<Converted, Con
         Kind::Volume => volume::convert(src, ctx),
         Kind::Container => container::convert(src, ctx),
         Kind::Pod => pod::convert(src, ctx),
+        Kind::Image => image::convert(src, ctx),
+        Kind::Build => build::convert(src, ctx),
+        Kind::Artifact => artifact::convert(src, ctx),
     }
 }
 
@@ -236,7 +256,14 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            ["n.network", "v.volume", "a.kube", "c.container", "p.pod"]
+            [
+                "x.image",
+                "n.network",
+                "v.volume",
+                "a.kube",
+                "c.container",
+                "p.pod"
+            ]
         );
     }
 

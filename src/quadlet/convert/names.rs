@@ -66,7 +66,7 @@ pub fn resource_name(kind: Kind, file_name: &str, unit: &UnitFile) -> Option<Str
         Kind::Volume => "VolumeName",
         Kind::Pod => "PodName",
         Kind::Container => return container_resource_name(file_name, unit),
-        Kind::Kube => return None,
+        Kind::Kube | Kind::Image | Kind::Build | Kind::Artifact => return None,
     };
     match unit.lookup(kind.group(), key) {
         Some(n) if !n.is_empty() => Some(n),

@@ -1,6 +1,8 @@
 //! `.volume` (§7): a oneshot service that creates the volume unless it exists.
 
-use super::common::{base_podman, init_service, invalid, CreateIfMissing, Flags, UNIT};
+use super::common::{
+    base_podman, image_reference, init_service, invalid, CreateIfMissing, Flags, UNIT,
+};
 use super::{names, Converted, Ctx};
 use crate::quadlet::{ConvertError, Kind, Source};
 use crate::unit::quote_word;
@@ -41,7 +43,7 @@ pub fn convert(src: &Source, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
     // `o=` options collected from User/Group/Options, written as one `--opt o=...`.
     let mut o: Vec<String> = Vec::new();
     if driver.as_deref() == Some("image") {
-        let image = unit.lookup(GROUP, "Image").ok_or_else(|| {
+        let v = unit.lookup_last(GROUP, "Image").ok_or_else(|| {
             invalid(
                 unit,
                 GROUP,
@@ -49,14 +51,8 @@ pub fn convert(src: &Source, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
                 "the key Image is mandatory when using the image driver",
             )
         })?;
-        if image.ends_with(".image") || image.ends_with(".build") {
-            return Err(invalid(
-                unit,
-                GROUP,
-                "Image",
-                format!("requested Quadlet image {image} was not found"),
-            ));
-        }
+        let image = unit.lookup(GROUP, "Image").unwrap_or_default();
+        let image = image_reference(v, &image, "Image", ctx, &mut service)?;
         f.push2("--opt", format!("image={image}"));
     } else {
         if unit.has_key(GROUP, "User") {

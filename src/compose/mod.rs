@@ -1,0 +1,94 @@
+//! `quadplay convert`: a Docker Compose project → Kubernetes YAML (one pod per service) and a
+//! `.kube` unit, in stages:
+//!
+//! * [`load`] reads the project as compose-go does (files, `.env`, interpolation, include,
+//!   extends, several `-f` merged, profiles, project name) into one positioned [`tree`];
+//! * [`translate`] turns each service into Kubernetes objects, reporting every key it does not
+//!   translate (or not fully) as a located warning, never dropping one silently;
+//! * [`write`] puts `<name>.yaml` and `<name>.kube` in place together, or neither.
+//!
+//! Each compose service becomes a `Pod` named `<app>-<service>` (a `Deployment` when
+//! `deploy.replicas` > 1) whose one container is named after the service. Why a Pod and not always
+//! a Deployment: a Deployment only allows `restartPolicy: Always`, while compose's default is
+//! `restart: "no"` and `on-failure` is common; a Pod keeps every restart policy exact. Why the app
+//! prefix: Podman pod names are per user, so two apps with a `db` service must not collide. The
+//! other services still reach it by the service name (compose's service-name DNS): quadplay makes
+//! a container name that is unique in the YAML a DNS alias of its pod on the shared network.
+
+pub mod dotenv;
+pub mod interpolate;
+pub mod load;
+pub mod merge;
+pub mod translate;
+pub mod tree;
+pub mod write;
+
+use std::path::{Path, PathBuf};
+
+pub use load::Options;
+pub use tree::At;
+pub use write::write;
+
+/// Why a compose project could not be converted. Every variant names the file; most name the
+/// line, column and key path (`services.web.ports[0]`).
+#[derive(Debug, thiserror::Error)]
+pub enum ComposeError {
+    #[error("{path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: {message}")]
+    Yaml {
+        path: PathBuf,
+        line: At,
+        message: String,
+    },
+    #[error("{path}:{line}: {key}: {message}")]
+    Invalid {
+        path: PathBuf,
+        line: At,
+        key: String,
+        message: String,
+    },
+    #[error("{path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// The result of a conversion: the app's name, its Kubernetes YAML, its `.kube` unit, and the
+/// warnings: `warnings` are what changes the app (a key not translated, a value not kept);
+/// `notes` are routine (variables substituted, services left out by profile), shown grouped.
+#[derive(Debug, Clone)]
+pub struct Converted {
+    pub name: String,
+    pub yaml: String,
+    pub kube: String,
+    pub warnings: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+/// Loads and converts the project `opts` describe.
+pub fn convert(opts: &Options) -> Result<Converted, ComposeError> {
+    let project = load::load(opts)?;
+    translate::project(&project)
+}
+
+/// Reads and converts one compose file. `name` defaults to the file's `name:` key, else its
+/// directory's name.
+pub fn convert_file(path: &Path, name: Option<&str>) -> Result<Converted, ComposeError> {
+    convert(&Options {
+        files: vec![path.to_path_buf()],
+        name: name.map(str::to_string),
+        ..Options::default()
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,197 @@
+//! Compose `secrets:` and `configs:` → a Kubernetes Secret / ConfigMap per used name, mounted as
+//! one file at the service's target (`/run/secrets/<name>` for secrets, `/<name>` for configs)
+//! with its mode. Sources: `file:` (read now, so a missing or unreadable file is an error at
+//! conversion, not at start), `environment:` (the variable's value now), `content:` (configs).
+//! `external:` secrets are expected in Podman's secret store under their name.
+
+use base64::Engine as _;
+
+use super::*;
+
+/// Largest secret or config file put into the YAML.
+const MAX_SECRET_BYTES: u64 = 1 << 20;
+
+pub(super) fn mounts(
+    ctx: &mut Ctx,
+    p: &mut Parts,
+    e: &Entry,
+    key: &str,
+    svc: &str,
+    sh: &Shared,
+    extra_docs: &mut Vec<Value>,
+) -> Result<(), ComposeError> {
+    let section = e.key.as_str();
+    let Node::Seq(items) = &e.value.node else {
+        return Err(ctx.invalid(e.value.line, key, "expected a list"));
+    };
+    for (i, it) in items.iter().enumerate() {
+        let k = format!("{key}[{i}]");
+        let (source, target, mode) = reference(ctx, it, &k, section)?;
+        let decl = sh
+            .root
+            .get(section)
+            .and_then(|s| s.get(&source))
+            .ok_or_else(|| {
+                ctx.invalid(
+                    it.line,
+                    &k,
+                    format!("{source:?} is not declared under the top-level {section}:"),
+                )
+            })?
+            .clone();
+        let object = sanitize_name(&format!("{}-{source}", sh.app));
+        let external = decl
+            .get("external")
+            .is_some_and(|x| matches!(x.node, Node::Bool(true)));
+        if !external
+            && !extra_docs.iter().any(|d| {
+                d["metadata"]["name"] == json!(object) && d["kind"] == json!(kind(section))
+            })
+        {
+            let data = value(ctx, &decl, &format!("{section}.{source}"), &source)?;
+            extra_docs.push(object_doc(section, &object, &source, &data));
+        }
+        let vol = format!(
+            "{svc}-{}-{i}",
+            if section == "secrets" {
+                "secret"
+            } else {
+                "config"
+            }
+        );
+        let file = "content".to_string();
+        let item_key = source.clone();
+        let mut item = json!({"key": item_key, "path": file});
+        if let Some(m) = mode {
+            item["mode"] = json!(m);
+        }
+        let volume = if section == "secrets" {
+            json!({"name": vol, "secret": {"secretName": if external { sanitize_name(&source) } else { object.clone() }, "items": [item]}})
+        } else {
+            json!({"name": vol, "configMap": {"name": object, "items": [item]}})
+        };
+        p.volumes.push(volume);
+        p.mounts
+            .push(json!({"name": vol, "mountPath": target, "subPath": file, "readOnly": true}));
+    }
+    Ok(())
+}
+
+fn kind(section: &str) -> &'static str {
+    if section == "secrets" {
+        "Secret"
+    } else {
+        "ConfigMap"
+    }
+}
+
+/// A service's reference: source name, target path, file mode.
+fn reference(
+    ctx: &mut Ctx,
+    it: &Item,
+    key: &str,
+    section: &str,
+) -> Result<(String, String, Option<i64>), ComposeError> {
+    let default_target = |s: &str| {
+        if section == "secrets" {
+            format!("/run/secrets/{s}")
+        } else {
+            format!("/{s}")
+        }
+    };
+    match &it.node {
+        Node::Map(_) => {
+            let source = it
+                .get("source")
+                .map(|s| ctx.string(s, &format!("{key}.source")))
+                .transpose()?
+                .ok_or_else(|| ctx.invalid(it.line, key, "no source"))?;
+            let target = match it.get("target") {
+                Some(t) => {
+                    let t = ctx.string(t, &format!("{key}.target"))?;
+                    if t.starts_with('/') {
+                        t
+                    } else {
+                        default_target(&t)
+                    }
+                }
+                None => default_target(&source),
+            };
+            let mode = it
+                .get("mode")
+                .map(|m| match &m.node {
+                    Node::Str(s) => {
+                        i64::from_str_radix(s.trim_start_matches("0o"), 8).map_err(|_| {
+                            ctx.invalid(m.line, &format!("{key}.mode"), "expected an octal mode")
+                        })
+                    }
+                    _ => ctx.int(m, &format!("{key}.mode")),
+                })
+                .transpose()?;
+            for k in ["uid", "gid"] {
+                if let Some(x) = it.get(k) {
+                    ctx.warn(x.line, &format!("{key}.{k}"), "not kept: the file belongs to the container's root; Kubernetes sets no owner per file");
+                }
+            }
+            Ok((source, target, mode))
+        }
+        _ => {
+            let s = ctx.string(it, key)?;
+            Ok((s.clone(), default_target(&s), None))
+        }
+    }
+}
+
+/// The secret's or config's value, read now.
+fn value(ctx: &mut Ctx, decl: &Item, key: &str, name: &str) -> Result<Vec<u8>, ComposeError> {
+    if let Some(f) = decl.get("file") {
+        let path = PathBuf::from(ctx.string(f, &format!("{key}.file"))?);
+        let path = if path.is_relative() {
+            ctx.dir.join(path)
+        } else {
+            path
+        };
+        return read_secret(&path).map_err(|e| {
+            ctx.invalid(
+                f.line,
+                &format!("{key}.file"),
+                format!("{}: {e}", path.display()),
+            )
+        });
+    }
+    if let Some(v) = decl.get("environment") {
+        let var = ctx.string(v, &format!("{key}.environment"))?;
+        return ctx
+            .env
+            .get(&var)
+            .map(|s| s.clone().into_bytes())
+            .ok_or_else(|| {
+                ctx.invalid(
+                    v.line,
+                    &format!("{key}.environment"),
+                    format!("{var} is not set"),
+                )
+            });
+    }
+    if let Some(c) = decl.get("content") {
+        return Ok(ctx.string(c, &format!("{key}.content"))?.into_bytes());
+    }
+    Err(ctx.invalid(
+        decl.line,
+        key,
+        format!("{name}: no file:, environment: or content:"),
+    ))
+}
+
+fn read_secret(path: &Path) -> std::io::Result<Vec<u8>> {
+    read_regular(path, MAX_SECRET_BYTES).map(String::into_bytes)
+}
+
+fn object_doc(section: &str, object: &str, key: &str, data: &[u8]) -> Value {
+    if section == "secrets" {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(data);
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": object}, "data": {key: b64}})
+    } else {
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": object}, "data": {key: String::from_utf8_lossy(data)}})
+    }
+}
