@@ -142,6 +142,13 @@ pub struct DownArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ConvertFormat {
+    #[default]
+    Yaml,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum OutputFormat {
     #[default]
     Table,
@@ -210,6 +217,9 @@ pub struct ConvertArgs {
     /// Read variables from this file instead of the project's `.env` (repeatable).
     #[arg(long = "env-file", value_name = "FILE")]
     pub env_files: Vec<PathBuf>,
+    /// What to print when no `-o` is given: Kubernetes YAML, or the same objects as a JSON `List`.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ConvertFormat,
     /// List every note (substituted variables, renamed services...) instead of a summary.
     #[arg(long, short)]
     pub verbose: bool,

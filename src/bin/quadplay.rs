@@ -108,6 +108,7 @@ fn convert(args: &ConvertArgs) -> Result<u8, Box<dyn std::error::Error>> {
         );
     }
     match &args.output {
+        None if args.format == quadplay::cli::ConvertFormat::Json => print!("{}", conv.json()),
         None => print!("{}", conv.yaml),
         Some(dir) => {
             for path in quadplay::compose::write(&conv, dir)? {

@@ -788,9 +788,9 @@ fn profiles_include_several_files_and_env_file() {
     let (_tmp, dir) = tree_of(&[
         (
             "compose.yaml",
-            "name: ${APP_NAME:-shop}\ninclude:\n  - infra/compose.yaml\nservices:\n  web:\n    image: localhost/web:${TAG}\n    depends_on: [db]\n  debug:\n    image: x\n    profiles: [debug]\n  admin:\n    image: x\n    profiles: [debug, ops]\n    depends_on:\n      debug: {condition: service_started, required: false}\n",
+            "name: ${APP_NAME:-shop}\ninclude:\n  - infra/compose.yaml\nservices:\n  web:\n    image: localhost/web:${TAG}\n    depends_on: [db]\n    command: [a, c]\n    environment: {KEEP: \"1\"}\n  debug:\n    image: x\n    profiles: [debug]\n  admin:\n    image: x\n    profiles: [debug, ops]\n    depends_on:\n      debug: {condition: service_started, required: false}\n",
         ),
-        ("compose.override.yaml", "services:\n  web:\n    environment: [MODE=prod]\n    ports: [\"8080:80\"]\n"),
+        ("compose.override.yaml", "services:\n  web:\n    environment: [MODE=prod]\n    ports: [\"8080:80\"]\n    command: [b]\n"),
         ("infra/compose.yaml", "services:\n  db:\n    image: localhost/db:${DB_TAG}\n"),
         ("infra/.env", "DB_TAG=16\n"),
         (".env", "TAG=from-dotenv\n"),
@@ -810,7 +810,12 @@ fn profiles_include_several_files_and_env_file() {
     assert_eq!(container(&c, "shop-db")["image"], "localhost/db:16");
     let web = container(&c, "shop-web");
     assert_eq!(web["image"], "localhost/web:from-dotenv");
-    assert_eq!(web["env"], json!([{"name": "MODE", "value": "prod"}]));
+    // The later file: command replaced, environment merged by name.
+    assert_eq!(web["args"], json!(["b"]));
+    assert_eq!(
+        web["env"],
+        json!([{"name": "KEEP", "value": "1"}, {"name": "MODE", "value": "prod"}])
+    );
     assert_eq!(web["ports"][0]["hostPort"], 8080);
     assert!(
         c.notes
