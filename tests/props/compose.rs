@@ -10,18 +10,19 @@
 
 use std::path::Path;
 
-use quadplay::compose::convert_str;
+use quadplay::compose::convert_file;
 use quadplay::kube::{load_text, Documents};
 use quadplay::play::plan::{plan, PlanOptions};
 use quadplay::quadlet::{convert_all, Settings, Source};
 use quadplay::unit::UnitFile;
 
-/// Where the compose file claims to live: nothing there (no `.env`, no bind sources).
-pub const COMPOSE_PATH: &str = "/nonexistent/quadplay-fuzz/compose.yaml";
-
-/// Converts `text`; when it is accepted, checks what came out.
+/// Converts `text` (written as `compose.yaml` alone in a fresh directory: no `.env`, no bind
+/// sources); when it is accepted, checks what came out.
 pub fn check(text: &str) {
-    let Ok(conv) = convert_str(Path::new(COMPOSE_PATH), text, Some("fuzzapp")) else {
+    let dir = tempfile::tempdir().expect("scratch dir");
+    let path = dir.path().join("compose.yaml");
+    std::fs::write(&path, text).expect("compose file");
+    let Ok(conv) = convert_file(&path, Some("fuzzapp")) else {
         return;
     };
     let yaml_path = Path::new("/nonexistent/quadplay-fuzz/out").join(format!("{}.yaml", conv.name));
