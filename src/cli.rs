@@ -32,9 +32,6 @@ pub enum Command {
     Convert(ConvertArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
-    /// Write the man pages built from this command line definition.
-    #[command(hide = true)]
-    Man(ManArgs),
 }
 
 /// How the unit's exit status follows the containers' exit codes once every pod is done.
@@ -230,11 +227,4 @@ pub struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct ManArgs {
-    /// Directory to write the pages into.
-    #[arg(value_name = "DIR")]
-    pub out_dir: PathBuf,
 }

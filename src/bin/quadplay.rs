@@ -13,7 +13,8 @@ fn main() -> ExitCode {
         Command::Down(args) => quadplay::play::down(&args).map(|()| 0).map_err(Into::into),
         Command::AutoUpdate(args) => auto_update(&args),
         Command::Doctor(args) => {
-            let report = quadplay::doctor::run(&quadplay::doctor::RealHost);
+            let host = quadplay::doctor::RealHost::new(generate_for_doctor);
+            let report = quadplay::doctor::run(&host);
             match args.format {
                 quadplay::cli::OutputFormat::Json => println!("{}", report.to_json()),
                 quadplay::cli::OutputFormat::Table => print!("{}", report.to_table()),
@@ -35,9 +36,6 @@ fn main() -> ExitCode {
                 .map(|()| 0)
                 .map_err(Into::into)
         }
-        Command::Man(args) => quadplay::docs::write_man_pages(&args.out_dir)
-            .map(|_| 0)
-            .map_err(Into::into),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -82,6 +80,21 @@ fn auto_update(args: &AutoUpdateArgs) -> Result<u8, Box<dyn std::error::Error>> 
         OutputFormat::Json => println!("{}", report.to_json()),
     }
     Ok(u8::from(report.failed()))
+}
+
+/// The generator's dry run over the user's (or root's) unit files, as doctor's units check reads it.
+fn generate_for_doctor(user: bool) -> quadplay::doctor::Generated {
+    let mut log = Log::capturing(false);
+    let args = quadplay::cli::GenerateArgs {
+        user,
+        unit_dirs: Vec::new(),
+    };
+    let outcome = generator::dry_run(&args, &mut log);
+    quadplay::doctor::Generated {
+        services: outcome.generated,
+        errors: log.error_count(),
+        lines: log.captured().to_vec(),
+    }
 }
 
 /// `quadplay convert`: warnings one per line; notes (routine changes) summarised unless

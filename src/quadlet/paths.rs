@@ -243,6 +243,10 @@ impl Walk {
             return false;
         }
         if let Some(kind) = pseudo_file_system(resolved) {
+            // A link to `/dev/null` (a masked unit) is no directory: nothing to say about it.
+            if !resolved.is_dir() {
+                return false;
+            }
             log.info(&format!(
                 "Warning: not searching {}: it is on a {kind} pseudo file system, not a unit directory",
                 resolved.display()
@@ -511,6 +515,7 @@ mod tests {
         symlink("/proc", r.join("units/proc")).unwrap();
         symlink("/sys/kernel", r.join("units/sys")).unwrap();
         symlink("/dev", r.join("units/dev")).unwrap();
+        symlink("/dev/null", r.join("units/masked.container")).unwrap();
         let mut e = env(r, false);
         e.unit_dirs = Some(format!("/proc:{}", r.join("units").display()));
         let mut log = Log::capturing(false);
@@ -520,6 +525,7 @@ mod tests {
         assert_eq!(rel(r, &dirs), ["/units"]);
         assert_eq!(log.error_count(), 0);
         let said = log.captured().join("\n");
+        assert!(!said.contains("/dev/null"), "{said}");
         for p in ["/proc", "/sys/kernel", "/dev"] {
             assert!(
                 said.contains(&format!("Warning: not searching {p}: it is on a ")),

@@ -447,9 +447,12 @@ impl UnitFile {
         p.flush_comments(false);
         let mut file = p.file;
         // A file without groups and without comments has nothing to keep.
+        let before = file.groups.len();
         file.groups
             .retain(|g| !(g.name.is_empty() && g.lines.is_empty() && g.comments.is_empty()));
-        file.reindex();
+        if file.groups.len() != before {
+            file.reindex();
+        }
         Ok(file)
     }
 
@@ -722,7 +725,11 @@ impl UnitFile {
                         };
                     }
                 }
-                Err(e) => warnings.push(format!("{}: {key}: {e} in '{}'", v.origin, v.value)),
+                Err(e) => warnings.push(format!(
+                    "{}: {key}: {e} in '{}'",
+                    v.origin,
+                    excerpt(&v.value)
+                )),
             }
         }
         (map, warnings)
@@ -800,18 +807,22 @@ impl UnitFile {
 
     /// Renames a group; renaming onto an existing group merges into it.
     pub fn rename_group(&mut self, from: &str, to: &str) {
-        let Some(i) = self.group_index(from) else {
+        let Some(i) = self.group_index(from).filter(|_| from != to) else {
             return;
         };
         match self.group_index(to) {
-            None => self.groups[i].name = to.to_string(),
+            None => {
+                self.groups[i].name = to.to_string();
+                self.index.remove(from);
+                self.index.insert(to.to_string(), i);
+            }
             Some(j) => {
                 let g = self.groups.remove(i);
                 let j = if j > i { j - 1 } else { j };
                 self.groups[j].merge(&g);
+                self.reindex();
             }
         }
-        self.reindex();
     }
 
     /// Puts comment lines before everything else (the generator's header).
@@ -957,6 +968,13 @@ mod tests {
         assert_eq!(u.lookup_all("G1", "k").len(), 4);
         assert_eq!(u.lookup_all("G999", "k").len(), 2);
         assert!(!u.has_group("G0"));
+        // Renaming onto itself changes nothing (it used to merge into the next group).
+        u.rename_group("G5", "G5");
+        assert_eq!(u.lookup_all("G5", "k").len(), 2);
+        assert_eq!(u.lookup_all("G6", "k").len(), 2);
+        u.rename_group("G7", "New");
+        assert_eq!(u.lookup_all("New", "k").len(), 2);
+        assert!(!u.has_group("G7"));
     }
 
     fn render_err(key: &str, value: &str) -> String {
