@@ -116,6 +116,11 @@ fn convert(args: &ConvertArgs) -> Result<u8, Box<dyn std::error::Error>> {
             conv.notes.len()
         );
     }
+    if args.check {
+        return Ok(quadplay::play::dryrun::check_converted(
+            &conv.name, &conv.yaml,
+        )?);
+    }
     match &args.output {
         None if args.format == quadplay::cli::ConvertFormat::Json => print!("{}", conv.json()),
         None => print!("{}", conv.yaml),
