@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const CPU_LIMIT: Duration = Duration::from_secs(2);
+/// The bound is for release binaries; `cargo test` runs debug ones, several times slower.
+const CPU_LIMIT: Duration = Duration::from_secs(if cfg!(debug_assertions) { 4 } else { 2 });
 const RSS_LIMIT_KIB: i64 = 256 * 1024;
 /// A child still running after this long is killed (and the test fails): it blocked.
 const WALL_LIMIT: Duration = Duration::from_secs(30);
@@ -687,7 +688,6 @@ fn play_refuses(class: &str, rel: &str, line: usize, field: &str) {
 }
 
 #[test]
-#[ignore = "waiting for exec-robust: a scalar Secret data is quoted in the message (item 3)"]
 fn play_secret_scalar_data() {
     play_refuses(
         "secret: scalar data",
@@ -728,12 +728,11 @@ fn play_secret_nested_value() {
 }
 
 #[test]
-#[ignore = "waiting for exec-robust: replicas: 1e9 allocates 24 GB before any message (item 4)"]
 fn play_huge_replicas() {
     play_refuses(
         "replicas: 1e9",
         "play/huge-replicas.yaml",
-        6,
+        7,
         "spec.replicas",
     );
 }
@@ -771,7 +770,6 @@ fn play_bounded(class: &str, text: &str) {
 }
 
 #[test]
-#[ignore = "waiting for exec-robust: planning 100,000 replicas is not bounded in time (item 4)"]
 fn play_100k_replicas() {
     play_bounded("100k replicas", &deployment("web", 100_000, ""));
 }
@@ -803,7 +801,6 @@ fn play_20k_after_chain() {
 
 /// A 1 MiB scalar aliased 20,000 times (20 GB once expanded): refused with a location.
 #[test]
-#[ignore = "waiting for exec-robust: aliases expanded without a size bound (item 4)"]
 fn play_alias_bomb() {
     let p = Play::new();
     let mut text = format!(
@@ -822,7 +819,6 @@ fn play_alias_bomb() {
 
 /// 200,000 keys in one mapping, then a duplicate of the first: linear, located at the duplicate.
 #[test]
-#[ignore = "waiting for exec-robust: duplicate-key scan is quadratic (item 4)"]
 fn play_200k_keys() {
     let p = Play::new();
     let mut text =
@@ -857,7 +853,6 @@ fn play_10mb_line() {
 
 /// A 1.5 GB sparse YAML: refused by size, without reading it.
 #[test]
-#[ignore = "waiting for exec-robust: the YAML is read whole instead of refused by size (item 4)"]
 fn play_huge_sparse_file() {
     let p = Play::new();
     let yaml = p.dir.join("huge.yaml");
@@ -869,7 +864,6 @@ fn play_huge_sparse_file() {
 }
 
 #[test]
-#[ignore = "waiting for exec-robust: a FIFO as YAML blocks (item 5)"]
 fn play_fifo() {
     let p = Play::new();
     let yaml = p.dir.join("app.yaml");
@@ -879,7 +873,6 @@ fn play_fifo() {
 }
 
 #[test]
-#[ignore = "waiting for exec-robust: /dev/zero as YAML is read until the memory limit (item 5)"]
 fn play_dev_zero() {
     let p = Play::new();
     p.run("/dev/zero as YAML", Path::new("/dev/zero"))
@@ -948,7 +941,6 @@ impl Convert {
 
 /// `a-b`, `a_b`, `A-B`, `!!!`: an error naming them, or distinct names with nothing dropped.
 #[test]
-#[ignore = "waiting for compose: colliding service names (a-b, a_b, A-B) dropped, `!!!` gives an empty name (item 7)"]
 fn convert_colliding_names() {
     let c = Convert::new();
     let compose = c.copy("convert/colliding-names.yaml");
@@ -967,7 +959,6 @@ fn convert_colliding_names() {
 }
 
 #[test]
-#[ignore = "waiting for compose: deploy.replicas of 1e9 passed through with exit 0 (item 4)"]
 fn convert_huge_replicas() {
     let c = Convert::new();
     let compose = c.copy("convert/huge-replicas.yaml");
@@ -978,7 +969,6 @@ fn convert_huge_replicas() {
 }
 
 #[test]
-#[ignore = "waiting for compose: an env_file FIFO blocks (item 5)"]
 fn convert_env_file_fifo() {
     let c = Convert::new();
     let compose = c.copy("convert/env-file-fifo.yaml");
@@ -990,7 +980,6 @@ fn convert_env_file_fifo() {
 }
 
 #[test]
-#[ignore = "waiting for compose: a FIFO as compose file blocks, /dev/zero is read (item 5)"]
 fn convert_fifo_and_dev_zero() {
     let c = Convert::new();
     let fifo = c.dir.join("compose.yaml");
@@ -1022,7 +1011,6 @@ fn convert_alias_bomb() {
 }
 
 #[test]
-#[ignore = "waiting for compose: the compose file is read whole (1.4 GiB RSS) instead of refused by size (item 4)"]
 fn convert_huge_sparse_file() {
     let c = Convert::new();
     let compose = c.dir.join("compose.yaml");
@@ -1035,7 +1023,6 @@ fn convert_huge_sparse_file() {
 
 /// `-o` writes both files or neither: with `<name>.kube` taken by a directory, no `.yaml` stays.
 #[test]
-#[ignore = "waiting for compose: `convert -o` leaves the .yaml when the .kube cannot be written (item 9)"]
 fn convert_writes_both_or_neither() {
     let c = Convert::new();
     let compose = c.copy("convert/good.yaml");

@@ -73,9 +73,8 @@ proptest! {
     }
 
     #[test]
-    #[ignore = "waiting for compose: service names that normalise to nothing (`_` gives a container \
-                named ``), replicas > 1 with a published port, replicas of 1e9 or -1 are converted \
-                though play refuses them (1e9 makes the planner allocate without bound)"]
+    #[ignore = "waiting for compose: deploy.replicas > 1 with a published host port is converted \
+                though play refuses it (\"3 replicas would each bind host port 8000\")"]
     fn accepted_compose_with_odd_names_and_replicas_is_valid_input(text in compose_file(true)) {
         compose::check(&text);
     }

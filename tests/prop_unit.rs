@@ -95,3 +95,24 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     all
 }
+
+/// Minimized inputs the fuzz campaigns and the property tests found, kept as fixed cases:
+/// a lone backslash and blanks (an empty pseudo-group), a last line ending in backslashes,
+/// blanks before a dangling continuation, C1 and NEL characters in words.
+#[test]
+fn found_inputs_stay_fixed() {
+    for text in [
+        "\\",
+        "  ",
+        " ",
+        "[Container]\nImage=a\\\\",
+        "[Container]\nImage=a \\",
+        "[Container]\n\n\n[Container]",
+    ] {
+        unit::check_unit_text(text);
+    }
+    for words in [vec!["\u{85}"], vec!["n\u{9f}v", "\u{a0}x\u{2028}"]] {
+        let words: Vec<String> = words.into_iter().map(String::from).collect();
+        unit::check_words(&words);
+    }
+}

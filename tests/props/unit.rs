@@ -17,9 +17,11 @@ use quadplay::unit::{join_cmdline, UnitFile};
 /// The path units claim to come from in these checks.
 pub const UNIT_PATH: &str = "/etc/containers/systemd/fuzz.container";
 
-/// Every group with its `(key, value)` pairs, in file order: what a unit means.
+/// Every group with its `(key, value)` pairs, in file order: what a unit means. The unnamed
+/// pseudo-group that holds comments before the first group means nothing when it is empty.
 pub fn values(unit: &UnitFile) -> Vec<(String, Vec<(String, String)>)> {
     unit.groups()
+        .filter(|g| !g.is_empty() || unit.entries(g).next().is_some())
         .map(|g| {
             let entries = unit
                 .entries(g)
