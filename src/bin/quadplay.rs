@@ -23,7 +23,7 @@ fn main() -> ExitCode {
         }
         Command::Generate(args) => {
             let mut log = Log::new(false, false).with_prefix("quadplay generate: ");
-            let outcome = generator::dry_run(&args, &mut log);
+            let outcome = generator::dry_run(args.user, &args.unit_dirs, &mut log);
             print!("{}", outcome.dry_run_text);
             Ok(u8::from(log.error_count() > 0))
         }
@@ -85,11 +85,7 @@ fn auto_update(args: &AutoUpdateArgs) -> Result<u8, Box<dyn std::error::Error>> 
 /// The generator's dry run over the user's (or root's) unit files, as doctor's units check reads it.
 fn generate_for_doctor(user: bool) -> quadplay::doctor::Generated {
     let mut log = Log::capturing(false);
-    let args = quadplay::cli::GenerateArgs {
-        user,
-        unit_dirs: Vec::new(),
-    };
-    let outcome = generator::dry_run(&args, &mut log);
+    let outcome = generator::dry_run(user, &[], &mut log);
     quadplay::doctor::Generated {
         services: outcome.generated,
         errors: log.error_count(),

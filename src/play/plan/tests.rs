@@ -1046,3 +1046,23 @@ fn colons_that_would_break_the_volume_syntax_are_located_errors() {
     let p = plan_of(&pod("/data:ro,Z,idmap=uids=0-1000-10", "/srv"));
     assert_eq!(p.pods[0].containers[0].mounts.len(), 1);
 }
+
+#[test]
+fn a_long_after_chain_is_ordered_and_its_cycle_found_without_recursion() {
+    let pod = |i: usize, after: usize| {
+        format!(
+            "---\nkind: Pod\nmetadata:\n  name: p{i}\n  annotations: {{io.quadplay.after: p{after}}}\nspec:\n  containers: [{{name: c, image: i}}]\n"
+        )
+    };
+    let n = 5000;
+    let chain: String = (1..n).map(|i| pod(i, i - 1)).collect();
+    let head = "---\nkind: Pod\nmetadata: {name: p0}\nspec:\n  containers: [{name: c, image: i}]\n";
+    let p = plan_of(&format!("{head}{chain}"));
+    assert_eq!(p.pods.len(), n);
+    assert_eq!(p.pods[n - 1].after, [format!("p{}", n - 2)]);
+    // Closing the chain into a ring: found, named, from its first workload.
+    let ring = format!("{}{chain}", pod(0, n - 1));
+    let e = err_of(&ring);
+    assert!(e.starts_with("/apps/app.yaml:5:16: Pod/p0: metadata.annotations: io.quadplay.after forms a cycle: p0 → p4999 → p4998"), "{}", &e[..200]);
+    assert!(e.ends_with("p1 → p0"), "{}", &e[e.len() - 100..]);
+}
