@@ -8,8 +8,16 @@
 #     `podman events` child, if the executor had to fall back to one).
 # Usage: sudo benches/executor.sh [ROUNDS] (default 3). QUADPLAY_BIN picks the binary (default: the
 # installed /usr/local/bin/quadplay). Prints figures; asserts nothing.
+# E2E_ENV=debian13 runs it in the Debian 13 tree (Podman 5.4): set up and installed from the host,
+# as tests/e2e/run.sh does, then this script again inside.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+if [ "${E2E_ENV:-}" = debian13 ] && [ -z "${E2E_INSIDE:-}" ]; then
+  "$here/../tests/e2e/setup.sh" up "${E2E_USER:-qtest}"
+  make -C "$here/.." install PREFIX="${PREFIX:-/usr/local}" DESTDIR="$("$here/../tests/e2e/debian13.sh" root)" \
+    >/tmp/quadplay-install-d13.log 2>&1 || { cat /tmp/quadplay-install-d13.log >&2; exit 1; }
+  exec "$here/../tests/e2e/debian13.sh" enter -- "$here/executor.sh" "$@"
+fi
 source "$here/../tests/e2e/lib.sh"
 ROUNDS=${1:-3}
 IDLE=${IDLE_SECONDS:-30}

@@ -75,7 +75,11 @@ fn merge_maps(base: Item, over: Item, path: &str) -> Item {
         match entries.iter().position(|e| e.key == o.key) {
             Some(i) => {
                 let b = std::mem::replace(&mut entries[i].value, Item::new(Node::Null));
-                let p = format!("{path}.{}", o.key);
+                let p = if path.is_empty() {
+                    o.key.clone()
+                } else {
+                    format!("{path}.{}", o.key)
+                };
                 entries[i].value = if matches!(o.value.node, Node::Null) && !is_env_like(path) {
                     b
                 } else {

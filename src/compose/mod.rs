@@ -69,9 +69,19 @@ pub enum ComposeError {
 pub struct Converted {
     pub name: String,
     pub yaml: String,
+    /// The same objects as `yaml`, in order.
+    pub objects: Vec<serde_json::Value>,
     pub kube: String,
     pub warnings: Vec<String>,
     pub notes: Vec<String>,
+}
+
+impl Converted {
+    /// The objects as one Kubernetes JSON `List` (what `--format json` prints).
+    pub fn json(&self) -> String {
+        let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": self.objects});
+        format!("{list:#}\n")
+    }
 }
 
 /// Loads and converts the project `opts` describe.

@@ -788,9 +788,9 @@ fn profiles_include_several_files_and_env_file() {
     let (_tmp, dir) = tree_of(&[
         (
             "compose.yaml",
-            "name: ${APP_NAME:-shop}\ninclude:\n  - infra/compose.yaml\nservices:\n  web:\n    image: localhost/web:${TAG}\n    depends_on: [db]\n  debug:\n    image: x\n    profiles: [debug]\n  admin:\n    image: x\n    profiles: [debug, ops]\n    depends_on:\n      debug: {condition: service_started, required: false}\n",
+            "name: ${APP_NAME:-shop}\ninclude:\n  - infra/compose.yaml\nservices:\n  web:\n    image: localhost/web:${TAG}\n    depends_on: [db]\n    command: [a, c]\n    environment: {KEEP: \"1\"}\n  debug:\n    image: x\n    profiles: [debug]\n  admin:\n    image: x\n    profiles: [debug, ops]\n    depends_on:\n      debug: {condition: service_started, required: false}\n",
         ),
-        ("compose.override.yaml", "services:\n  web:\n    environment: [MODE=prod]\n    ports: [\"8080:80\"]\n"),
+        ("compose.override.yaml", "services:\n  web:\n    environment: [MODE=prod]\n    ports: [\"8080:80\"]\n    command: [b]\n"),
         ("infra/compose.yaml", "services:\n  db:\n    image: localhost/db:${DB_TAG}\n"),
         ("infra/.env", "DB_TAG=16\n"),
         (".env", "TAG=from-dotenv\n"),
@@ -810,7 +810,12 @@ fn profiles_include_several_files_and_env_file() {
     assert_eq!(container(&c, "shop-db")["image"], "localhost/db:16");
     let web = container(&c, "shop-web");
     assert_eq!(web["image"], "localhost/web:from-dotenv");
-    assert_eq!(web["env"], json!([{"name": "MODE", "value": "prod"}]));
+    // The later file: command replaced, environment merged by name.
+    assert_eq!(web["args"], json!(["b"]));
+    assert_eq!(
+        web["env"],
+        json!([{"name": "KEEP", "value": "1"}, {"name": "MODE", "value": "prod"}])
+    );
     assert_eq!(web["ports"][0]["hostPort"], 8080);
     assert!(
         c.notes
@@ -917,4 +922,41 @@ fn secrets_configs_build_and_resources() {
             && e.contains("db_password.txt: No such file"),
         "{e}"
     );
+}
+
+/// examples/vendor (the app e2e 56 runs) converts and plans: 21 pods, the 22nd service behind a
+/// profile, bind-mounted files as File, the router after its 17 backends, legacy_db by name.
+#[test]
+fn vendor_example_converts_and_plans() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/vendor/compose.yaml");
+    let c = convert(&opts(&file, None)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    let pods = docs(&c).iter().filter(|d| d["kind"] == "Pod").count();
+    assert_eq!(pods, 21);
+    let files = c.yaml.matches("type: File\n").count();
+    assert_eq!(
+        files, 17,
+        "15 backends' config files and the router's two files\n{}",
+        c.yaml
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let yaml = tmp.path().join("vendor.yaml");
+    std::fs::write(&yaml, &c.yaml).unwrap();
+    let docs = crate::kube::load(&[yaml], &[]).unwrap_or_else(|e| panic!("{e}"));
+    let plan = crate::play::plan::plan(&docs, &crate::play::plan::PlanOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let pod = |n: &str| {
+        plan.pods
+            .iter()
+            .find(|p| p.name == n)
+            .unwrap_or_else(|| panic!("no {n}"))
+    };
+    assert_eq!(pod("vendor-router").after.len(), 17);
+    assert!(pod("vendor-legacy-db")
+        .aliases
+        .contains(&"legacy_db".to_string()));
+    assert!(pod("vendor-catalog")
+        .aliases
+        .contains(&"catalog".to_string()));
+    assert!(plan.pods.iter().all(|p| p.name != "vendor-debug"));
 }

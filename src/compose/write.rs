@@ -85,6 +85,7 @@ mod tests {
         Converted {
             name: "shop".into(),
             yaml: "kind: Pod\n".into(),
+            objects: Vec::new(),
             kube: "[Kube]\nYaml=shop.yaml\n".into(),
             warnings: Vec::new(),
             notes: Vec::new(),

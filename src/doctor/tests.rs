@@ -798,6 +798,25 @@ fn wait_online_unit_warns_when_the_network_never_comes_and_not_when_masked() {
     assert!(fix(&c).contains(
         "ln -s /dev/null ~/.config/systemd/user/podman-user-wait-network-online.service"
     ));
+    // No system manager: systemctl prints nothing on stdout and why on stderr.
+    f.lines.insert(
+        "systemctl is-active network-online.target".into(),
+        CmdOutput {
+            success: false,
+            stdout: String::new(),
+            stderr:
+                "System has not been booted with systemd as init system (PID 1). Can't operate.\n"
+                    .into(),
+        },
+    );
+    let c = check(&run(&f), "wait-online").clone();
+    assert_eq!(c.status, Status::Warn);
+    assert!(
+        c.summary
+            .contains("which is unreachable (System has not been booted"),
+        "{}",
+        c.summary
+    );
     f.link(
         "/home/alice/.config/systemd/user/podman-user-wait-network-online.service",
         Path::new("/dev/null"),

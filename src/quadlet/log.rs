@@ -85,6 +85,7 @@ impl Log {
     }
 
     fn write(&mut self, msg: &str) {
+        let msg = &capped(msg);
         if let Some(lines) = self.captured.as_mut() {
             lines.push(msg.to_string());
             return;
@@ -101,9 +102,60 @@ impl Log {
     }
 }
 
+/// The longest message written. Messages quote values (cut at 80 characters where they are
+/// made); this is the last guard, so that no input can make one log line megabytes long.
+pub const MAX_MESSAGE_BYTES: usize = 4096;
+
+/// `msg` as one line of at most [`MAX_MESSAGE_BYTES`]: control characters (a newline in a file
+/// name, say) are escaped, so that no input can forge further log lines.
+fn capped(msg: &str) -> std::borrow::Cow<'_, str> {
+    if msg.chars().any(|c| c.is_control() && c != '\t') {
+        let escaped: String = msg
+            .chars()
+            .map(|c| match c {
+                '\t' => c.to_string(),
+                c if c.is_control() => c.escape_default().to_string(),
+                c => c.to_string(),
+            })
+            .collect();
+        return capped(&escaped).into_owned().into();
+    }
+    if msg.len() <= MAX_MESSAGE_BYTES {
+        return msg.into();
+    }
+    let mut cut = MAX_MESSAGE_BYTES;
+    while !msg.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}… ({} bytes cut)", &msg[..cut], msg.len() - cut).into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_stay_one_line() {
+        let mut log = Log::capturing(false);
+        log.error("/etc/x\nquadplay-generator[1]: forged.kube: ok\r\u{85}");
+        assert_eq!(
+            log.captured(),
+            ["/etc/x\\nquadplay-generator[1]: forged.kube: ok\\r\\u{85}"]
+        );
+    }
+
+    #[test]
+    fn long_messages_are_cut() {
+        let mut log = Log::capturing(false);
+        log.error(&"é".repeat(5_000_000));
+        let line = &log.captured()[0];
+        assert!(line.len() < MAX_MESSAGE_BYTES + 40, "{}", line.len());
+        assert!(
+            line.ends_with("… (9995904 bytes cut)"),
+            "{}",
+            &line[line.len() - 40..]
+        );
+    }
 
     #[test]
     fn counts_errors_and_hides_debug_unless_asked() {

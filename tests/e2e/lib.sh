@@ -92,11 +92,13 @@ put_file() {
   chown "$E2E_USER:$E2E_USER" "$1"
 }
 
-# Build and install quadplay (release) into $PREFIX so the user manager runs our generator. In Debian 13
-# run.sh installed it into the tree from the host (no Rust toolchain inside) and set QUADPLAY_INSTALLED.
+# Build and install quadplay into $PREFIX so the user manager runs our generator. E2E_PROFILE picks the
+# cargo profile (default debug: it reuses `cargo test`'s build; release with LTO takes minutes on 2 cores).
+# In Debian 13 run.sh installed it into the tree from the host (no Rust toolchain inside) and set
+# QUADPLAY_INSTALLED.
 install_quadplay() {
   if [ -z "${QUADPLAY_INSTALLED:-}" ]; then
-    make -C "$REPO" install PREFIX="$PREFIX" >/tmp/quadplay-install.log 2>&1 \
+    make -C "$REPO" install PREFIX="$PREFIX" PROFILE="${E2E_PROFILE:-debug}" >/tmp/quadplay-install.log 2>&1 \
       || { cat /tmp/quadplay-install.log >&2; fail "make install failed"; }
     export QUADPLAY_INSTALLED=1
   fi
@@ -115,7 +117,10 @@ container_names() { upodman ps -a --format '{{.Names}}'; }
 # gateway (quadplay play repairs that, test 32; Podman does not). Tests that stop .container units call
 # this after removing their network, so that each test leaves the machine as it found it.
 clear_stale_network_state() {
-  compgen -G "$XDG_RUNTIME_DIR/netns/rootless-netns-*" >/dev/null || return 0
+  # Podman 4 keeps the rootless namespace as netns/rootless-netns-<hash>, Podman 5 under
+  # containers/networks/rootless-netns/; looking into one that does not exist would create it.
+  compgen -G "$XDG_RUNTIME_DIR/netns/rootless-netns-*" >/dev/null \
+    || [ -e "$XDG_RUNTIME_DIR/containers/networks/rootless-netns" ] || return 0
   local ifaces nets b f
   ifaces=$(upodman network ls --format '{{.NetworkInterface}}' 2>/dev/null) || return 0
   nets=$(upodman network ls --format '{{.Name}}' 2>/dev/null) || return 0

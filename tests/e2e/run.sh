@@ -13,7 +13,7 @@ if [ "$E2E_ENV" = debian13 ] && [ -z "${E2E_INSIDE:-}" ]; then
   "$dir/setup.sh" up "${E2E_USER:-qtest}" || exit 1
   repo=$(cd "$dir/../.." && pwd)
   tree=$("$dir/debian13.sh" root)
-  make -C "$repo" install PREFIX="${PREFIX:-/usr/local}" DESTDIR="$tree" >/tmp/quadplay-install-d13.log 2>&1 \
+  make -C "$repo" install PREFIX="${PREFIX:-/usr/local}" PROFILE="${E2E_PROFILE:-debug}" DESTDIR="$tree" >/tmp/quadplay-install-d13.log 2>&1 \
     || { cat /tmp/quadplay-install-d13.log >&2; echo "run.sh: make install into $tree failed" >&2; exit 1; }
   # 52-deb installs the package built here (the same one a Debian 12 build host makes).
   if [[ "52-deb" == *"${1:-}"* ]]; then

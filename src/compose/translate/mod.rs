@@ -166,7 +166,7 @@ pub fn project(project: &Project) -> Result<Converted, ComposeError> {
     let substituted: Vec<String> = project
         .vars_used
         .iter()
-        .filter(|(_, f)| **f != "unset")
+        .filter(|(_, f)| **f != "unset" && **f != "defaulted")
         .map(|(n, f)| format!("{n} ({f})"))
         .collect();
     if !substituted.is_empty() {
@@ -219,23 +219,24 @@ pub fn project(project: &Project) -> Result<Converted, ComposeError> {
         "# Kubernetes YAML for {app}, converted from {} by quadplay convert.\n",
         file_name(&first)
     );
-    for vol in &used_volumes {
-        if let Some(v) = named.get(vol) {
-            push_doc(&mut yaml, &pvc(&v.claim), &first)?;
-        }
-    }
-    for doc in &extra_docs {
-        push_doc(&mut yaml, doc, &first)?;
-    }
+    let mut objects: Vec<Value> = used_volumes
+        .iter()
+        .filter_map(|vol| named.get(vol).map(|v| pvc(&v.claim)))
+        .collect();
+    objects.extend(extra_docs);
     for name in order {
-        if let Some(doc) = docs.iter().find(|d| d.name == name) {
-            push_doc(&mut yaml, &doc.doc, &first)?;
+        if let Some(i) = docs.iter().position(|d| d.name == name) {
+            objects.push(docs.swap_remove(i).doc);
         }
+    }
+    for doc in &objects {
+        push_doc(&mut yaml, doc, &first)?;
     }
     let kube = kube_unit(&app, &first);
     Ok(Converted {
         name: app,
         yaml,
+        objects,
         kube,
         warnings: ctx.warnings,
         notes: ctx.notes,

@@ -188,20 +188,19 @@ pub(crate) fn check_wait_online(host: &dyn Host, user: &User, info: &PodmanInfo)
             ),
         );
     }
-    let state = host
-        .run("systemctl", &["is-active", "network-online.target"])
-        .map(|o| first_line(&o.stdout).to_string())
-        .unwrap_or_default();
+    let out = host.run("systemctl", &["is-active", "network-online.target"]);
+    let state = out.as_ref().map(|o| first_line(&o.stdout)).unwrap_or("");
     if state == "active" {
         return Check::ok(
             ID,
             format!("network-online.target is active: {WAIT_ONLINE} returns at once"),
         );
     }
-    let state = if state.is_empty() {
-        "unknown"
-    } else {
-        state.as_str()
+    // No system manager (a container, a chroot): systemctl prints nothing and says why on stderr.
+    let state = match (state, out.as_ref().map(|o| first_line(&o.stderr))) {
+        ("", Some(why)) if !why.is_empty() => format!("unreachable ({why})"),
+        ("", _) => "unknown".to_string(),
+        (s, _) => s.to_string(),
     };
     Check::warn(
         ID,
