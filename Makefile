@@ -37,7 +37,7 @@ PROFILE_FLAG :=
 endif
 BUILD := build
 MAN_SRC := $(wildcard man/*.md)
-MAN_PAGES := $(BUILD)/man/quadplay.1 $(patsubst man/%.md,$(BUILD)/man/%,$(MAN_SRC))
+MAN_PAGES := $(patsubst man/%.md,$(BUILD)/man/%,$(MAN_SRC))
 # quadplay.unit(5) documents every kind; these names lead to it.
 MAN_LINKS := quadplay.kube.5 quadplay.container.5 quadplay.network.5 quadplay.volume.5 quadplay.pod.5
 # quadplay(1) documents every subcommand; git-style names (man quadplay-auto-update) lead to it.
@@ -54,17 +54,17 @@ all: build man completions
 # The generator writes ExecStart=$(BINDIR)/quadplay into units: the path is fixed at build time.
 # (cargo tracks option_env! values, so a different BINDIR rebuilds the crate.)
 build:
-	QUADPLAY_BINDIR=$(BINDIR) $(CARGO) build $(PROFILE_FLAG) $(CARGO_FLAGS) --bins
+	QUADPLAY_BINDIR=$(BINDIR) $(CARGO) build $(PROFILE_FLAG) $(CARGO_FLAGS) -p quadplay --bins
 
 $(QUADPLAY): build
 
 man: $(MAN_PAGES)
 
-# quadplay(1) comes from the CLI definition (src/cli.rs), so it cannot drift from the binary; the
-# other pages are man/*.md, compiled into the binary and converted by it (no pandoc needed).
-$(MAN_PAGES) &: build
+# Every page is man/*.md converted by the xtask crate (no pandoc needed); quadplay(1) gets its
+# COMMANDS section from the CLI definition (src/cli.rs), so it cannot drift from the binary.
+$(MAN_PAGES) &: $(MAN_SRC) src/cli.rs
 	@mkdir -p $(BUILD)/man
-	$(QUADPLAY) man $(BUILD)/man
+	QUADPLAY_BINDIR=$(BINDIR) $(CARGO) run $(PROFILE_FLAG) $(CARGO_FLAGS) -q -p xtask -- man man $(BUILD)/man >/dev/null
 
 completions: $(COMPLETIONS)
 

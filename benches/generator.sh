@@ -131,17 +131,20 @@ def measure(env, rss_note=""):
 
 def floor(reference):
     """`cp -a` of a finished output tree: the cost of only writing the same files and links."""
-    walls, rss = [], []
+    walls, cpus, rss = [], [], []
     for r in range(runs):
         out = os.path.join(tmp, f"floor{r}")
         cmd = ["/usr/bin/time", "-f", "%U %S %M", "-o", tfile, "cp", "-a", reference, out]
         start = time.perf_counter()
         subprocess.run(cmd, check=True)
         walls.append((time.perf_counter() - start) * 1000)
-        rss.append(int(open(tfile).read().split()[-1]))
+        user, system, kib = open(tfile).read().split()[-3:]
+        cpus.append((float(user) + float(system)) * 1000)
+        rss.append(int(kib))
         subprocess.run(["rm", "-rf", out], check=True)
     walls.sort()
     print(f"  wall ms: min {walls[0]:.1f}  median {statistics.median(walls):.1f}  max {walls[-1]:.1f}")
+    print(f"  cpu ms (user+sys, 10 ms ticks): median {statistics.median(cpus):.0f}  max {max(cpus):.0f}")
     print(f"  peak RSS: {max(rss) / 1024:.1f} MiB")
     return statistics.median(walls)
 
@@ -155,5 +158,6 @@ ref = os.path.join(tmp, "reference")
 subprocess.run([gen, "-no-kmsg-log", ref], env=base, check=True, stderr=subprocess.DEVNULL)
 print("I/O floor (cp -a of the same output tree):")
 io = floor(ref)
-print(f"ratio to the floor (median wall): as at boot {boot / io:.2f}x, pinned {pinned / io:.2f}x")
+print(f"ratio to the floor (median wall): as at boot {boot / io:.2f}x, pinned {pinned / io:.2f}x"
+      f"  (min wall: see above; on a busy machine the medians measure the scheduler)")
 PY

@@ -32,9 +32,6 @@ pub enum Command {
     Convert(ConvertArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
-    /// Write the man pages built from this command line definition.
-    #[command(hide = true)]
-    Man(ManArgs),
 }
 
 /// How the unit's exit status follows the containers' exit codes once every pod is done.
@@ -120,6 +117,10 @@ pub struct PlayArgs {
     /// Create, start and report, then exit without supervising (for use outside systemd).
     #[arg(long)]
     pub detach: bool,
+    /// Load, plan and check this machine (hostPath sources, free host ports, images by pull
+    /// policy); print what would be created; change nothing. Exit 1 if a start would fail.
+    #[arg(long, conflicts_with = "detach")]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -217,6 +218,10 @@ pub struct ConvertArgs {
     /// Read variables from this file instead of the project's `.env` (repeatable).
     #[arg(long = "env-file", value_name = "FILE")]
     pub env_files: Vec<PathBuf>,
+    /// Convert, then check this machine as `play --dry-run` does (hostPath sources, host ports,
+    /// images by pull policy) and print what a start would create; write nothing.
+    #[arg(long, conflicts_with = "output")]
+    pub check: bool,
     /// What to print when no `-o` is given: Kubernetes YAML, or the same objects as a JSON `List`.
     #[arg(long, value_enum, default_value_t)]
     pub format: ConvertFormat,
@@ -230,11 +235,4 @@ pub struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct ManArgs {
-    /// Directory to write the pages into.
-    #[arg(value_name = "DIR")]
-    pub out_dir: PathBuf,
 }

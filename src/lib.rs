@@ -10,6 +10,10 @@
 //!
 //! Nothing below the binaries prints to stdout; reports are returned to the caller.
 
+// Every dependency of the library is used by it (the binaries, tests and benches see more
+// crates than they use, so the lint is on for the library build only).
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 pub mod autoupdate;
 pub mod cli;
 pub mod compose;

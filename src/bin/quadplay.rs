@@ -13,7 +13,8 @@ fn main() -> ExitCode {
         Command::Down(args) => quadplay::play::down(&args).map(|()| 0).map_err(Into::into),
         Command::AutoUpdate(args) => auto_update(&args),
         Command::Doctor(args) => {
-            let report = quadplay::doctor::run(&quadplay::doctor::RealHost);
+            let host = quadplay::doctor::RealHost::new(generate_for_doctor);
+            let report = quadplay::doctor::run(&host);
             match args.format {
                 quadplay::cli::OutputFormat::Json => println!("{}", report.to_json()),
                 quadplay::cli::OutputFormat::Table => print!("{}", report.to_table()),
@@ -22,7 +23,7 @@ fn main() -> ExitCode {
         }
         Command::Generate(args) => {
             let mut log = Log::new(false, false).with_prefix("quadplay generate: ");
-            let outcome = generator::dry_run(&args, &mut log);
+            let outcome = generator::dry_run(args.user, &args.unit_dirs, &mut log);
             print!("{}", outcome.dry_run_text);
             Ok(u8::from(log.error_count() > 0))
         }
@@ -35,9 +36,6 @@ fn main() -> ExitCode {
                 .map(|()| 0)
                 .map_err(Into::into)
         }
-        Command::Man(args) => quadplay::docs::write_man_pages(&args.out_dir)
-            .map(|_| 0)
-            .map_err(Into::into),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -84,6 +82,17 @@ fn auto_update(args: &AutoUpdateArgs) -> Result<u8, Box<dyn std::error::Error>> 
     Ok(u8::from(report.failed()))
 }
 
+/// The generator's dry run over the user's (or root's) unit files, as doctor's units check reads it.
+fn generate_for_doctor(user: bool) -> quadplay::doctor::Generated {
+    let mut log = Log::capturing(false);
+    let outcome = generator::dry_run(user, &[], &mut log);
+    quadplay::doctor::Generated {
+        services: outcome.generated,
+        errors: log.error_count(),
+        lines: log.captured().to_vec(),
+    }
+}
+
 /// `quadplay convert`: warnings one per line; notes (routine changes) summarised unless
 /// `--verbose`, so the few warnings that matter are not buried.
 fn convert(args: &ConvertArgs) -> Result<u8, Box<dyn std::error::Error>> {
@@ -106,6 +115,11 @@ fn convert(args: &ConvertArgs) -> Result<u8, Box<dyn std::error::Error>> {
             "quadplay: {} notes (renamed services, substituted variables, ignored networks...); --verbose lists them",
             conv.notes.len()
         );
+    }
+    if args.check {
+        return Ok(quadplay::play::dryrun::check_converted(
+            &conv.name, &conv.yaml,
+        )?);
     }
     match &args.output {
         None if args.format == quadplay::cli::ConvertFormat::Json => print!("{}", conv.json()),

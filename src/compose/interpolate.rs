@@ -30,16 +30,25 @@ impl Vars {
         }
     }
 
-    /// A variable's value, recording where it came from.
+    /// A variable's value, recording where it came from ("unset" when it is not set).
     pub fn lookup(&mut self, name: &str) -> Option<String> {
+        self.lookup_as(name, "unset")
+    }
+
+    /// Like `lookup`, for a form that says what to do when the variable is unset (`${V:-d}`,
+    /// `${V+x}`, `${V?msg}`): unset is then recorded as "defaulted", not as a problem.
+    fn lookup_as(&mut self, name: &str, unset: &'static str) -> Option<String> {
         let (value, from) = if let Some(v) = self.env.get(name) {
             (Some(v.clone()), "the environment")
         } else if let Some(v) = self.dotenv.get(name) {
             (Some(v.clone()), "the .env file")
         } else {
-            (None, "unset")
+            (None, unset)
         };
-        self.used.entry(name.to_string()).or_insert(from);
+        let slot = self.used.entry(name.to_string()).or_insert(from);
+        if *slot == "defaulted" && from == "unset" {
+            *slot = from;
+        }
         value
     }
 }
@@ -161,7 +170,7 @@ fn braced(expr: &str, whole: &str, vars: &mut Vars) -> Result<String, String> {
     let mut chars = rest.chars();
     let op = chars.next().ok_or_else(invalid)?;
     let arg = chars.as_str();
-    let value = vars.lookup(name);
+    let value = vars.lookup_as(name, "defaulted");
     let set = value.as_ref().is_some_and(|v| !(colon && v.is_empty()));
     match op {
         '-' if set => Ok(value.unwrap_or_default()),
@@ -241,5 +250,8 @@ mod tests {
         assert_eq!(v.used["SET"], "the environment");
         assert_eq!(v.used["TAG"], "the .env file");
         assert_eq!(v.used["NOPE"], "unset");
+        substitute("${DFLT:-x} ${NOPE:-y}", &mut v).unwrap();
+        assert_eq!(v.used["DFLT"], "defaulted");
+        assert_eq!(v.used["NOPE"], "unset", "a bare use elsewhere still warns");
     }
 }

@@ -923,3 +923,40 @@ fn secrets_configs_build_and_resources() {
         "{e}"
     );
 }
+
+/// examples/vendor (the app e2e 56 runs) converts and plans: 21 pods, the 22nd service behind a
+/// profile, bind-mounted files as File, the router after its 17 backends, legacy_db by name.
+#[test]
+fn vendor_example_converts_and_plans() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/vendor/compose.yaml");
+    let c = convert(&opts(&file, None)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    let pods = docs(&c).iter().filter(|d| d["kind"] == "Pod").count();
+    assert_eq!(pods, 21);
+    let files = c.yaml.matches("type: File\n").count();
+    assert_eq!(
+        files, 17,
+        "15 backends' config files and the router's two files\n{}",
+        c.yaml
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let yaml = tmp.path().join("vendor.yaml");
+    std::fs::write(&yaml, &c.yaml).unwrap();
+    let docs = crate::kube::load(&[yaml], &[]).unwrap_or_else(|e| panic!("{e}"));
+    let plan = crate::play::plan::plan(&docs, &crate::play::plan::PlanOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let pod = |n: &str| {
+        plan.pods
+            .iter()
+            .find(|p| p.name == n)
+            .unwrap_or_else(|| panic!("no {n}"))
+    };
+    assert_eq!(pod("vendor-router").after.len(), 17);
+    assert!(pod("vendor-legacy-db")
+        .aliases
+        .contains(&"legacy_db".to_string()));
+    assert!(pod("vendor-catalog")
+        .aliases
+        .contains(&"catalog".to_string()));
+    assert!(plan.pods.iter().all(|p| p.name != "vendor-debug"));
+}

@@ -64,9 +64,9 @@ pub struct Entry {
     pub value: Item,
 }
 
-/// Bytes a compose file may expand to (aliases and merge keys included). Real files with a
-/// hundred services stay under a megabyte; this leaves room and still fits small machines.
-pub const MAX_EXPANDED_BYTES: usize = 64 << 20;
+/// Bytes a compose file may expand to (aliases and merge keys included): the shared layer's
+/// bound, charged again here because merge keys copy entries after that layer has counted them.
+pub const MAX_EXPANDED_BYTES: usize = yaml::MAX_EXPANDED_BYTES;
 
 impl Node {
     pub fn type_name(&self) -> &'static str {
@@ -302,7 +302,7 @@ mod tests {
         }
         let t = parse(&text, 0).unwrap();
         assert_eq!(t.get("services").unwrap().entries().len(), 150);
-        // 2 MiB scalar aliased 40 times: 80 MiB after expansion.
+        // 2 MiB scalar aliased 40 times: 80 MiB after expansion (refused by either bound).
         let big = "v".repeat(2 << 20);
         let mut bomb = format!("a: &a {big}\nb: [");
         bomb.push_str(&vec!["*a"; 40].join(", "));

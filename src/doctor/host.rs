@@ -48,9 +48,19 @@ pub struct Generated {
     pub lines: Vec<String>,
 }
 
-/// This machine.
-#[derive(Debug, Default)]
-pub struct RealHost;
+/// This machine. The generator's dry run comes from the caller (the binary), so that doctor does
+/// not depend on the generator, a module of its own level.
+#[derive(Debug, Clone, Copy)]
+pub struct RealHost {
+    generate: fn(bool) -> Generated,
+}
+
+impl RealHost {
+    /// `generate(user)` runs the generator over the user's (or root's) unit files, dry.
+    pub fn new(generate: fn(bool) -> Generated) -> Self {
+        RealHost { generate }
+    }
+}
 
 impl Host for RealHost {
     fn path(&self, abs: &str) -> PathBuf {
@@ -102,17 +112,7 @@ impl Host for RealHost {
     }
 
     fn generate(&self, user: bool) -> Generated {
-        let mut log = crate::quadlet::log::Log::capturing(false);
-        let args = crate::cli::GenerateArgs {
-            user,
-            unit_dirs: Vec::new(),
-        };
-        let outcome = crate::quadlet::generator::dry_run(&args, &mut log);
-        Generated {
-            services: outcome.generated,
-            errors: log.error_count(),
-            lines: log.captured().to_vec(),
-        }
+        (self.generate)(user)
     }
 }
 

@@ -67,12 +67,36 @@ pub fn from_node<'a, T: Deserialize<'a>>(
     path: &str,
     unknown: &RefCell<Vec<Unknown>>,
 ) -> Result<T, DeError> {
+    from_node_with(node, path, unknown, false)
+}
+
+/// [`from_node`]; with `redact`, no error message quotes any text of the input (a Secret's):
+/// they say what was found ("a scalar", "a list") and where, never what it said.
+pub fn from_node_with<'a, T: Deserialize<'a>>(
+    node: &'a Node,
+    path: &str,
+    unknown: &RefCell<Vec<Unknown>>,
+    redact: bool,
+) -> Result<T, DeError> {
     T::deserialize(NodeDe {
         node,
         path: path.to_string(),
         unknown,
         siblings: &[],
+        redact,
     })
+}
+
+/// What replaces a message of serde's that may quote the input (`invalid type: string "…"`)
+/// when redacting; serde's messages that name only the schema are kept.
+fn redacted(e: DeError) -> DeError {
+    if e.pos.is_some() || e.message.starts_with("missing field `") {
+        return e;
+    }
+    DeError {
+        message: "invalid value (not shown: it may be secret)".into(),
+        ..e
+    }
 }
 
 struct NodeDe<'a, 'u> {
@@ -81,6 +105,8 @@ struct NodeDe<'a, 'u> {
     unknown: &'u RefCell<Vec<Unknown>>,
     /// The fields of the struct this value belongs to, for spelling suggestions.
     siblings: &'static [&'static str],
+    /// Messages must not quote the input (see [`from_node_with`]).
+    redact: bool,
 }
 
 impl<'a, 'u> NodeDe<'a, 'u> {
@@ -94,6 +120,7 @@ impl<'a, 'u> NodeDe<'a, 'u> {
     fn what(&self) -> String {
         match &self.node.value {
             Value::Scalar(s) if s.is_null() => "null".into(),
+            Value::Scalar(_) if self.redact => "a scalar (not shown: it may be secret)".into(),
             // A quoted `"80"` is a string to Kubernetes too; say so, or the message puzzles.
             Value::Scalar(s) if !s.plain => format!("the string \"{}\"", s.text),
             Value::Scalar(s) => format!("`{}`", s.text),
@@ -111,7 +138,14 @@ impl<'a, 'u> NodeDe<'a, 'u> {
     }
 
     fn located<T>(&self, r: Result<T, DeError>) -> Result<T, DeError> {
-        r.map_err(|e| e.at(&self.path, self.node.pos))
+        r.map_err(|e| self.settle(e))
+    }
+
+    /// An error from below or from a visitor, redacted if need be, located here unless a deeper
+    /// node already claimed it.
+    fn settle(&self, e: DeError) -> DeError {
+        let e = if self.redact { redacted(e) } else { e };
+        e.at(&self.path, self.node.pos)
     }
 
     /// A mapping (or null, as an empty one) visited entry by entry; `fields` are the struct's known
@@ -132,6 +166,7 @@ impl<'a, 'u> NodeDe<'a, 'u> {
             path: &self.path,
             unknown: self.unknown,
             fields,
+            redact: self.redact,
         });
         self.located(r)
     }
@@ -239,14 +274,15 @@ impl<'a, 'u> de::Deserializer<'a> for NodeDe<'a, 'u> {
     }
 
     fn deserialize_option<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
-        let r = if self.node.is_null() {
-            visitor.visit_none()
-        } else {
-            let pos = self.node.pos;
-            let path = self.path.clone();
-            visitor.visit_some(self).map_err(|e| e.at(&path, pos))
+        if self.node.is_null() {
+            let r = visitor.visit_none();
+            return self.located(r);
+        }
+        let here = NodeDe {
+            path: self.path.clone(),
+            ..self
         };
-        r
+        visitor.visit_some(self).map_err(|e| here.settle(e))
     }
 
     fn deserialize_unit<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, DeError> {
@@ -271,11 +307,13 @@ impl<'a, 'u> de::Deserializer<'a> for NodeDe<'a, 'u> {
         _name: &'static str,
         visitor: V,
     ) -> Result<V::Value, DeError> {
-        let pos = self.node.pos;
-        let path = self.path.clone();
+        let here = NodeDe {
+            path: self.path.clone(),
+            ..self
+        };
         visitor
             .visit_newtype_struct(self)
-            .map_err(|e| e.at(&path, pos))
+            .map_err(|e| here.settle(e))
     }
 
     /// A null list (`env:` with nothing under it) is an empty list, as in Kubernetes.
@@ -289,6 +327,7 @@ impl<'a, 'u> de::Deserializer<'a> for NodeDe<'a, 'u> {
             items: items.iter().enumerate(),
             path: &self.path,
             unknown: self.unknown,
+            redact: self.redact,
         });
         self.located(r)
     }
@@ -363,6 +402,7 @@ struct Seq<'a, 'p, 'u> {
     items: std::iter::Enumerate<std::slice::Iter<'a, Node>>,
     path: &'p str,
     unknown: &'u RefCell<Vec<Unknown>>,
+    redact: bool,
 }
 
 impl<'a> SeqAccess<'a> for Seq<'a, '_, '_> {
@@ -380,6 +420,7 @@ impl<'a> SeqAccess<'a> for Seq<'a, '_, '_> {
                     path: format!("{}[{i}]", self.path),
                     unknown: self.unknown,
                     siblings: &[],
+                    redact: self.redact,
                 })
                 .map(Some),
         }
@@ -392,6 +433,7 @@ struct Map<'a, 'p, 'u> {
     path: &'p str,
     unknown: &'u RefCell<Vec<Unknown>>,
     fields: &'static [&'static str],
+    redact: bool,
 }
 
 impl<'a> MapAccess<'a> for Map<'a, '_, '_> {
@@ -407,9 +449,11 @@ impl<'a> MapAccess<'a> for Map<'a, '_, '_> {
         self.current = Some(entry);
         let key: de::value::BorrowedStrDeserializer<'a, DeError> =
             de::value::BorrowedStrDeserializer::new(&entry.key);
-        seed.deserialize(key)
-            .map(Some)
-            .map_err(|e| e.at(&join(self.path, &entry.key), entry.key_pos))
+        let redact = self.redact;
+        seed.deserialize(key).map(Some).map_err(|e| {
+            let e = if redact { redacted(e) } else { e };
+            e.at(&join(self.path, &entry.key), entry.key_pos)
+        })
     }
 
     fn next_value_seed<V: DeserializeSeed<'a>>(&mut self, seed: V) -> Result<V::Value, DeError> {
@@ -421,6 +465,7 @@ impl<'a> MapAccess<'a> for Map<'a, '_, '_> {
             path: join(self.path, &entry.key),
             unknown: self.unknown,
             siblings: self.fields,
+            redact: self.redact,
         })
     }
 }

@@ -122,10 +122,15 @@ pub enum KubeError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{}:{}:{}: invalid YAML: {message}", file.display(), pos.line, pos.column)]
+    /// A file that is not a regular file, or larger than [`MAX_FILE_BYTES`].
+    #[error("{}: {message}", file.display())]
+    Input { file: PathBuf, message: String },
+    #[error("{}:{}:{}: invalid YAML: {}{message}", file.display(), pos.line, pos.column, field_prefix(field))]
     Syntax {
         file: PathBuf,
         pos: Pos,
+        /// The key at fault (a duplicate key's path), or empty.
+        field: String,
         message: String,
     },
     /// A document that is valid YAML but not a valid object.
@@ -162,11 +167,85 @@ pub fn load(yaml: &[PathBuf], configmap_files: &[PathBuf]) -> Result<Documents, 
     Ok(docs)
 }
 
+/// The largest YAML (or `--configmap`) file read: Kubernetes refuses a request over 3 MiB, so a
+/// real app is far below; a bigger file is a mistake (a log, an image) and would only be slow.
+pub const MAX_FILE_BYTES: u64 = 16 << 20;
+
+/// The text of `file`, which must be a regular file of at most [`MAX_FILE_BYTES`]. It is opened
+/// without blocking (a FIFO would block the open) and checked on the open descriptor, so a
+/// FIFO, a device such as `/dev/zero` or a directory is refused before anything is read; the
+/// read itself is bounded too (the file may grow between the check and the read).
 fn read(file: &Path) -> Result<String, KubeError> {
-    std::fs::read_to_string(file).map_err(|source| KubeError::Read {
+    use std::io::Read as _;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let io_err = |source| KubeError::Read {
         file: file.to_path_buf(),
         source,
+    };
+    let refuse = |message: String| KubeError::Input {
+        file: file.to_path_buf(),
+        message,
+    };
+    let handle = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(file)
+        .map_err(io_err)?;
+    let meta = handle.metadata().map_err(io_err)?;
+    let kind = meta.file_type();
+    if !kind.is_file() {
+        let what = if kind.is_dir() {
+            "a directory"
+        } else if kind.is_fifo() {
+            "a FIFO"
+        } else if kind.is_char_device() || kind.is_block_device() {
+            "a device"
+        } else if kind.is_socket() {
+            "a socket"
+        } else {
+            "not a regular file"
+        };
+        return Err(refuse(format!(
+            "is {what}; only regular files are read (not a FIFO, device or directory)"
+        )));
+    }
+    let too_large = || {
+        refuse(format!(
+            "larger than {} MiB; a Kubernetes YAML file is far smaller (the API server takes at most 3 MiB)",
+            MAX_FILE_BYTES >> 20
+        ))
+    };
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    handle
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_err)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large());
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let (line, column) = line_column(e.as_bytes(), e.utf8_error().valid_up_to());
+        KubeError::Syntax {
+            file: file.to_path_buf(),
+            pos: Pos { line, column },
+            field: String::new(),
+            message: "not UTF-8 text".into(),
+        }
     })
+}
+
+/// 1-based line and column (in characters) of byte `offset` of valid UTF-8 `bytes[..offset]`.
+fn line_column(bytes: &[u8], offset: usize) -> (u32, u32) {
+    let head = String::from_utf8_lossy(&bytes[..offset]);
+    let line = head.matches('\n').count() + 1;
+    let column = head.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(column).unwrap_or(u32::MAX),
+    )
 }
 
 fn absolute(file: &Path) -> PathBuf {
@@ -181,9 +260,10 @@ pub fn load_text(
     text: &str,
     configmap_file: bool,
 ) -> Result<(), KubeError> {
-    let roots = yaml::parse_stream(text).map_err(|e| KubeError::Syntax {
+    let roots = yaml::parse_stream_with(text, &holds_secret).map_err(|e| KubeError::Syntax {
         file: file.to_path_buf(),
         pos: e.pos,
+        field: e.field,
         message: e.message,
     })?;
     let dir = absolute(file)
@@ -200,6 +280,18 @@ pub fn load_text(
         add_document(docs, root, &source, "")?;
     }
     Ok(())
+}
+
+/// True for a Secret, or a List holding one: its content must never appear in a message.
+fn holds_secret(root: &Node) -> bool {
+    match root.get("kind").and_then(Node::as_str) {
+        Some("Secret") => true,
+        Some("List") => match root.get("items").map(|i| &i.value) {
+            Some(yaml::Value::Seq(items)) => items.iter().any(holds_secret),
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 /// Adds one document; a `List` adds its items (recursively), each located where it stands.
@@ -273,6 +365,12 @@ fn add_document(
         field: e.path.clone(),
         message: e.message.clone(),
     })?;
+    check_replicas(&resource).map_err(|message| KubeError::Invalid {
+        location: loc(root.locate("spec.replicas")),
+        object: object.clone(),
+        field: "spec.replicas".into(),
+        message,
+    })?;
     if matches!(resource, Resource::Unsupported) {
         docs.findings.push(Finding {
             location: loc(root.pos),
@@ -319,6 +417,24 @@ fn add_document(
     Ok(())
 }
 
+/// The most replicas one Deployment may ask for. Every replica is a pod of its own (an infra
+/// container, conmon, a network namespace on the bridge): the kubelet runs at most 110 pods per
+/// node by default, so 1,000 on one host is already far beyond a sensible app, and the limit
+/// turns `replicas: 1000000000` into a message instead of an allocation failure.
+pub const MAX_REPLICAS: u32 = 1000;
+
+fn check_replicas(resource: &Resource) -> Result<(), String> {
+    match resource {
+        Resource::Deployment(d) if d.spec.replicas.is_some_and(|r| r > MAX_REPLICAS) => {
+            Err(format!(
+                "{} replicas is more than the {MAX_REPLICAS} one host can run",
+                d.spec.replicas.unwrap_or_default()
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// What to use instead of a kind quadplay does not run.
 fn hint(kind: &str) -> &'static str {
     match kind {
@@ -361,7 +477,7 @@ fn typed(
         "DaemonSet" => Resource::DaemonSet(de::from_node(root, "", unknown)?),
         "Job" => Resource::Job(de::from_node(root, "", unknown)?),
         "ConfigMap" => Resource::ConfigMap(de::from_node(root, "", unknown)?),
-        "Secret" => Resource::Secret(de::from_node(root, "", unknown)?),
+        "Secret" => Resource::Secret(de::from_node_with(root, "", unknown, true)?),
         "PersistentVolumeClaim" => {
             Resource::PersistentVolumeClaim(de::from_node(root, "", unknown)?)
         }

@@ -195,3 +195,99 @@ fn an_ordinary_claim_spec_is_ignored_on_a_single_host_not_unknown() {
         .iter()
         .all(|x| x.object == "PersistentVolumeClaim/data"));
 }
+
+#[test]
+fn replicas_beyond_one_host_are_refused_where_they_stand() {
+    let yaml = |n: u64| {
+        format!(
+            "kind: Deployment\nmetadata: {{name: web}}\nspec:\n  replicas: {n}\n  template:\n    spec:\n      containers: [{{name: c, image: i}}]\n"
+        )
+    };
+    let err = load_str(&yaml(1_000_000_000)).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "/apps/app.yaml:4:13: Deployment/web: spec.replicas: 1000000000 replicas is more than the 1000 one host can run"
+    );
+    let err = load_str(&yaml(1001)).unwrap_err().to_string();
+    assert!(err.contains("spec.replicas: 1001 replicas"), "{err}");
+    assert!(load_str(&yaml(u64::from(MAX_REPLICAS))).is_ok());
+}
+
+#[test]
+fn an_alias_bomb_is_refused_at_the_alias_that_crosses_the_bound() {
+    let mut y = String::from("kind: ConfigMap\nmetadata: {name: big}\ndata:\n  a: &big ");
+    y.push_str(&"x".repeat(1 << 20));
+    y.push_str("\n  list:\n");
+    for _ in 0..40 {
+        y.push_str("  - *big\n");
+    }
+    let err = load_str(&y).unwrap_err().to_string();
+    // The anchor (1 MiB) and 30 aliases fit in 32 MiB with the keys; the 31st (line 36) does not.
+    assert_eq!(
+        err,
+        "/apps/app.yaml:36:5: invalid YAML: the YAML expands to more than 32 MiB of text (aliases included)"
+    );
+}
+
+#[test]
+fn duplicate_keys_are_found_among_many_and_point_at_the_first() {
+    let mut y = String::from("kind: ConfigMap\nmetadata: {name: keys}\ndata:\n");
+    for i in 0..5000 {
+        y.push_str(&format!("  k{i}: v\n"));
+    }
+    y.push_str("  k17: again\n");
+    let err = load_str(&y).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "/apps/app.yaml:5004:3: invalid YAML: data.k17: duplicate key `k17` (first at line 21, column 3)"
+    );
+}
+
+#[test]
+fn only_regular_files_of_bounded_size_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("app.yaml");
+    let c_path = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path; mkfifo has no other precondition.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    // Nobody writes to the FIFO: a blocking open or read would hang this test.
+    let err = load(std::slice::from_ref(&fifo), &[])
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        format!(
+            "{}: is a FIFO; only regular files are read (not a FIFO, device or directory)",
+            fifo.display()
+        )
+    );
+    let err = load(&[], &[PathBuf::from("/dev/zero")])
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("/dev/zero: is a device;"), "{err}");
+    let err = load(&[dir.path().to_path_buf()], &[])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(": is a directory;"), "{err}");
+
+    // A sparse file just over the bound is refused from its size, before any read.
+    let big = dir.path().join("big.yaml");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(MAX_FILE_BYTES + 1)
+        .unwrap();
+    let err = load(std::slice::from_ref(&big), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("larger than 16 MiB"), "{err}");
+
+    let latin1 = dir.path().join("latin1.yaml");
+    std::fs::write(&latin1, b"kind: Pod\nmetadata:\n  name: caf\xe9\n").unwrap();
+    let err = load(std::slice::from_ref(&latin1), &[])
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        format!("{}:3:12: invalid YAML: not UTF-8 text", latin1.display())
+    );
+}

@@ -192,14 +192,6 @@ impl Node {
         }
         node.pos
     }
-
-    fn count(&self) -> usize {
-        match &self.value {
-            Value::Scalar(_) => 1,
-            Value::Seq(items) => 1 + items.iter().map(Node::count).sum::<usize>(),
-            Value::Map(entries) => 1 + entries.iter().map(|e| e.value.count()).sum::<usize>(),
-        }
-    }
 }
 
 enum Step<'a> {
@@ -234,21 +226,52 @@ fn split_path(path: &str) -> Vec<Step<'_>> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyntaxError {
     pub pos: Pos,
+    /// The path of the key at fault (`data.password` for a duplicate key); empty when the
+    /// error is not about one key.
+    pub field: String,
     pub message: String,
+}
+
+impl SyntaxError {
+    fn at(pos: Pos, message: impl Into<String>) -> Self {
+        SyntaxError {
+            pos,
+            field: String::new(),
+            message: message.into(),
+        }
+    }
 }
 
 /// Nesting deeper than this is refused rather than risking the stack on hostile input.
 const MAX_DEPTH: usize = 200;
-/// Upper bound on nodes per stream, counting alias expansions ("billion laughs").
-const MAX_NODES: usize = 2_000_000;
+/// Upper bound on nodes per stream, counting alias expansions ("billion laughs"). A large real
+/// app (50 Deployments with their ConfigMaps and Services) has about 10,000; each node costs
+/// ~100 bytes of tree, so this bounds the tree near 100 MiB.
+pub const MAX_NODES: usize = 1_000_000;
+/// Upper bound on the text of all scalars (keys included) per stream, counting alias
+/// expansions: a 1 MiB scalar aliased 20,000 times would otherwise be copied into 20 GiB.
+/// Twice the largest file `play` reads, so no alias-free input reaches it.
+pub const MAX_EXPANDED_BYTES: usize = 32 << 20;
 
 /// Parses a YAML stream into its documents, each with the position of its start.
 /// Documents that are empty (or `null`) are dropped.
 pub fn parse_stream(text: &str) -> Result<Vec<Node>, SyntaxError> {
+    parse_stream_with(text, &|_| false)
+}
+
+/// [`parse_stream`], where `sensitive` says of a document's root whether its keys may be
+/// secret: a duplicate key in such a document is reported by position and parent path only,
+/// never by its text.
+pub fn parse_stream_with(
+    text: &str,
+    sensitive: &dyn Fn(&Node) -> bool,
+) -> Result<Vec<Node>, SyntaxError> {
     let mut builder = Builder {
         parser: Parser::new_from_str(text),
         anchors: HashMap::new(),
-        nodes: 0,
+        size: Size::default(),
+        path: Vec::new(),
+        duplicate: None,
     };
     let mut docs = Vec::new();
     loop {
@@ -262,25 +285,78 @@ pub fn parse_stream(text: &str) -> Result<Vec<Node>, SyntaxError> {
                     continue;
                 }
                 let node = builder.node(event, span, 0)?;
+                if let Some(d) = builder.duplicate.take() {
+                    return Err(d.error(sensitive(&node)));
+                }
                 if !node.is_null() {
                     docs.push(node);
                 }
             }
-            other => {
-                return Err(SyntaxError {
-                    pos: Pos::of(&span),
-                    message: format!("unexpected YAML event {other:?}"),
-                })
-            }
+            _ => return Err(SyntaxError::at(Pos::of(&span), "unexpected YAML structure")),
         }
     }
     Ok(docs)
 }
 
+/// Nodes and scalar bytes, counted with alias expansions.
+#[derive(Debug, Clone, Copy, Default)]
+struct Size {
+    nodes: usize,
+    bytes: usize,
+}
+
+/// The first duplicate key of the document being built: reported once the document is
+/// complete, when it is known whether its keys may be secret.
+struct Duplicate {
+    pos: Pos,
+    first: Pos,
+    parent: String,
+    key: String,
+}
+
+impl Duplicate {
+    fn error(self, sensitive: bool) -> SyntaxError {
+        let first = format!(
+            "(first at line {}, column {})",
+            self.first.line, self.first.column
+        );
+        if sensitive {
+            SyntaxError {
+                pos: self.pos,
+                field: self.parent,
+                message: format!("duplicate key {first}"),
+            }
+        } else {
+            SyntaxError {
+                pos: self.pos,
+                field: join_segments(&self.parent, &self.key),
+                message: format!("duplicate key `{}` {first}", self.key),
+            }
+        }
+    }
+}
+
+fn join_segments(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
+}
+
+/// One step of the path from the document root to the node being built.
+enum Seg {
+    Key(String),
+    Index(usize),
+}
+
 struct Builder<'a> {
     parser: Parser<'a, serde_saphyr::granit_parser::StrInput<'a>>,
-    anchors: HashMap<usize, Node>,
-    nodes: usize,
+    /// Each anchor's node with its size, so that an alias costs no walk of its target.
+    anchors: HashMap<usize, (Node, Size)>,
+    size: Size,
+    path: Vec<Seg>,
+    duplicate: Option<Duplicate>,
 }
 
 impl<'a> Builder<'a> {
@@ -288,20 +364,13 @@ impl<'a> Builder<'a> {
     fn next(&mut self) -> Result<(Event<'a>, Span), SyntaxError> {
         loop {
             match self.parser.next_event() {
-                None => {
-                    return Err(SyntaxError {
-                        pos: Pos::default(),
-                        message: "unexpected end of YAML".into(),
-                    })
-                }
+                None => return Err(SyntaxError::at(Pos::default(), "unexpected end of YAML")),
                 Some(Err(e)) => {
-                    return Err(SyntaxError {
-                        pos: Pos {
-                            line: u32::try_from(e.marker().line()).unwrap_or(u32::MAX),
-                            column: u32::try_from(e.marker().col() + 1).unwrap_or(u32::MAX),
-                        },
-                        message: e.info().to_string(),
-                    })
+                    let pos = Pos {
+                        line: u32::try_from(e.marker().line()).unwrap_or(u32::MAX),
+                        column: u32::try_from(e.marker().col() + 1).unwrap_or(u32::MAX),
+                    };
+                    return Err(SyntaxError::at(pos, scanner_message(e.info())));
                 }
                 Some(Ok((Event::Comment(..), _))) => continue,
                 Some(Ok(pair)) => return Ok(pair),
@@ -309,15 +378,24 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn bump(&mut self, n: usize, pos: Pos) -> Result<(), SyntaxError> {
-        self.nodes += n;
-        if self.nodes > MAX_NODES {
-            return Err(SyntaxError {
+    /// Counts `add` against the stream's bounds, before anything of that size is built.
+    fn bump(&mut self, add: Size, pos: Pos) -> Result<(), SyntaxError> {
+        self.size.nodes += add.nodes;
+        self.size.bytes += add.bytes;
+        if self.size.nodes > MAX_NODES {
+            return Err(SyntaxError::at(
                 pos,
-                message: format!(
-                    "document too large (more than {MAX_NODES} nodes after expanding aliases)"
+                format!("the YAML expands to more than {MAX_NODES} nodes (aliases included)"),
+            ));
+        }
+        if self.size.bytes > MAX_EXPANDED_BYTES {
+            return Err(SyntaxError::at(
+                pos,
+                format!(
+                    "the YAML expands to more than {} MiB of text (aliases included)",
+                    MAX_EXPANDED_BYTES >> 20
                 ),
-            });
+            ));
         }
         Ok(())
     }
@@ -325,14 +403,21 @@ impl<'a> Builder<'a> {
     fn node(&mut self, event: Event<'a>, span: Span, depth: usize) -> Result<Node, SyntaxError> {
         let pos = Pos::of(&span);
         if depth > MAX_DEPTH {
-            return Err(SyntaxError {
+            return Err(SyntaxError::at(
                 pos,
-                message: format!("nesting deeper than {MAX_DEPTH} levels"),
-            });
+                format!("nesting deeper than {MAX_DEPTH} levels"),
+            ));
         }
-        self.bump(1, pos)?;
+        let before = self.size;
         let (node, anchor) = match event {
             Event::Scalar(text, style, anchor, tag) => {
+                self.bump(
+                    Size {
+                        nodes: 1,
+                        bytes: text.len(),
+                    },
+                    pos,
+                )?;
                 let tagged = tag.as_ref().is_some_and(|t| t.core_suffix() == Some("str"));
                 let plain = style == ScalarStyle::Plain && !tagged;
                 let value = Value::Scalar(Scalar {
@@ -342,44 +427,56 @@ impl<'a> Builder<'a> {
                 (Node { value, pos }, anchor)
             }
             Event::SequenceStart(_, anchor, _) => {
-                let mut items = Vec::new();
-                loop {
-                    let (event, span) = self.next()?;
-                    if matches!(event, Event::SequenceEnd) {
-                        break;
-                    }
-                    items.push(self.node(event, span, depth + 1)?);
-                }
-                let value = Value::Seq(items);
-                (Node { value, pos }, anchor)
+                self.bump(Size { nodes: 1, bytes: 0 }, pos)?;
+                (self.sequence(pos, depth)?, anchor)
             }
-            Event::MappingStart(_, anchor, _) => (self.mapping(pos, depth)?, anchor),
+            Event::MappingStart(_, anchor, _) => {
+                self.bump(Size { nodes: 1, bytes: 0 }, pos)?;
+                (self.mapping(pos, depth)?, anchor)
+            }
             Event::Alias(id) => {
-                let Some(target) = self.anchors.get(&id).cloned() else {
-                    return Err(SyntaxError {
-                        pos,
-                        message: "alias to an unknown anchor".into(),
-                    });
+                let Some(size) = self.anchors.get(&id).map(|(_, size)| *size) else {
+                    return Err(SyntaxError::at(pos, "alias to an unknown anchor"));
                 };
-                self.bump(target.count(), pos)?;
+                self.bump(size, pos)?;
+                let target = self.anchors[&id].0.clone();
                 // The alias is used where it stands: report that position.
                 return Ok(Node { pos, ..target });
             }
-            other => {
-                return Err(SyntaxError {
-                    pos,
-                    message: format!("unexpected YAML event {other:?}"),
-                })
-            }
+            _ => return Err(SyntaxError::at(pos, "unexpected YAML structure")),
         };
         if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
+            let size = Size {
+                nodes: self.size.nodes - before.nodes,
+                bytes: self.size.bytes - before.bytes,
+            };
+            self.anchors.insert(anchor, (node.clone(), size));
         }
         Ok(node)
     }
 
+    fn sequence(&mut self, pos: Pos, depth: usize) -> Result<Node, SyntaxError> {
+        let mut items = Vec::new();
+        loop {
+            let (event, span) = self.next()?;
+            if matches!(event, Event::SequenceEnd) {
+                break;
+            }
+            self.path.push(Seg::Index(items.len()));
+            let item = self.node(event, span, depth + 1);
+            self.path.pop();
+            items.push(item?);
+        }
+        Ok(Node {
+            value: Value::Seq(items),
+            pos,
+        })
+    }
+
+    /// Duplicate keys are found with a set (a mapping of 200,000 keys stays linear).
     fn mapping(&mut self, pos: Pos, depth: usize) -> Result<Node, SyntaxError> {
         let mut entries: Vec<Entry> = Vec::new();
+        let mut seen: HashMap<String, Pos> = HashMap::new();
         loop {
             let (event, span) = self.next()?;
             if matches!(event, Event::MappingEnd) {
@@ -387,19 +484,28 @@ impl<'a> Builder<'a> {
             }
             let key_node = self.node(event, span, depth + 1)?;
             let Value::Scalar(key) = key_node.value else {
-                return Err(SyntaxError {
-                    pos: key_node.pos,
-                    message: "mapping keys must be scalars".into(),
-                });
+                return Err(SyntaxError::at(
+                    key_node.pos,
+                    "mapping keys must be scalars",
+                ));
             };
             let (event, span) = self.next()?;
-            let value = self.node(event, span, depth + 1)?;
-            if entries.iter().any(|e| e.key == key.text) {
-                return Err(SyntaxError {
-                    pos: key_node.pos,
-                    message: format!("duplicate key `{}`", key.text),
-                });
+            self.path.push(Seg::Key(key.text.clone()));
+            let value = self.node(event, span, depth + 1);
+            self.path.pop();
+            let value = value?;
+            if let Some(first) = seen.get(&key.text) {
+                if self.duplicate.is_none() {
+                    self.duplicate = Some(Duplicate {
+                        pos: key_node.pos,
+                        first: *first,
+                        parent: self.path_text(),
+                        key: key.text,
+                    });
+                }
+                continue;
             }
+            seen.insert(key.text.clone(), key_node.pos);
             entries.push(Entry {
                 key: key.text,
                 key_pos: key_node.pos,
@@ -410,6 +516,34 @@ impl<'a> Builder<'a> {
             value: Value::Map(entries),
             pos,
         })
+    }
+
+    /// The current path as `spec.containers[0]` (the notation of [`Node::locate`]).
+    fn path_text(&self) -> String {
+        let mut out = String::new();
+        for seg in &self.path {
+            match seg {
+                Seg::Key(k) => {
+                    if !out.is_empty() {
+                        out.push('.');
+                    }
+                    out.push_str(k);
+                }
+                Seg::Index(i) => out.push_str(&format!("[{i}]")),
+            }
+        }
+        out
+    }
+}
+
+/// The scanner's message without the input character it may quote (`unexpected character:
+/// `x'`): a syntax error is reported before it is known whether the document is a Secret.
+/// A tab, the usual culprit, is named.
+fn scanner_message(info: &str) -> String {
+    match info.strip_prefix("unexpected character: `") {
+        Some("\t'") => "unexpected tab character (YAML indents with spaces)".into(),
+        Some(_) => "unexpected character".into(),
+        None => info.to_string(),
     }
 }
 

@@ -53,8 +53,27 @@ fn app_dir(unit: Option<&str>, docs: &crate::kube::Documents) -> PathBuf {
 /// (Podman's port forwarder exits with the pod, a moment after `pod rm` returns).
 const PORT_WAIT: Duration = Duration::from_secs(3);
 
+/// `quadplay play --dry-run`: plan and check, create nothing.
+fn dry_run(args: &PlayArgs) -> Result<u8, PlayError> {
+    let docs = crate::kube::load(&args.yaml, &args.configmap)?;
+    let options = play_options(args, app_dir(args.podman.unit.as_deref(), &docs));
+    let engine = Podman::new(&args.podman.podman_modules, &args.podman.podman_global_args)?;
+    let local = !engine.is_remote();
+    super::dryrun::run(
+        &args.yaml,
+        &args.configmap,
+        &options,
+        args.strict,
+        &engine,
+        local,
+    )
+}
+
 /// `quadplay play`: load, plan, run under the service manager (or detached). The exit status.
 pub fn play(args: &PlayArgs) -> Result<u8, PlayError> {
+    if args.dry_run {
+        return dry_run(args);
+    }
     let docs = crate::kube::load(&args.yaml, &args.configmap)?;
     let options = play_options(args, app_dir(args.podman.unit.as_deref(), &docs));
     let plan = plan::plan(&docs, &options)?;

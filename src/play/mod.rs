@@ -10,6 +10,7 @@
 pub mod apply;
 pub mod cli;
 pub mod down;
+pub mod dryrun;
 pub mod hostports;
 pub mod notify;
 pub mod plan;

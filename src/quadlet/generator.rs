@@ -14,7 +14,6 @@ use super::install::{self, Install, Link};
 use super::log::Log;
 use super::paths::{search_dirs, search_dirs_in, SearchDir, SearchEnv};
 use super::{convert_all, dropins, podman_version, Kind, PodmanVersion, Service, Settings, Source};
-use crate::cli::GenerateArgs;
 use crate::unit::{name, UnitFile};
 
 /// Where `quadplay` is installed, written into `.kube` units; the Makefile sets it from BINDIR.
@@ -35,19 +34,19 @@ pub fn settings_from_env(user: bool) -> Settings {
 }
 
 /// `quadplay generate`: the units the generator would write, as dry-run text, with problems
-/// logged to `log` (Quadlet's search paths unless `args.unit_dirs` is given).
-pub fn dry_run(args: &GenerateArgs, log: &mut Log) -> Outcome {
-    let dirs = if args.unit_dirs.is_empty() {
-        search_dirs(&SearchEnv::from_process(args.user), log)
+/// logged to `log`: the user's (`user`) or the system's units, from Quadlet's search paths unless
+/// `unit_dirs` are given.
+pub fn dry_run(user: bool, unit_dirs: &[PathBuf], log: &mut Log) -> Outcome {
+    let dirs = if unit_dirs.is_empty() {
+        search_dirs(&SearchEnv::from_process(user), log)
     } else {
-        let absolute: Vec<PathBuf> = args
-            .unit_dirs
+        let absolute: Vec<PathBuf> = unit_dirs
             .iter()
             .map(|d| std::path::absolute(d).unwrap_or_else(|_| d.clone()))
             .collect();
         search_dirs_in(&absolute, log)
     };
-    let settings = settings_from_env(args.user);
+    let settings = settings_from_env(user);
     let options = Options {
         dry_run: true,
         output_dir: None,

@@ -220,6 +220,7 @@ def run_case(case, args):
     if ours.returncode != 0:
         return [f"quadplay convert failed: {ours.stderr.strip()}"]
     have = norm_quadplay(ours.stdout, app, work)
+    args.services += len(want)
     return list(diff(want, have))
 
 
@@ -235,14 +236,14 @@ def main():
     os.makedirs(args.work, exist_ok=True)
     os.chmod(args.work, 0o755)
     cases = args.cases or sorted(os.listdir(os.path.join(HERE, "corpus")))
-    total, services = 0, 0
+    total, args.services = 0, 0
     for case in cases:
         diffs = run_case(case, args)
         total += len(diffs)
         print(f"{case}: {'ok' if not diffs else f'{len(diffs)} differences'}")
         for d in diffs:
             print(f"  {d}")
-    print(f"compose oracle: {len(cases)} cases, {total} differences")
+    print(f"compose oracle: {len(cases)} cases, {args.services} services, {total} differences")
     return 1 if total else 0
 
 

@@ -166,7 +166,7 @@ pub fn project(project: &Project) -> Result<Converted, ComposeError> {
     let substituted: Vec<String> = project
         .vars_used
         .iter()
-        .filter(|(_, f)| **f != "unset")
+        .filter(|(_, f)| **f != "unset" && **f != "defaulted")
         .map(|(n, f)| format!("{n} ({f})"))
         .collect();
     if !substituted.is_empty() {

@@ -78,6 +78,8 @@ pub fn plan(docs: &Documents, opts: &PlanOptions) -> Result<Plan, PlanError> {
     let mut pods: Vec<PodPlan> = Vec::new();
     // owners[i]: the index in `workloads` of the workload pods[i] was made from.
     let mut owners: Vec<usize> = Vec::new();
+    // Pod name → index in `pods`: a set, so that N pods cost N·log N, not N².
+    let mut by_name: BTreeMap<String, usize> = BTreeMap::new();
     for (index, w) in workloads.iter().enumerate() {
         annotations::warn_unsupported(&mut ctx, w);
         if w.replicas == 0 {
@@ -85,16 +87,17 @@ pub fn plan(docs: &Documents, opts: &PlanOptions) -> Result<Plan, PlanError> {
         }
         for (i, name) in w.pod_names().into_iter().enumerate() {
             let replica = (w.replicas > 1).then_some(i);
-            if let Some(other) = pods.iter().find(|p| p.name == name) {
+            if let Some(&other) = by_name.get(&name) {
                 return Err(invalid(
                     w.obj,
                     "metadata.name",
                     format!(
                         "its pod would be named {name}, as the pod of {} is",
-                        other.workload
+                        pods[other].workload
                     ),
                 ));
             }
+            by_name.insert(name.clone(), pods.len());
             pods.push(pod_plan(&mut ctx, w, &name, replica)?);
             owners.push(index);
         }
@@ -342,6 +345,14 @@ fn set_aliases(
         }
     }
     let pod_names: BTreeSet<String> = pods.iter().map(|p| p.name.clone()).collect();
+    // Services by the first pair of their selector: a pod looks up only those one of its labels
+    // could satisfy (N pods × N Services would otherwise be quadratic).
+    let mut by_first_pair: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+    for (i, (_, svc)) in services.iter().enumerate() {
+        if let Some((k, v)) = svc.spec.selector.iter().next() {
+            by_first_pair.entry((k, v)).or_default().push(i);
+        }
+    }
     let mut selected: BTreeSet<&str> = BTreeSet::new();
     for (pod, &owner) in pods.iter_mut().zip(owners) {
         let mut aliases = vec![pod.name.clone(), workloads[owner].obj.name.clone()];
@@ -351,12 +362,23 @@ fn set_aliases(
         if let Some(h) = &pod.hostname {
             aliases.push(h.clone());
         }
-        for (obj, svc) in services {
-            let sel = &svc.spec.selector;
-            if !sel.is_empty() && sel.iter().all(|(k, v)| pod.labels.get(k) == Some(v)) {
-                aliases.push(obj.name.clone());
-                selected.insert(obj.name.as_str());
-            }
+        let mut matching: Vec<usize> = pod
+            .labels
+            .iter()
+            .filter_map(|(k, v)| by_first_pair.get(&(k.as_str(), v.as_str())))
+            .flatten()
+            .copied()
+            .filter(|&i| {
+                let sel = &services[i].1.spec.selector;
+                sel.iter().all(|(k, v)| pod.labels.get(k) == Some(v))
+            })
+            .collect();
+        // In the order the Services stand in the YAML, as before.
+        matching.sort_unstable();
+        for i in matching {
+            let obj = services[i].0;
+            aliases.push(obj.name.clone());
+            selected.insert(obj.name.as_str());
         }
         for c in &pod.containers {
             if counts.get(&c.short_name) == Some(&1) && !pod_names.contains(&c.short_name) {

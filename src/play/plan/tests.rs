@@ -1017,3 +1017,52 @@ fn podman_mount_path_options_apply_to_binds_and_are_reported_elsewhere() {
         "mount options `Z` ignored for a named volume"
     );
 }
+
+#[test]
+fn colons_that_would_break_the_volume_syntax_are_located_errors() {
+    let pod = |mount: &str, host: &str| {
+        format!(
+            "kind: Pod\nmetadata: {{name: p}}\nspec:\n  volumes:\n  - {{name: h, hostPath: {{path: '{host}'}}}}\n  containers:\n  - name: c\n    image: i\n    volumeMounts:\n    - {{name: h, mountPath: '{mount}'}}\n"
+        )
+    };
+    assert_eq!(
+        err_of(&pod("/data:8080", "/srv")),
+        "/apps/app.yaml:10:28: Pod/p: spec.containers[0].volumeMounts[0].mountPath: `8080` after the colon is not a volume option (ro, z, Z, U, …): a colon in mountPath starts Podman's options, so a path cannot hold one"
+    );
+    assert!(err_of(&pod("/a:ro:z", "/srv")).contains("`ro:z` after the colon"));
+    assert_eq!(
+        err_of(&pod("/data", "/srv/a:b")),
+        "/apps/app.yaml:5:32: Pod/p: spec.volumes[0].hostPath.path: `/srv/a:b` holds a colon, which Podman's --volume syntax cannot carry"
+    );
+    let err = err_of(&pod("/da\\0ta", "/srv").replace('\'', "\""));
+    assert!(
+        err.contains("mountPath: `/da\\0ta` holds a NUL byte"),
+        "{err}"
+    );
+    let sub =
+        pod("/data", "/srv").replace("mountPath: '/data'", "mountPath: /data, subPath: 'x:y'");
+    assert!(err_of(&sub).contains("volumeMounts[0].subPath: `x:y` holds a colon"));
+    // Podman's own options still pass.
+    let p = plan_of(&pod("/data:ro,Z,idmap=uids=0-1000-10", "/srv"));
+    assert_eq!(p.pods[0].containers[0].mounts.len(), 1);
+}
+
+#[test]
+fn a_long_after_chain_is_ordered_and_its_cycle_found_without_recursion() {
+    let pod = |i: usize, after: usize| {
+        format!(
+            "---\nkind: Pod\nmetadata:\n  name: p{i}\n  annotations: {{io.quadplay.after: p{after}}}\nspec:\n  containers: [{{name: c, image: i}}]\n"
+        )
+    };
+    let n = 5000;
+    let chain: String = (1..n).map(|i| pod(i, i - 1)).collect();
+    let head = "---\nkind: Pod\nmetadata: {name: p0}\nspec:\n  containers: [{name: c, image: i}]\n";
+    let p = plan_of(&format!("{head}{chain}"));
+    assert_eq!(p.pods.len(), n);
+    assert_eq!(p.pods[n - 1].after, [format!("p{}", n - 2)]);
+    // Closing the chain into a ring: found, named, from its first workload.
+    let ring = format!("{}{chain}", pod(0, n - 1));
+    let e = err_of(&ring);
+    assert!(e.starts_with("/apps/app.yaml:5:16: Pod/p0: metadata.annotations: io.quadplay.after forms a cycle: p0 → p4999 → p4998"), "{}", &e[..200]);
+    assert!(e.ends_with("p1 → p0"), "{}", &e[e.len() - 100..]);
+}

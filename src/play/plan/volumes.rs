@@ -47,11 +47,30 @@ fn check_key(obj: &Object, field: &str, key: &str) -> Result<(), PlanError> {
     }
 }
 
+/// Decodes a `data` value. The message says where the value is wrong, never what it holds:
+/// base64's own message quotes the offending byte of what may be a secret.
 fn decode(obj: &Object, field: &str, text: &str) -> Result<Vec<u8>, PlanError> {
+    use base64::DecodeError;
     let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     base64::engine::general_purpose::STANDARD
         .decode(compact)
-        .map_err(|e| invalid(obj, field, format!("not valid base64: {e}")))
+        .map_err(|e| {
+            let why = match e {
+                DecodeError::InvalidByte(at, _) => {
+                    format!("character {} is not a base64 character", at + 1)
+                }
+                DecodeError::InvalidLastSymbol(at, _) => {
+                    format!("character {} (the last) cannot end base64 text", at + 1)
+                }
+                DecodeError::InvalidLength(_) => "its length cannot be base64".into(),
+                DecodeError::InvalidPadding => "its `=` padding is wrong".into(),
+            };
+            invalid(
+                obj,
+                field,
+                format!("not valid base64: {why} (whitespace skipped)"),
+            )
+        })
 }
 
 /// The keys of a Secret with their decoded values (`stringData` wins over `data`).
@@ -347,6 +366,7 @@ fn host_path(
     // Relative paths mean "next to the YAML" (Podman's #25437 makes them unusable there).
     let path = w.obj.source.dir.join(&h.path);
     let path = normalize(&path);
+    check_volume_syntax(w, &format!("{field}.path"), &path.to_string_lossy())?;
     let kind = match h.type_.as_deref().unwrap_or("") {
         "" => HostPathType::Unset,
         "DirectoryOrCreate" => HostPathType::DirectoryOrCreate,
@@ -473,6 +493,89 @@ fn mode(w: &Workload, field: &str, m: Option<i64>, default: u32) -> Result<u32, 
     }
 }
 
+/// Podman's `--volume SOURCE:TARGET:OPTIONS` (and `--device`, `--tmpfs`) split at colons: a
+/// path holding one (or a NUL, which no argument can) would become a malformed argument.
+fn check_volume_syntax(w: &Workload, field: &str, path: &str) -> Result<(), PlanError> {
+    let bad = if path.contains(':') {
+        "a colon"
+    } else if path.contains('\0') {
+        "a NUL byte"
+    } else {
+        return Ok(());
+    };
+    Err(invalid(
+        w.obj,
+        field,
+        format!(
+            "`{}` holds {bad}, which Podman's --volume syntax cannot carry",
+            path.escape_debug()
+        ),
+    ))
+}
+
+/// The options Podman's `--volume` takes after the target (`/data:ro,z`): anything else after a
+/// colon in `mountPath` is a path that holds a colon, or a typo.
+const VOLUME_OPTIONS: &[&str] = &[
+    "ro",
+    "rw",
+    "z",
+    "Z",
+    "O",
+    "U",
+    "copy",
+    "nocopy",
+    "dev",
+    "nodev",
+    "exec",
+    "noexec",
+    "suid",
+    "nosuid",
+    "bind",
+    "rbind",
+    "shared",
+    "rshared",
+    "slave",
+    "rslave",
+    "private",
+    "rprivate",
+    "unbindable",
+    "runbindable",
+    "idmap",
+];
+
+/// Splits `mountPath` into the target and Podman's options (its extension `/x:z,ro`).
+fn split_mount_path(
+    w: &Workload,
+    field: &str,
+    text: &str,
+) -> Result<(String, Vec<String>), PlanError> {
+    let Some((target, extra)) = text.split_once(':') else {
+        check_volume_syntax(w, field, text)?;
+        return Ok((text.to_string(), Vec::new()));
+    };
+    check_volume_syntax(w, field, target)?;
+    let options: Vec<String> = extra
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    for o in &options {
+        let known = VOLUME_OPTIONS.contains(&o.as_str())
+            || o.strip_prefix("idmap=").is_some_and(|v| !v.contains(':'));
+        if !known {
+            return Err(invalid(
+                w.obj,
+                field,
+                format!(
+                    "`{}` after the colon is not a volume option (ro, z, Z, U, …): a colon in mountPath starts Podman's options, so a path cannot hold one",
+                    o.escape_debug()
+                ),
+            ));
+        }
+    }
+    Ok((target.to_string(), options))
+}
+
 /// A relative path with no `..`: for `items[].path` and `subPath`.
 fn check_relative(w: &Workload, field: &str, p: &str) -> Result<(), PlanError> {
     let path = Path::new(p);
@@ -575,16 +678,7 @@ pub(super) fn mounts(
             ));
         };
         // Podman's extension `mountPath: /x:z,ro`.
-        let (target, extra) = match m.mount_path.split_once(':') {
-            Some((t, o)) => (
-                t,
-                o.split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect(),
-            ),
-            None => (m.mount_path.as_str(), Vec::new()),
-        };
+        let (target, extra) = split_mount_path(w, &format!("{field}.mountPath"), &m.mount_path)?;
         if !target.starts_with('/') {
             return Err(invalid(
                 w.obj,
@@ -599,6 +693,7 @@ pub(super) fn mounts(
             .collect();
         if let Some(sp) = &m.sub_path {
             check_relative(w, &format!("{field}.subPath"), sp)?;
+            check_volume_syntax(w, &format!("{field}.subPath"), sp)?;
         }
         let propagation = match m.mount_propagation.as_deref() {
             None => None,
@@ -632,7 +727,6 @@ pub(super) fn mounts(
                 );
             }
         };
-        let target = target.to_string();
         match vol {
             PodVolume::Missing => {}
             PodVolume::HostPath(src) | PodVolume::Files(src) => {

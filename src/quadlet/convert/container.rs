@@ -182,7 +182,8 @@ pub fn convert(src: &Source, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
         rootfs => rootfs,
     };
 
-    service.add(SERVICE, "Environment", "PODMAN_SYSTEMD_UNIT=%n");
+    let unit_env = format!("{}=%n", crate::plan::LABEL_SYSTEMD_UNIT);
+    service.add(SERVICE, "Environment", &unit_env);
     set_kill_mode(unit, &mut service)?;
 
     let base = base_podman(unit, GROUP, &ctx.settings.podman);
@@ -257,7 +258,7 @@ pub fn convert(src: &Source, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
     f.args.extend(userns);
     volumes(&mut f, ctx, &mut service)?;
     if let Some(a) = unit.lookup(GROUP, "AutoUpdate").filter(|a| !a.is_empty()) {
-        f.push2("--label", format!("io.containers.autoupdate={a}"));
+        f.push2("--label", format!("{}={a}", crate::plan::LABEL_AUTOUPDATE));
     }
     expose_ports(&mut f)?;
     f.all_strings("PublishPort", "--publish");

@@ -1,0 +1,275 @@
+//! `quadplay play --dry-run`: load and plan the YAML, then check this machine for what would stop a
+//! real start after planning — hostPath sources missing or of the wrong type, published host ports
+//! taken or not allowed, images missing where the pull policy forbids pulling — and print what
+//! would be created. Nothing is created, pulled or removed. The exit status is 0 when a real start
+//! would get past these checks, 1 when not (each problem is printed with its workload or origin).
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::plan::{self, PlanOptions};
+use super::{hostports, report_warnings, PlayError};
+use crate::engine::Engine;
+use crate::plan::{HostPathType, Plan, PullPolicy};
+
+/// What the check found: problems (a real start would fail) and notes (it would pull).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Findings {
+    pub problems: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+/// Loads, plans and checks; prints the plan and the findings; the exit status.
+pub fn run(
+    yaml: &[std::path::PathBuf],
+    configmaps: &[std::path::PathBuf],
+    options: &PlanOptions,
+    strict: bool,
+    engine: &dyn Engine,
+    local: bool,
+) -> Result<u8, PlayError> {
+    let docs = crate::kube::load(yaml, configmaps)?;
+    let plan = plan::plan(&docs, options)?;
+    report_warnings(&plan, strict)?;
+    let findings = check(&plan, engine, local);
+    print!("{}", describe(&plan));
+    for n in &findings.notes {
+        println!("note: {n}");
+    }
+    for p in &findings.problems {
+        eprintln!("quadplay: dry run: {p}");
+    }
+    if findings.problems.is_empty() {
+        println!(
+            "dry run: a start would get past planning and the host checks; nothing was changed"
+        );
+        Ok(0)
+    } else {
+        println!(
+            "dry run: {} problem(s) would stop a start; nothing was changed",
+            findings.problems.len()
+        );
+        Ok(1)
+    }
+}
+
+/// `quadplay convert --check`: the converted YAML (in a private temporary file, removed after)
+/// checked as `play --dry-run` checks it, for the unit `<app>.service`.
+pub fn check_converted(app: &str, yaml: &str) -> Result<u8, PlayError> {
+    use std::io::Write as _;
+    let mut tmp =
+        tempfile_yaml(app).map_err(|e| PlayError::Internal(format!("temporary file: {e}")))?;
+    tmp.1
+        .write_all(yaml.as_bytes())
+        .map_err(|e| PlayError::Internal(format!("temporary file: {e}")))?;
+    let unit = format!("{app}.service");
+    let options = PlanOptions {
+        unit: Some(unit),
+        runtime_dir: crate::engine::podman::runtime_dir()
+            .join("quadplay")
+            .join(app),
+        ..PlanOptions::default()
+    };
+    let engine = crate::engine::Podman::new(&[], &[])?;
+    let local = !engine.is_remote();
+    let result = run(&[tmp.0.clone()], &[], &options, false, &engine, local);
+    let _ = std::fs::remove_file(&tmp.0);
+    result
+}
+
+/// A new private file for the converted YAML.
+fn tempfile_yaml(app: &str) -> std::io::Result<(std::path::PathBuf, std::fs::File)> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let dir = std::env::temp_dir();
+    for n in 0..100 {
+        let path = dir.join(format!(
+            "quadplay-check-{app}-{}-{n}.yaml",
+            std::process::id()
+        ));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+        {
+            Ok(f) => return Ok((path, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::other("no free temporary file name"))
+}
+
+/// The host checks. `local`: Podman runs on this machine (host paths and ports are checked).
+pub fn check(plan: &Plan, engine: &dyn Engine, local: bool) -> Findings {
+    let mut f = Findings::default();
+    if local {
+        for hp in &plan.host_paths {
+            if let Some(p) = host_path_problem(&hp.path, hp.kind) {
+                f.problems
+                    .push(format!("hostPath {}: {p}", hp.path.display()));
+            }
+        }
+        if let Err(e) = hostports::check(plan, Duration::ZERO) {
+            f.problems.push(e.to_string());
+        }
+    }
+    images(plan, engine, &mut f);
+    f
+}
+
+fn images(plan: &Plan, engine: &dyn Engine, f: &mut Findings) {
+    let mut seen = std::collections::BTreeSet::new();
+    for pod in &plan.pods {
+        for c in pod.init_containers.iter().chain(&pod.containers) {
+            if !seen.insert(c.image.clone()) {
+                continue;
+            }
+            let present = match engine.image_exists(&c.image) {
+                Ok(p) => p,
+                Err(e) => {
+                    f.problems.push(format!(
+                        "{}: {}: image {}: {e}",
+                        pod.workload, c.short_name, c.image
+                    ));
+                    continue;
+                }
+            };
+            match (present, c.pull_policy) {
+                (false, PullPolicy::Never) => f.problems.push(format!(
+                    "{}: container {}: image {} is not present and its pull policy is Never",
+                    pod.workload, c.short_name, c.image
+                )),
+                (false, _) => f.notes.push(format!("image {} would be pulled", c.image)),
+                (true, PullPolicy::Always | PullPolicy::Newer) => f.notes.push(format!(
+                    "image {} would be pulled again (policy Always)",
+                    c.image
+                )),
+                (true, _) => {}
+            }
+        }
+    }
+}
+
+/// Why a hostPath would stop a start (the rules `apply` enforces), or None.
+fn host_path_problem(path: &Path, kind: HostPathType) -> Option<String> {
+    use std::os::unix::fs::FileTypeExt;
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(_)
+            if matches!(
+                kind,
+                HostPathType::DirectoryOrCreate | HostPathType::FileOrCreate
+            ) =>
+        {
+            return None
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some("does not exist".into()),
+        Err(e) => return Some(e.to_string()),
+    };
+    let t = meta.file_type();
+    let (ok, wanted) = match kind {
+        HostPathType::Unset => (true, ""),
+        HostPathType::Directory | HostPathType::DirectoryOrCreate => (t.is_dir(), "a directory"),
+        HostPathType::File | HostPathType::FileOrCreate => (t.is_file(), "a regular file"),
+        HostPathType::Socket => (t.is_socket(), "a socket"),
+        HostPathType::CharDevice => (t.is_char_device(), "a character device"),
+        HostPathType::BlockDevice => (t.is_block_device(), "a block device"),
+    };
+    (!ok).then(|| format!("is not {wanted}"))
+}
+
+/// What a start would create, one line each.
+pub fn describe(plan: &Plan) -> String {
+    let mut out = format!("app {}: would create\n", plan.app);
+    for n in plan.networks.iter().filter(|n| n.create_if_missing) {
+        out.push_str(&format!("  network {} (if missing)\n", n.name));
+    }
+    for v in &plan.volumes {
+        out.push_str(&format!("  volume {} (if missing)\n", v.name));
+    }
+    for s in &plan.secrets {
+        out.push_str(&format!("  secret {}\n", s.name));
+    }
+    for p in &plan.pods {
+        let ports: Vec<String> = p
+            .ports
+            .iter()
+            .map(|m| format!("{}->{}", m.host_port, m.container_port))
+            .collect();
+        out.push_str(&format!(
+            "  pod {} ({}): {} container(s){}{}\n",
+            p.name,
+            p.workload,
+            p.containers.len(),
+            if ports.is_empty() {
+                String::new()
+            } else {
+                format!(", ports {}", ports.join(" "))
+            },
+            if p.after.is_empty() {
+                String::new()
+            } else {
+                format!(", after {}", p.after.join(" "))
+            },
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::fake::Fake;
+
+    fn plan_of(yaml: &str) -> (tempfile::TempDir, Plan) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("app.yaml");
+        std::fs::write(&file, yaml).unwrap();
+        let docs = crate::kube::load(&[file], &[]).unwrap_or_else(|e| panic!("{e}"));
+        let plan = plan::plan(&docs, &PlanOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+        (dir, plan)
+    }
+
+    const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n  - name: c\n    image: localhost/busybox:latest\n    imagePullPolicy: Never\n    ports: [{containerPort: 80, hostPort: PORT}]\n    volumeMounts: [{name: conf, mountPath: /etc/x.conf}]\n  volumes:\n  - name: conf\n    hostPath: {path: ./x.conf, type: File}\n";
+
+    #[test]
+    fn missing_bind_source_taken_port_and_missing_image_are_problems() {
+        let listener = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+        let taken = listener.local_addr().unwrap().port();
+        let (dir, plan) = plan_of(&POD.replace("PORT", &taken.to_string()));
+        let fake = Fake::new();
+        fake.lock().images.clear();
+        let f = check(&plan, &fake, true);
+        assert_eq!(f.problems.len(), 3, "{:?}", f.problems);
+        assert!(
+            f.problems[0].ends_with("x.conf: does not exist"),
+            "{}",
+            f.problems[0]
+        );
+        assert!(
+            f.problems[1].contains(&format!("host port 0.0.0.0:{taken}/tcp: already in use")),
+            "{}",
+            f.problems[1]
+        );
+        assert!(
+            f.problems[1].contains("app.yaml:9:"),
+            "located: {}",
+            f.problems[1]
+        );
+        assert!(f.problems[2].contains(
+            "image localhost/busybox:latest is not present and its pull policy is Never"
+        ));
+        // With the file there, the port free and the image present: no problem.
+        std::fs::write(dir.path().join("x.conf"), "x\n").unwrap();
+        drop(listener);
+        fake.lock().images.insert("localhost/busybox:latest".into());
+        let f = check(&plan, &fake, true);
+        assert_eq!(f.problems, Vec::<String>::new());
+        assert!(
+            describe(&plan).contains("pod web (Pod/web): 1 container(s), ports"),
+            "{}",
+            describe(&plan)
+        );
+    }
+}

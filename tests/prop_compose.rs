@@ -1,0 +1,88 @@
+//! Stable-toolchain property test of compose conversion (the fuzz target `compose` checks the
+//! same property, tests/props/compose.rs): whatever `convert` accepts loads, plans and
+//! converts as our own input. Compose files are built the way people write them (anchors and
+//! merge keys, port and volume forms, replicas), with odd service names and values mixed in.
+
+#[path = "props/compose.rs"]
+mod compose;
+
+use proptest::prelude::*;
+
+/// `waiting` adds names that collapse to nothing or to each other (see the ignored test).
+fn service_name(waiting: bool) -> impl Strategy<Value = String> {
+    if waiting {
+        proptest::string::string_regex("[a-zA-Z0-9_.!-]{1,8}").unwrap()
+    } else {
+        proptest::string::string_regex("[a-z][a-z0-9]{0,6}").unwrap()
+    }
+}
+
+/// `waiting` adds the replica counts convert still passes through although play refuses them
+/// (see the ignored test).
+fn service_body(waiting: bool) -> impl Strategy<Value = String> {
+    // `@P` and `@Q` become host ports of this service's own (two services never share one).
+    let port = prop::sample::select(vec![
+        "\"@P:80\"",
+        "\"127.0.0.1:@P:80/udp\"",
+        "\"80\"",
+        "\"@P-@Q:9000-9001\"",
+        "{target: 80, published: \"@P\"}",
+    ]);
+    let volume = prop::sample::select(vec![
+        "\"data:/var/lib/data\"",
+        "\"./conf:/etc/app:ro\"",
+        "\"/srv:/srv:a:b\"",
+        "{type: tmpfs, target: /tmp}",
+    ]);
+    let replicas = if waiting {
+        prop::sample::select(vec!["3", "1000000000", "-1"])
+    } else {
+        prop::sample::select(vec!["1", "0"])
+    };
+    (port, volume, replicas, any::<bool>()).prop_map(|(port, volume, replicas, common)| {
+        let base = if common { "    <<: *common\n" } else { "    image: localhost/busybox:latest\n" };
+        format!(
+            "{base}    ports: [{port}]\n    volumes: [{volume}]\n    deploy: {{replicas: {replicas}}}\n    \
+             environment: {{A: \"1\", B: \"$$x\"}}\n"
+        )
+    })
+}
+
+fn compose_file(waiting: bool) -> impl Strategy<Value = String> {
+    prop::collection::vec((service_name(waiting), service_body(waiting)), 1..4).prop_map(|services| {
+        let mut text = String::from(
+            "x-common: &common\n  image: localhost/busybox:latest\n  restart: unless-stopped\nservices:\n",
+        );
+        for (i, (name, body)) in services.iter().enumerate() {
+            let body = body
+                .replace("@P", &(8000 + 10 * i).to_string())
+                .replace("@Q", &(8001 + 10 * i).to_string());
+            text.push_str(&format!("  \"{name}\":\n{body}"));
+        }
+        text.push_str("volumes:\n  data: {}\n");
+        text
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn accepted_compose_is_valid_input(text in compose_file(false)) {
+        compose::check(&text);
+    }
+
+    #[test]
+    #[ignore = "waiting for compose: deploy.replicas > 1 with a published host port is converted \
+                though play refuses it (\"3 replicas would each bind host port 8000\")"]
+    fn accepted_compose_with_odd_names_and_replicas_is_valid_input(text in compose_file(true)) {
+        compose::check(&text);
+    }
+}
+
+/// The shipped example converts into valid input (the property on a real file, not only on
+/// generated ones).
+#[test]
+fn example_converts_into_valid_input() {
+    compose::check(&std::fs::read_to_string("examples/compose.yaml").unwrap());
+}
