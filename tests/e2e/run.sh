@@ -36,7 +36,13 @@ source "$dir/lib.sh"
 set +e
 install_quadplay
 pattern=${1:-}
-passed=(); failed=(); left_behind=()
+passed=(); failed=(); left_behind=(); known_failed=()
+# Known failures, each with its open issue and reason. They still run and are reported, but do not fail
+# the run; one that passes is reported so that it is taken off this list.
+declare -A known=(
+  [debian13:31-kube-runtime]="issue 10: under Podman 5 the annotation example.com/owners=[alice,bob] arrives empty (--annotation values split at commas?)"
+  [debian13:32-executor-stale-bridge]="issue 10: the stale-bridge test and repair assume Podman 4's rootless netns; under pasta's layout the bridge is not found"
+)
 # Each test's output is kept, and a failed test's is printed again at the end: CI shows the tail of
 # the log, and the reason for a failure must be in it.
 logs=$(mktemp -d /tmp/quadplay-e2e.XXXXXX)
@@ -47,6 +53,9 @@ for t in "$dir"/[0-9][0-9]-*.sh; do
   start=$SECONDS
   if timeout 600 bash "$t" 2>&1 | tee "$logs/$name.log"; [ "${PIPESTATUS[0]}" -eq 0 ]; then
     passed+=("$name"); echo "=== $name: PASS ($((SECONDS - start)) s)"
+    [ -z "${known[$E2E_ENV:$name]:-}" ] || echo "=== $name passes in $E2E_ENV: take it off run.sh's known failures"
+  elif [ -n "${known[$E2E_ENV:$name]:-}" ]; then
+    known_failed+=("$name"); echo "=== $name: KNOWN FAILURE in $E2E_ENV ($((SECONDS - start)) s): ${known[$E2E_ENV:$name]}"
   else failed+=("$name"); echo "=== $name: FAIL ($((SECONDS - start)) s)"; fi
   # Each test starts from a clean user, whatever the one before it did.
   left=$(TEST_NAME=$name sweep_user_state)
@@ -62,5 +71,5 @@ for name in "${failed[@]}"; do
   echo "--- $name: ${why:-no FAIL line: timed out or a command failed (see its log)}"
 done
 [ ${#left_behind[@]} -eq 0 ] || echo "e2e ($E2E_ENV): left things behind: ${left_behind[*]}"
-echo "e2e ($E2E_ENV): ${#passed[@]} passed, ${#failed[@]} failed ${failed[*]:-}"
+echo "e2e ($E2E_ENV): ${#passed[@]} passed, ${#failed[@]} failed ${failed[*]:-}, ${#known_failed[@]} known failures ${known_failed[*]:-}"
 [ ${#failed[@]} -eq 0 ]
