@@ -40,7 +40,6 @@ passed=(); failed=(); left_behind=(); known_failed=()
 # Known failures, each with its open issue and reason. They still run and are reported, but do not fail
 # the run; one that passes is reported so that it is taken off this list.
 declare -A known=(
-  [debian13:31-kube-runtime]="issue 10: under Podman 5 the annotation example.com/owners=[alice,bob] arrives empty (--annotation values split at commas?)"
   [debian13:32-executor-stale-bridge]="issue 10: the stale-bridge test and repair assume Podman 4's rootless netns; under pasta's layout the bridge is not found"
 )
 # Each test's output is kept, and a failed test's is printed again at the end: CI shows the tail of

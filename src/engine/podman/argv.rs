@@ -18,13 +18,18 @@ pub fn label_args(out: &mut Vec<String>, flag: &str, labels: &BTreeMap<String, S
     }
 }
 
-/// One `--annotation` value. Podman parses that flag as a CSV list (a cobra StringSlice, 4.3
-/// through 5.x), so `k=a,b` would become two broken entries and a bare `"` is a parse error.
-/// CSV-quoting the whole `key=value` (inner quotes doubled) makes Podman read it back verbatim;
-/// plain values stay unquoted.
-fn annotation_arg(key: &str, value: &str) -> String {
+/// From this version `podman create --annotation` takes each value whole (seen on 5.4.2: a
+/// CSV-quoted value keeps its quotes); 4.3.1 parses it as a CSV list. The versions between were not
+/// checked; 5.0 is where Podman's flag changes landed.
+pub const ANNOTATION_WHOLE: Version = Version::new(5, 0, 0);
+
+/// One `--annotation` value. Before [`ANNOTATION_WHOLE`] Podman parses that flag as a CSV list (a
+/// cobra StringSlice), so `k=a,b` would become two broken entries and a bare `"` is a parse error:
+/// CSV-quoting the whole `key=value` (inner quotes doubled) makes it read back verbatim. Plain
+/// values, and every value on newer Podman, stay unquoted.
+fn annotation_arg(key: &str, value: &str, csv: bool) -> String {
     let arg = format!("{key}={value}");
-    if arg.contains([',', '"', '\n', '\r']) {
+    if csv && arg.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", arg.replace('"', "\"\""))
     } else {
         arg
@@ -182,12 +187,14 @@ fn mount_args(out: &mut Vec<String>, mount: &Mount) {
 
 /// `podman create …` for a container of the plan, in pod `pod`. The image must be present
 /// already (the apply step pulls first, so that pulls can extend systemd's start timeout).
-pub fn container_create_args(pod: &str, c: &ContainerPlan) -> Vec<String> {
+/// `csv_annotations`: the installed Podman parses `--annotation` as a CSV list (see
+/// [`ANNOTATION_WHOLE`]).
+pub fn container_create_args(pod: &str, c: &ContainerPlan, csv_annotations: bool) -> Vec<String> {
     let mut out = args(&["create", "--pod", pod, "--name", &c.name, "--pull", "never"]);
     label_args(&mut out, "--label", &c.labels);
     for (key, value) in &c.annotations {
         out.push("--annotation".into());
-        out.push(annotation_arg(key, value));
+        out.push(annotation_arg(key, value, csv_annotations));
     }
     out.push("--restart".into());
     out.push(restart_name(c.restart_policy).into());
@@ -365,15 +372,21 @@ mod tests {
             .into(),
             ..ContainerPlan::default()
         };
-        let argv = container_create_args("web", &c);
-        let values: Vec<&str> = argv
-            .windows(2)
-            .filter(|w| w[0] == "--annotation")
-            .map(|w| w[1].as_str())
-            .collect();
+        let values = |csv| {
+            let argv = container_create_args("web", &c, csv);
+            argv.windows(2)
+                .filter(|w| w[0] == "--annotation")
+                .map(|w| w[1].clone())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(
-            values,
+            values(true),
             [r#""list=a,b""#, "plain=v w", r#""quote=say ""hi"", bye""#]
+        );
+        // Podman 5 takes each value whole: quoting would reach the container.
+        assert_eq!(
+            values(false),
+            ["list=a,b", "plain=v w", r#"quote=say "hi", bye"#]
         );
     }
 
@@ -415,7 +428,7 @@ mod tests {
             cpu_limit_millis: Some(1500),
             ..ContainerPlan::default()
         };
-        let argv = container_create_args("web", &c);
+        let argv = container_create_args("web", &c, true);
         let joined = argv.join(" ");
         assert!(joined.starts_with("create --pod web --name web-app --pull never"));
         assert!(joined.contains("--restart on-failure"));

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use self::argv::{
     args, container_create_args, label_args, parse_states, pod_create_args, secret_create_args,
-    INSPECT_FORMAT, SECRET_REPLACE,
+    ANNOTATION_WHOLE, INSPECT_FORMAT, SECRET_REPLACE,
 };
 use self::process::{is_missing, Call, Cli};
 use super::{ContainerState, Engine, EngineError, EventSink, Version, Watch};
@@ -249,14 +249,14 @@ impl Engine for Podman {
         let resolved = self.resolve_sub_paths(container)?;
         self.run(
             &format!("create container {}", container.name),
-            &container_create_args(pod, &resolved),
+            &container_create_args(pod, &resolved, self.version < ANNOTATION_WHOLE),
         )
         .map(|_| ())
     }
 
     fn run_container(&self, pod: &str, container: &ContainerPlan) -> Result<(), EngineError> {
         let resolved = self.resolve_sub_paths(container)?;
-        let mut argv = container_create_args(pod, &resolved);
+        let mut argv = container_create_args(pod, &resolved, self.version < ANNOTATION_WHOLE);
         // `run --detach` is `create` + `start` in one Podman process: one process less per
         // container, and a start failure is attributed to its own container.
         argv[0] = "run".into();
