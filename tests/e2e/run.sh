@@ -70,5 +70,5 @@ for name in "${failed[@]}"; do
   echo "--- $name: ${why:-no FAIL line: timed out or a command failed (see its log)}"
 done
 [ ${#left_behind[@]} -eq 0 ] || echo "e2e ($E2E_ENV): left things behind: ${left_behind[*]}"
-echo "e2e ($E2E_ENV): ${#passed[@]} passed, ${#failed[@]} failed ${failed[*]:-}, ${#known_failed[@]} known failures ${known_failed[*]:-}"
+echo "e2e ($E2E_ENV): ${#passed[@]} passed, ${#failed[@]} failed${failed[*]:+ (${failed[*]})}, ${#known_failed[@]} known failures${known_failed[*]:+ (${known_failed[*]})}"
 [ ${#failed[@]} -eq 0 ]
