@@ -66,8 +66,12 @@ make_tree() {
 
 start_holder() {
   holder_pid >/dev/null && return 0
+  rm -f "$HOLDER"
+  # The holder writes its own pid (that bash execs sleep, keeping it): \$! would be the pid of a
+  # wrapper whenever bash or setsid fork on the way.
   detached unshare -m bash -c "
     set -e
+    echo \$\$ > '$HOLDER'
     mount --make-rprivate /
     mount --bind '$ROOT' '$ROOT'
     mount -t proc proc '$ROOT/proc'
@@ -78,7 +82,6 @@ start_holder() {
     cp /etc/resolv.conf '$ROOT/etc/resolv.conf' 2>/dev/null || true
     cd '$ROOT'; pivot_root . oldroot; umount -l /oldroot
     exec sleep infinity" > "$ROOT.holder.log" 2>&1 < /dev/null &
-  echo $! > "$HOLDER"
   for _ in $(seq 1 50); do holder_pid >/dev/null && return 0; sleep 0.1; done
   echo "debian13.sh: the namespace did not come up; see $ROOT.holder.log" >&2; exit 1
 }
