@@ -165,7 +165,9 @@ mod tests {
     const STALE: &str = r#"[{"ifindex":3,"ifname":"podman1","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],"mtu":1500,"operstate":"UP","addr_info":[{"family":"inet","local":"10.89.179.1","prefixlen":24,"broadcast":"10.89.179.255","scope":"global","label":"podman1"},{"family":"inet6","local":"fe80::e080:54ff:fe6c:64e0","prefixlen":64,"scope":"link"}]}]"#;
 
     fn touch(path: &Path) {
-        let dir = path.parent().unwrap_or_else(|| panic!("{}", path.display()));
+        let dir = path
+            .parent()
+            .unwrap_or_else(|| panic!("{}", path.display()));
         std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{e}"));
         std::fs::write(path, "").unwrap_or_else(|e| panic!("{e}"));
     }
@@ -189,15 +191,26 @@ mod tests {
         std::fs::create_dir_all(nets.join("aardvark-dns")).unwrap_or_else(|e| panic!("{e}"));
         assert!(!rootless_netns_exists(run.path()), "no rootless-netns dir");
         let ns = nets.join("rootless-netns");
-        for f in ["info.json", "ref-count", "resolv.conf", "rootless-netns-conn.pid"] {
+        for f in [
+            "info.json",
+            "ref-count",
+            "resolv.conf",
+            "rootless-netns-conn.pid",
+        ] {
             touch(&ns.join(f));
         }
         std::fs::create_dir_all(ns.join("run")).unwrap_or_else(|e| panic!("{e}"));
-        assert!(!rootless_netns_exists(run.path()), "dir without the netns file");
+        assert!(
+            !rootless_netns_exists(run.path()),
+            "dir without the netns file"
+        );
         touch(&ns.join("rootless-netns"));
         assert!(rootless_netns_exists(run.path()));
         std::fs::remove_dir_all(&ns).unwrap_or_else(|e| panic!("{e}"));
-        assert!(!rootless_netns_exists(run.path()), "removed with the last container");
+        assert!(
+            !rootless_netns_exists(run.path()),
+            "removed with the last container"
+        );
     }
 
     #[test]
