@@ -53,28 +53,40 @@ pub fn from_dpkg(root: &Path, podman: &str) -> Option<Found> {
     })
 }
 
-/// The `Version:` of an installed package's stanza in a dpkg status file.
+/// The `Version:` of an installed package's stanza in a dpkg status file. The stanzas are
+/// found by searching for their `Package:` line (a status file lists a few thousand packages:
+/// splitting all of it into stanzas and lines cost more than the rest of the lookup).
 pub fn dpkg_installed_version(status: &str, package: &str) -> Option<String> {
-    let wanted = format!("Package: {package}");
-    for stanza in status.split("\n\n") {
-        let mut lines = stanza.lines().filter(|l| !l.is_empty());
-        if lines.next() != Some(wanted.as_str()) {
+    let wanted = format!("Package: {package}\n");
+    let mut from = 0;
+    while let Some(i) = status[from..].find(&wanted) {
+        let start = from + i;
+        from = start + wanted.len();
+        // Only a stanza's first line: at the start of the file or after a blank line.
+        if start != 0 && !status[..start].ends_with("\n\n") {
             continue;
         }
-        let mut installed = false;
-        let mut version = None;
-        for line in lines {
-            if let Some(s) = line.strip_prefix("Status: ") {
-                installed = s.trim() == "install ok installed";
-            } else if let Some(v) = line.strip_prefix("Version: ") {
-                version = Some(v.trim().to_string());
-            }
-        }
-        if installed {
-            return version;
+        let stanza = &status[from..];
+        let stanza = stanza.find("\n\n").map_or(stanza, |end| &stanza[..end]);
+        if let Some(version) = installed_version(stanza) {
+            return Some(version);
         }
     }
     None
+}
+
+/// The `Version:` of a stanza's fields when its `Status:` is `install ok installed`.
+fn installed_version(fields: &str) -> Option<String> {
+    let mut installed = false;
+    let mut version = None;
+    for line in fields.lines() {
+        if let Some(s) = line.strip_prefix("Status: ") {
+            installed = s.trim() == "install ok installed";
+        } else if let Some(v) = line.strip_prefix("Version: ") {
+            version = Some(v.trim().to_string());
+        }
+    }
+    version.filter(|_| installed)
 }
 
 /// `1:4.3.1+ds1-8` → `4.3.1+ds1-8` (the epoch goes; [`Version::parse`] reads the rest).
@@ -174,6 +186,21 @@ mod tests {
             1,
         );
         assert_eq!(dpkg_installed_version(&removed, "podman"), None);
+        // First stanza of the file; a removed stanza before an installed one (multi-arch).
+        let first =
+            "Package: podman\nStatus: install ok installed\nVersion: 5.4.2+ds1-1\n\nPackage: zsh\n";
+        assert_eq!(
+            dpkg_installed_version(first, "podman").as_deref(),
+            Some("5.4.2+ds1-1")
+        );
+        let after_removed = format!("{removed}\n{STATUS}");
+        assert_eq!(
+            dpkg_installed_version(&after_removed, "podman").as_deref(),
+            Some("4.3.1+ds1-8+deb12u1+b3")
+        );
+        // `Package: podman` not at a stanza's start (inside a description) is no stanza.
+        let inside = "Package: a\nStatus: install ok installed\nDescription: x\nPackage: podman\nVersion: 9.9\n";
+        assert_eq!(dpkg_installed_version(inside, "podman"), None);
         assert_eq!(upstream_version("2:5.4.2+ds1-1"), "5.4.2+ds1-1");
     }
 
