@@ -277,14 +277,14 @@ fn load_units(dirs: &[SearchDir], log: &mut Log) -> Vec<Source> {
                 continue;
             }
             let path = dir.path.join(name);
-            log.debug(&format!("Loading source unit file {}", path.display()));
+            log.debug_with(|| format!("Loading source unit file {}", path.display()));
             // A parse error leaves the name free: a same-named file further down may load.
             let Some(mut unit) = read_unit(&path, log) else {
                 continue;
             };
             seen.insert(name.to_string());
             for dropin in finder.find(name, dirs, log) {
-                log.debug(&format!("Loading drop-in {}", dropin.display()));
+                log.debug_with(|| format!("Loading drop-in {}", dropin.display()));
                 let conf = parsed
                     .entry(dropin)
                     .or_insert_with_key(|path| read_unit(path, log));
