@@ -18,6 +18,7 @@ pub mod probe;
 pub mod scope;
 pub mod signals;
 pub mod supervise;
+pub mod workdir;
 
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender};
