@@ -163,7 +163,7 @@ pub fn apply(ctx: &Context<'_>, plan: &Plan) -> Result<(), PlayError> {
     result
 }
 
-fn check_stop(ctx: &Context<'_>) -> Result<(), PlayError> {
+pub(super) fn check_stop(ctx: &Context<'_>) -> Result<(), PlayError> {
     if ctx.stop.is_set() {
         Err(PlayError::Interrupted)
     } else {
@@ -425,7 +425,9 @@ fn apply_pods(ctx: &Context<'_>, plan: &Plan, log: &UndoLog) -> Result<(), PlayE
                         .name(format!("pod {}", pod.name))
                         .stack_size(256 * 1024)
                         .spawn_scoped(s, move || {
-                            let result = apply_pod(ctx, pod, log, abort);
+                            let result =
+                                super::completion::wait_for_dependencies(ctx, plan, pod, abort)
+                                    .and_then(|()| apply_pod(ctx, pod, log, abort));
                             if result.is_err() {
                                 abort.store(true, Ordering::SeqCst);
                             }
@@ -536,7 +538,11 @@ fn apply_pod(
 
 /// Sleeps up to `duration`; true as soon as a stop is requested or another pod failed (checked
 /// every 200 ms: this only runs while the app starts).
-fn sleep_unless_aborted(ctx: &Context<'_>, abort: &AtomicBool, duration: Duration) -> bool {
+pub(super) fn sleep_unless_aborted(
+    ctx: &Context<'_>,
+    abort: &AtomicBool,
+    duration: Duration,
+) -> bool {
     let deadline = std::time::Instant::now() + duration;
     loop {
         if abort.load(Ordering::SeqCst) {

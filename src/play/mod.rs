@@ -9,6 +9,7 @@
 
 pub mod apply;
 pub mod cli;
+mod completion;
 pub mod down;
 pub mod dryrun;
 pub mod hostports;
@@ -59,6 +60,14 @@ pub enum PlayError {
     #[error("{workload}: init container {container} exited with code {code}{}", tail(.output))]
     InitFailed {
         workload: String,
+        container: String,
+        code: i32,
+        output: String,
+    },
+    #[error("{workload}: waits for {dependency} to complete, but its container {container} exited with code {code}{}", tail(.output))]
+    DependencyFailed {
+        workload: String,
+        dependency: String,
         container: String,
         code: i32,
         output: String,
