@@ -3,6 +3,10 @@
 
 /// Label put on every pod, container, volume and network a run creates: the owning unit.
 pub const LABEL_UNIT: &str = "io.quadplay.unit";
+/// Label on every pod: a digest of its effective spec (the pod plan, and the ConfigMap/Secret
+/// contents and Podman secrets it uses). `systemctl reload` and `play --dry-run` compare it with
+/// the new plan's to replace only the pods whose spec changed.
+pub const LABEL_SPEC_DIGEST: &str = "io.quadplay.spec-digest";
 /// Label carrying the app identity (unit name, or a hash of the YAML paths outside systemd).
 pub const LABEL_APP: &str = "io.quadplay.app";
 /// Label Podman's and quadplay's auto-update read to restart a container's unit.

@@ -39,7 +39,7 @@ pub struct Context<'a> {
 
 /// One object this run created.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Created {
+pub(super) enum Created {
     Pod(String),
     Secret(String),
     Volume(String),
@@ -48,10 +48,10 @@ enum Created {
 
 /// What to remove if the run fails; shared by the pod threads.
 #[derive(Debug, Default)]
-struct UndoLog(Mutex<Vec<Created>>);
+pub(super) struct UndoLog(Mutex<Vec<Created>>);
 
 impl UndoLog {
-    fn push(&self, created: Created) {
+    pub(super) fn push(&self, created: Created) {
         match self.0.lock() {
             Ok(mut log) => log.push(created),
             Err(p) => p.into_inner().push(created),
@@ -66,7 +66,7 @@ impl UndoLog {
     }
 
     /// Removes everything recorded, newest first; returns what could not be removed.
-    fn roll_back(&self, engine: &dyn Engine) -> Vec<String> {
+    pub(super) fn roll_back(&self, engine: &dyn Engine) -> Vec<String> {
         let created = self.take();
         let mut problems = Vec::new();
         let pods: Vec<String> = created
@@ -98,15 +98,15 @@ impl UndoLog {
     }
 }
 
-fn remove_dir(dir: &Path) -> std::io::Result<()> {
+pub(super) fn remove_dir(dir: &Path) -> std::io::Result<()> {
     match fs::remove_dir_all(dir) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),
     }
 }
 
-/// The plan with the run's identity labels on every pod and container, and stop timeouts
-/// bounded by the plan's, so that objects are findable after a crash and stops fit systemd's.
+/// The plan with the run's identity labels on every pod and container (and each pod's spec
+/// digest, see [`super::diff`]), and stop timeouts bounded by the plan's, so that objects are findable after a crash and stops fit systemd's.
 pub fn prepare(plan: &Plan) -> Plan {
     let mut plan = plan.clone();
     let mut labels = vec![(LABEL_APP.to_string(), plan.app.clone())];
@@ -133,6 +133,7 @@ pub fn prepare(plan: &Plan) -> Plan {
     for volume in &mut plan.volumes {
         volume.labels.extend(labels.iter().cloned());
     }
+    super::diff::stamp(&mut plan);
     plan
 }
 
@@ -205,7 +206,7 @@ fn apply_steps(ctx: &Context<'_>, plan: &Plan, log: &UndoLog) -> Result<(), Play
 }
 
 /// Pulls what the pull policies ask for, before any pod exists, telling systemd to wait longer.
-fn ensure_images(ctx: &Context<'_>, plan: &Plan) -> Result<(), PlayError> {
+pub(super) fn ensure_images(ctx: &Context<'_>, plan: &Plan) -> Result<(), PlayError> {
     let mut seen = BTreeSet::new();
     for pod in &plan.pods {
         for c in pod.init_containers.iter().chain(&pod.containers) {
@@ -262,7 +263,7 @@ fn pull_extending(ctx: &Context<'_>, image: &str, policy: PullPolicy) -> Result<
 /// the "other" bits, since rootless its uid is a subuid, not the file's owner. Only the per-app
 /// directory above is 0700: it keeps other host users out of secrets. Modes are set explicitly
 /// after creation so the process umask cannot narrow them.
-fn write_file_set(set: &FileSetPlan) -> Result<(), PlayError> {
+pub(super) fn write_file_set(set: &FileSetPlan) -> Result<(), PlayError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| PlayError::Files { path, source }
@@ -466,7 +467,7 @@ fn apply_pods(ctx: &Context<'_>, plan: &Plan, log: &UndoLog) -> Result<(), PlayE
     Ok(())
 }
 
-fn apply_pod(
+pub(super) fn apply_pod(
     ctx: &Context<'_>,
     pod: &PodPlan,
     log: &UndoLog,
