@@ -9,7 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use super::{ContainerState, Engine, EngineError, EventSink, Version, Watch, WatchEvent};
+use super::{
+    ContainerState, Engine, EngineError, EventSink, PodLabels, Version, Watch, WatchEvent,
+};
 use crate::plan::{ContainerPlan, NetworkPlan, PodPlan, PullPolicy, VolumePlan};
 
 #[derive(Debug, Clone)]
@@ -234,6 +236,16 @@ impl Engine for Fake {
             .iter()
             .filter(|(_, labels)| labels.get(key).map(String::as_str) == Some(value))
             .map(|(name, _)| name.clone())
+            .collect())
+    }
+
+    fn pod_labels(&self, key: &str, value: &str) -> Result<PodLabels, EngineError> {
+        let state = self.call(format!("pod_labels {key}={value}"))?;
+        Ok(state
+            .pods
+            .iter()
+            .filter(|(_, labels)| labels.get(key).map(String::as_str) == Some(value))
+            .map(|(name, labels)| (name.clone(), labels.clone()))
             .collect())
     }
 

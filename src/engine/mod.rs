@@ -109,6 +109,9 @@ pub enum WatchEvent {
     Ended,
 }
 
+/// Pod name → that pod's labels.
+pub type PodLabels = BTreeMap<String, BTreeMap<String, String>>;
+
 /// Receives watch events; returns false to end the watch.
 pub type EventSink = Box<dyn FnMut(WatchEvent) -> bool + Send>;
 
@@ -155,6 +158,9 @@ pub trait Engine: Send + Sync {
     fn remove_pods(&self, names: &[String]) -> Result<(), EngineError>;
     /// Names of pods carrying the label `key=value`.
     fn list_pods(&self, key: &str, value: &str) -> Result<Vec<String>, EngineError>;
+    /// Pods carrying the label `key=value`, each with all of its labels (reload compares the
+    /// spec digest label, see [`crate::plan::LABEL_SPEC_DIGEST`]).
+    fn pod_labels(&self, key: &str, value: &str) -> Result<PodLabels, EngineError>;
 
     fn create_container(&self, pod: &str, container: &ContainerPlan) -> Result<(), EngineError>;
     /// Creates and starts a container in one step (`podman run --detach`).

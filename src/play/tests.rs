@@ -442,6 +442,54 @@ fn pods_with_after_wait_for_their_wave_and_cycles_are_errors() {
 }
 
 #[test]
+fn a_pod_after_a_completed_one_starts_once_it_exited_zero() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let mut p = plan(RestartPolicy::Never, tmp.path());
+    // web2 is the one-shot job (a migration); web1 waits until it has exited with status 0.
+    p.pods[0].after = vec!["web2".into()];
+    p.pods[0].after_completed = vec!["web2".into()];
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            // The job runs a while: web1 must not be created before it is done.
+            while !fake.calls().iter().any(|c| c == "start web2-app") {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(400));
+            assert!(!fake.calls().iter().any(|c| c == "create_pod web1"));
+            fake.exit("web2-app", 0);
+        });
+        Run::new().exec(&fake, &p, true).unwrap();
+    });
+    let calls = fake.calls();
+    let pos = |l: &str| calls.iter().position(|c| c == l).unwrap();
+    assert!(pos("start web2-app") < pos("inspect web2-app"));
+    assert!(pos("inspect web2-app") < pos("create_pod web1"));
+}
+
+#[test]
+fn a_pod_after_a_failed_one_is_never_created_and_the_start_rolls_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    fake.lock().exit_on_start.insert("web2-app".into(), 3);
+    let mut p = plan(RestartPolicy::Never, tmp.path());
+    p.pods[0].after = vec!["web2".into()];
+    p.pods[0].after_completed = vec!["web2".into()];
+    let err = Run::new().exec(&fake, &p, false).unwrap_err();
+    assert!(
+        matches!(err, PlayError::DependencyFailed { code: 3, .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string().starts_with("Deployment/web1: waits for Deployment/web2 to complete, but its container web2-app exited with code 3"),
+        "{err}"
+    );
+    assert!(!fake.calls().iter().any(|c| c == "create_pod web1"));
+    let state = fake.lock();
+    assert!(state.pods.is_empty() && state.secrets.is_empty());
+}
+
+#[test]
 fn stop_during_start_rolls_back_and_exits_zero() {
     let tmp = tempfile::tempdir().unwrap();
     let fake = Fake::new();

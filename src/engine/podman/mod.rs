@@ -14,11 +14,11 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use self::argv::{
-    args, container_create_args, label_args, parse_states, pod_create_args, secret_create_args,
-    ANNOTATION_WHOLE, INSPECT_FORMAT, SECRET_REPLACE,
+    args, container_create_args, label_args, parse_pod_labels, parse_states, pod_create_args,
+    secret_create_args, ANNOTATION_WHOLE, INSPECT_FORMAT, SECRET_REPLACE,
 };
 use self::process::{is_missing, Call, Cli};
-use super::{ContainerState, Engine, EngineError, EventSink, Version, Watch};
+use super::{ContainerState, Engine, EngineError, EventSink, PodLabels, Version, Watch};
 use crate::plan::{ContainerPlan, Mount, NetworkPlan, PodPlan, PullPolicy, VolumePlan};
 
 /// The `podman` CLI, with the global arguments of the unit and the version detected once.
@@ -243,6 +243,25 @@ impl Engine for Podman {
             .map(str::to_string)
             .filter(|l| !l.is_empty())
             .collect())
+    }
+
+    fn pod_labels(&self, key: &str, value: &str) -> Result<PodLabels, EngineError> {
+        let action = "list pods";
+        let out = self.run(
+            action,
+            &args(&[
+                "pod",
+                "ps",
+                "--filter",
+                &format!("label={key}={value}"),
+                "--format",
+                "json",
+            ]),
+        )?;
+        parse_pod_labels(&out).map_err(|detail| EngineError::Output {
+            action: action.into(),
+            detail,
+        })
     }
 
     fn create_container(&self, pod: &str, container: &ContainerPlan) -> Result<(), EngineError> {
