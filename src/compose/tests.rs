@@ -178,6 +178,25 @@ fn completed_dependency_is_awaited_not_only_started() {
     );
 }
 
+/// Compose cannot start a second replica on a host port the first one holds; neither can
+/// quadplay: refused where the port is written, in both port syntaxes and with `scale`.
+#[test]
+fn replicas_with_a_published_host_port_are_refused_where_the_port_is() {
+    let e = err("services:\n  web:\n    image: x\n    ports: [\"80\", \"8080:80\"]\n    deploy: {replicas: 3}\n");
+    assert!(
+        e.starts_with("/srv/shop/compose.yaml:4:19: services.web.ports[1]: 3 replicas would each bind host port 8080"),
+        "{e}"
+    );
+    let e = err("services:\n  web:\n    image: x\n    scale: 2\n    ports:\n      - {target: 80, published: \"9000\"}\n");
+    assert!(
+        e.starts_with("/srv/shop/compose.yaml:6:9: services.web.ports[0]: 2 replicas would each bind host port 9000"),
+        "{e}"
+    );
+    // Without a host port the replicas are reached by name: a Deployment, no error.
+    let c = conv("services:\n  web:\n    image: x\n    ports: [\"80\"]\n    deploy: {replicas: 3}\n");
+    assert_eq!(docs(&c)[0]["kind"], "Deployment");
+}
+
 #[test]
 fn dependency_cycle_and_unknown_service_are_errors_with_lines() {
     let e = err("services:\n  a:\n    image: x\n    depends_on: [b]\n  b:\n    image: x\n    depends_on: [a]\n");
