@@ -193,7 +193,8 @@ fn replicas_with_a_published_host_port_are_refused_where_the_port_is() {
         "{e}"
     );
     // Without a host port the replicas are reached by name: a Deployment, no error.
-    let c = conv("services:\n  web:\n    image: x\n    ports: [\"80\"]\n    deploy: {replicas: 3}\n");
+    let c =
+        conv("services:\n  web:\n    image: x\n    ports: [\"80\"]\n    deploy: {replicas: 3}\n");
     assert_eq!(docs(&c)[0]["kind"], "Deployment");
 }
 
@@ -901,6 +902,45 @@ fn profiles_include_several_files_and_env_file() {
     .unwrap_err()
     .to_string();
     assert!(e.contains("dep.yaml:3:18: services.web.depends_on.debug: debug is not enabled by any active profile"), "{e}");
+}
+
+/// `uid`/`gid` cannot own a mounted file in Kubernetes; what compose means by them (that user
+/// can read it) is kept through the mode, with one warning; without a mode only a note.
+#[test]
+fn secret_owner_is_kept_as_read_permission() {
+    let text = "services:\n  db:\n    image: x\n    secrets:\n      - source: pw\n        uid: \"999\"\n        gid: \"999\"\n        mode: 0400\n      - source: pw\n        target: /etc/pw2\n        uid: \"999\"\n      - source: pw\n        target: /etc/pw3\n        uid: \"0\"\n        mode: 0400\nsecrets:\n  pw:\n    content: hunter2\n";
+    let c = conv(&text.replace("content: hunter2", "environment: HOME"));
+    let d = docs(&c);
+    let pod = d.iter().find(|d| d["kind"] == "Pod").unwrap();
+    let mode = |i: usize| pod["spec"]["volumes"][i]["secret"]["items"][0]["mode"].clone();
+    assert_eq!(
+        mode(0),
+        json!(0o404),
+        "the owner's read bit goes to every user"
+    );
+    assert_eq!(
+        mode(1),
+        Value::Null,
+        "no mode: Kubernetes' 0644, readable already"
+    );
+    assert_eq!(mode(2), json!(0o400), "uid 0 owns it anyway");
+    assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+    assert_warns(
+        &c,
+        "compose.yaml:8:15: services.db.secrets[0].mode: 0400 becomes 0404",
+    );
+    assert!(
+        c.notes
+            .iter()
+            .any(|n| n.contains("services.db.secrets[1].uid: the file belongs to root")),
+        "{:?}",
+        c.notes
+    );
+    let e = err(&text.replace("uid: \"999\"\n        gid", "uid: postgres\n        gid"));
+    assert!(
+        e.contains("services.db.secrets[0].uid: expected a numeric id, found \"postgres\""),
+        "{e}"
+    );
 }
 
 #[test]
