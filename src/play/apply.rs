@@ -25,6 +25,7 @@ use crate::plan::{
 use super::notify::Notifier;
 use super::probe::{self, ProbeKind, WaitFailure};
 use super::signals::StopFlag;
+use super::workdir::start_in_missing_workdir;
 use super::PlayError;
 
 /// Podman's default stop timeout, used when the plan gives none.
@@ -503,9 +504,8 @@ pub(super) fn apply_pod(
     }
     for c in &pod.containers {
         proceed()?;
-        engine
-            .run_container(&pod.name, c)
-            .map_err(container_err(c))?;
+        let started = engine.run_container(&pod.name, c);
+        start_in_missing_workdir(engine, c, started).map_err(container_err(c))?;
     }
     for c in &pod.containers {
         for (probe, kind) in [
@@ -570,9 +570,8 @@ fn run_init(ctx: &Context<'_>, pod: &PodPlan, init: &ContainerPlan) -> Result<()
     ctx.notifier
         .status(&format!("running init container {}", init.name));
     engine.create_container(&pod.name, init).map_err(err)?;
-    engine
-        .start(std::slice::from_ref(&init.name))
-        .map_err(err)?;
+    let started = engine.start(std::slice::from_ref(&init.name));
+    start_in_missing_workdir(engine, init, started).map_err(err)?;
     let code = engine.wait(&init.name).map_err(err)?;
     if code != 0 {
         let output = engine.logs_tail(&init.name, 5).unwrap_or_default();

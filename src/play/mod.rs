@@ -22,6 +22,7 @@ pub mod reload;
 pub mod scope;
 pub mod signals;
 pub mod supervise;
+pub mod workdir;
 
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender};
