@@ -144,8 +144,58 @@ fn dependency_order_puts_dependencies_first() {
         "shop-c"
     );
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);
-    let c = conv("services:\n  a:\n    image: x\n    depends_on:\n      m:\n        condition: service_completed_successfully\n  m:\n    image: x\n");
-    assert_warns(&c, ":6:9: services.a.depends_on.m.condition: service_completed_successfully: the pod starts once m is running");
+}
+
+/// `service_completed_successfully` → `io.quadplay.after-completed` (the executor waits for the
+/// job's exit status 0), kept apart from the ready-only dependencies; a job that restarts
+/// always could never complete, which is said where the condition is written.
+#[test]
+fn completed_dependency_is_awaited_not_only_started() {
+    let text = "services:\n  app:\n    image: x\n    depends_on:\n      migrate:\n        condition: service_completed_successfully\n      db:\n        condition: service_healthy\n  migrate:\n    image: x\n    depends_on: [db]\n  db:\n    image: x\n";
+    let c = conv(text);
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    let d = docs(&c);
+    let names: Vec<&Value> = d.iter().map(|d| &d["metadata"]["name"]).collect();
+    assert_eq!(
+        names,
+        [
+            &json!("shop-db"),
+            &json!("shop-migrate"),
+            &json!("shop-app")
+        ]
+    );
+    let notes = &d[2]["metadata"]["annotations"];
+    assert_eq!(notes["io.quadplay.after"], "shop-db");
+    assert_eq!(notes["io.quadplay.after-completed"], "shop-migrate");
+    assert_eq!(d[1]["spec"]["restartPolicy"], "Never");
+    let e = err(&text.replace(
+        "  migrate:\n    image: x\n",
+        "  migrate:\n    image: x\n    restart: always\n",
+    ));
+    assert!(
+        e.starts_with("/srv/shop/compose.yaml:5:7: services.app.depends_on.migrate: service_completed_successfully: that service restarts always"),
+        "{e}"
+    );
+}
+
+/// Compose cannot start a second replica on a host port the first one holds; neither can
+/// quadplay: refused where the port is written, in both port syntaxes and with `scale`.
+#[test]
+fn replicas_with_a_published_host_port_are_refused_where_the_port_is() {
+    let e = err("services:\n  web:\n    image: x\n    ports: [\"80\", \"8080:80\"]\n    deploy: {replicas: 3}\n");
+    assert!(
+        e.starts_with("/srv/shop/compose.yaml:4:19: services.web.ports[1]: 3 replicas would each bind host port 8080"),
+        "{e}"
+    );
+    let e = err("services:\n  web:\n    image: x\n    scale: 2\n    ports:\n      - {target: 80, published: \"9000\"}\n");
+    assert!(
+        e.starts_with("/srv/shop/compose.yaml:6:9: services.web.ports[0]: 2 replicas would each bind host port 9000"),
+        "{e}"
+    );
+    // Without a host port the replicas are reached by name: a Deployment, no error.
+    let c =
+        conv("services:\n  web:\n    image: x\n    ports: [\"80\"]\n    deploy: {replicas: 3}\n");
+    assert_eq!(docs(&c)[0]["kind"], "Deployment");
 }
 
 #[test]
@@ -852,6 +902,45 @@ fn profiles_include_several_files_and_env_file() {
     .unwrap_err()
     .to_string();
     assert!(e.contains("dep.yaml:3:18: services.web.depends_on.debug: debug is not enabled by any active profile"), "{e}");
+}
+
+/// `uid`/`gid` cannot own a mounted file in Kubernetes; what compose means by them (that user
+/// can read it) is kept through the mode, with one warning; without a mode only a note.
+#[test]
+fn secret_owner_is_kept_as_read_permission() {
+    let text = "services:\n  db:\n    image: x\n    secrets:\n      - source: pw\n        uid: \"999\"\n        gid: \"999\"\n        mode: 0400\n      - source: pw\n        target: /etc/pw2\n        uid: \"999\"\n      - source: pw\n        target: /etc/pw3\n        uid: \"0\"\n        mode: 0400\nsecrets:\n  pw:\n    content: hunter2\n";
+    let c = conv(&text.replace("content: hunter2", "environment: HOME"));
+    let d = docs(&c);
+    let pod = d.iter().find(|d| d["kind"] == "Pod").unwrap();
+    let mode = |i: usize| pod["spec"]["volumes"][i]["secret"]["items"][0]["mode"].clone();
+    assert_eq!(
+        mode(0),
+        json!(0o404),
+        "the owner's read bit goes to every user"
+    );
+    assert_eq!(
+        mode(1),
+        Value::Null,
+        "no mode: Kubernetes' 0644, readable already"
+    );
+    assert_eq!(mode(2), json!(0o400), "uid 0 owns it anyway");
+    assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+    assert_warns(
+        &c,
+        "compose.yaml:8:15: services.db.secrets[0].mode: 0400 becomes 0404",
+    );
+    assert!(
+        c.notes
+            .iter()
+            .any(|n| n.contains("services.db.secrets[1].uid: the file belongs to root")),
+        "{:?}",
+        c.notes
+    );
+    let e = err(&text.replace("uid: \"999\"\n        gid", "uid: postgres\n        gid"));
+    assert!(
+        e.contains("services.db.secrets[0].uid: expected a numeric id, found \"postgres\""),
+        "{e}"
+    );
 }
 
 #[test]

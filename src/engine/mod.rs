@@ -11,6 +11,7 @@ pub mod fake;
 pub mod netns;
 pub mod podman;
 pub mod version;
+pub mod workdir;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -165,6 +166,10 @@ pub trait Engine: Send + Sync {
     /// Creates and starts a container in one step (`podman run --detach`).
     fn run_container(&self, pod: &str, container: &ContainerPlan) -> Result<(), EngineError>;
     fn start(&self, names: &[String]) -> Result<(), EngineError>;
+    /// Makes the directory `path` (absolute; missing parents too) in a created container's root
+    /// file system, owned by the container's user: the working directory the image lacks
+    /// ([`workdir`]).
+    fn make_dir(&self, container: &str, path: &str) -> Result<(), EngineError>;
     /// Blocks until the container exits; its exit code.
     fn wait(&self, name: &str) -> Result<i32, EngineError>;
     fn inspect(&self, names: &[String]) -> Result<Vec<ContainerState>, EngineError>;

@@ -18,6 +18,11 @@ pub const LABEL_AUTOUPDATE_AUTHFILE: &str = "io.containers.autoupdate.authfile";
 /// Workload annotation: workloads (Pod or controller names, comma-separated) whose pods must
 /// be ready before this workload's pods are created, e.g. `io.quadplay.after: "db,cache"`.
 pub const AFTER_ANNOTATION: &str = "io.quadplay.after";
+/// Workload annotation: workloads whose pods must have run to completion, every container
+/// exited with status 0, before this workload's pods are created (a one-shot job such as a
+/// database migration), e.g. `io.quadplay.after-completed: "migrate"`. A non-zero exit fails
+/// the start. What compose's `depends_on: condition: service_completed_successfully` becomes.
+pub const AFTER_COMPLETED_ANNOTATION: &str = "io.quadplay.after-completed";
 /// Workload annotation: more DNS names for its pods on the shared network (comma-separated),
 /// e.g. a compose service name Kubernetes forbids (`plausible_db`) or a `container_name`.
 pub const ALIASES_ANNOTATION: &str = "io.quadplay.aliases";

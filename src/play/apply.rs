@@ -25,6 +25,7 @@ use crate::plan::{
 use super::notify::Notifier;
 use super::probe::{self, ProbeKind, WaitFailure};
 use super::signals::StopFlag;
+use super::workdir::start_in_missing_workdir;
 use super::PlayError;
 
 /// Podman's default stop timeout, used when the plan gives none.
@@ -164,7 +165,7 @@ pub fn apply(ctx: &Context<'_>, plan: &Plan) -> Result<(), PlayError> {
     result
 }
 
-fn check_stop(ctx: &Context<'_>) -> Result<(), PlayError> {
+pub(super) fn check_stop(ctx: &Context<'_>) -> Result<(), PlayError> {
     if ctx.stop.is_set() {
         Err(PlayError::Interrupted)
     } else {
@@ -426,7 +427,9 @@ fn apply_pods(ctx: &Context<'_>, plan: &Plan, log: &UndoLog) -> Result<(), PlayE
                         .name(format!("pod {}", pod.name))
                         .stack_size(256 * 1024)
                         .spawn_scoped(s, move || {
-                            let result = apply_pod(ctx, pod, log, abort, false);
+                            let result =
+                                super::completion::wait_for_dependencies(ctx, plan, pod, abort)
+                                    .and_then(|()| apply_pod(ctx, pod, log, abort, false));
                             if result.is_err() {
                                 abort.store(true, Ordering::SeqCst);
                             }
@@ -504,9 +507,8 @@ pub(super) fn apply_pod(
     }
     for c in &pod.containers {
         proceed()?;
-        engine
-            .run_container(&pod.name, c)
-            .map_err(container_err(c))?;
+        let started = engine.run_container(&pod.name, c);
+        start_in_missing_workdir(engine, c, started).map_err(container_err(c))?;
     }
     for c in &pod.containers {
         for (probe, kind) in [
@@ -541,7 +543,11 @@ pub(super) fn apply_pod(
 
 /// Sleeps up to `duration`; true as soon as a stop is requested or another pod failed (checked
 /// every 200 ms: this only runs while the app starts).
-fn sleep_unless_aborted(ctx: &Context<'_>, abort: &AtomicBool, duration: Duration) -> bool {
+pub(super) fn sleep_unless_aborted(
+    ctx: &Context<'_>,
+    abort: &AtomicBool,
+    duration: Duration,
+) -> bool {
     let deadline = std::time::Instant::now() + duration;
     loop {
         if abort.load(Ordering::SeqCst) {
@@ -568,9 +574,8 @@ fn run_init(ctx: &Context<'_>, pod: &PodPlan, init: &ContainerPlan) -> Result<()
     ctx.notifier
         .status(&format!("running init container {}", init.name));
     engine.create_container(&pod.name, init).map_err(err)?;
-    engine
-        .start(std::slice::from_ref(&init.name))
-        .map_err(err)?;
+    let started = engine.start(std::slice::from_ref(&init.name));
+    start_in_missing_workdir(engine, init, started).map_err(err)?;
     let code = engine.wait(&init.name).map_err(err)?;
     if code != 0 {
         let output = engine.logs_tail(&init.name, 5).unwrap_or_default();

@@ -244,7 +244,18 @@ pub fn describe(plan: &Plan) -> String {
             if p.after.is_empty() {
                 String::new()
             } else {
-                format!(", after {}", p.after.join(" "))
+                let after: Vec<String> = p
+                    .after
+                    .iter()
+                    .map(|a| {
+                        if p.after_completed.contains(a) {
+                            format!("{a} (completed)")
+                        } else {
+                            a.clone()
+                        }
+                    })
+                    .collect();
+                format!(", after {}", after.join(" "))
             },
         ));
     }

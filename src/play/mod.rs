@@ -9,6 +9,7 @@
 
 pub mod apply;
 pub mod cli;
+mod completion;
 pub mod control;
 pub mod diff;
 pub mod down;
@@ -21,6 +22,7 @@ pub mod reload;
 pub mod scope;
 pub mod signals;
 pub mod supervise;
+pub mod workdir;
 
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender};
@@ -62,6 +64,14 @@ pub enum PlayError {
     #[error("{workload}: init container {container} exited with code {code}{}", tail(.output))]
     InitFailed {
         workload: String,
+        container: String,
+        code: i32,
+        output: String,
+    },
+    #[error("{workload}: waits for {dependency} to complete, but its container {container} exited with code {code}{}", tail(.output))]
+    DependencyFailed {
+        workload: String,
+        dependency: String,
         container: String,
         code: i32,
         output: String,

@@ -172,6 +172,7 @@ fn start_order(plan: &Plan, set: &BTreeSet<&str>) -> Vec<String> {
         let ready = pending.iter().position(|p| {
             p.after
                 .iter()
+                .chain(&p.after_completed)
                 .all(|a| !set.contains(a.as_str()) || order.contains(a))
         });
         // A cycle was refused by the planner; take the first rather than loop.

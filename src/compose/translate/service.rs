@@ -14,7 +14,7 @@ use super::env::{command_words, env_files, environment, escape_k8s_vars, merge_e
 use super::health::{depends_on, healthcheck, Dependency};
 use super::runtime::{self, duration_secs, no_equivalent, quantity};
 use super::{ports, sanitize_name, secrets, volumes, Shared};
-use crate::plan::{AFTER_ANNOTATION, ALIASES_ANNOTATION};
+use crate::plan::{AFTER_ANNOTATION, AFTER_COMPLETED_ANNOTATION, ALIASES_ANNOTATION};
 
 /// One converted service.
 pub(super) struct ServiceDoc {
@@ -34,6 +34,8 @@ pub(super) struct Parts {
     pub env: Vec<(String, String)>,
     pub env_file: Vec<(String, String)>,
     pub ports: Vec<ContainerPort>,
+    /// Where each published host port was asked for (line, key path, port).
+    pub published: Vec<(At, String, u16)>,
     pub mounts: Vec<VolumeMount>,
     pub volumes: Vec<Volume>,
     pub restart: Option<&'static str>,
@@ -94,9 +96,24 @@ pub(super) fn convert_service(
             pod_key(ctx, &mut s, &e, &key)?;
         }
     }
+    refuse_shared_host_port(ctx, &s)?;
     let image = image(ctx, &mut s)?;
     let container = container(&s.name, image, &mut s.p);
     Ok(pod_doc(ctx, s, container))
+}
+
+/// Replicas of one service cannot all bind one host port: compose fails to start the second,
+/// quadplay's executor refuses the Deployment. Said at conversion, where the port is written.
+fn refuse_shared_host_port(ctx: &Ctx, s: &Svc) -> Result<(), ComposeError> {
+    let replicas = s.p.replicas.unwrap_or(1);
+    match s.p.published.first() {
+        Some((line, key, port)) if replicas > 1 => Err(ctx.invalid(
+            *line,
+            key,
+            format!("{replicas} replicas would each bind host port {port} (compose fails to start the second, too); publish it from a service with one replica, or leave out the host port and reach the replicas by service name"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The image to run: `image:`, else the one `build:` would make (with the command to make it).
@@ -236,14 +253,21 @@ fn pod_doc(ctx: &mut Ctx, mut s: Svc, container: Container) -> ServiceDoc {
 /// order, more DNS names).
 fn annotations(s: &mut Svc) -> Strings {
     let mut out = std::mem::take(&mut s.p.annotations);
-    if !s.p.depends_on.is_empty() {
-        // quadplay's executor creates this workload's pods once those are ready.
-        let after: Vec<String> =
+    // quadplay's executor creates this workload's pods once those are ready, or (completed)
+    // once their containers exited with status 0.
+    for (annotation, completed) in [
+        (AFTER_ANNOTATION, false),
+        (AFTER_COMPLETED_ANNOTATION, true),
+    ] {
+        let names: Vec<String> =
             s.p.depends_on
                 .iter()
+                .filter(|d| d.completed == completed)
                 .map(|d| sanitize_name(&format!("{}-{}", s.sh.app, d.name)))
                 .collect();
-        out.insert(AFTER_ANNOTATION.into(), after.join(","));
+        if !names.is_empty() {
+            out.insert(annotation.into(), names.join(","));
+        }
     }
     let aliases = &mut s.p.aliases;
     aliases.retain(|a| *a != s.name);
@@ -273,8 +297,12 @@ fn container_key(ctx: &mut Ctx, s: &mut Svc, e: &Entry, key: &str) -> Result<boo
                 return Err(ctx.invalid(v.line, key, "expected a list of ports"));
             };
             for (i, it) in items.iter().enumerate() {
-                p.ports
-                    .extend(ports::port(ctx, it, &format!("{key}[{i}]"))?);
+                let k = format!("{key}[{i}]");
+                let found = ports::port(ctx, it, &k)?;
+                for h in found.iter().filter_map(|c| c.host_port) {
+                    p.published.push((it.line, k.clone(), h));
+                }
+                p.ports.extend(found);
             }
         }
         "volumes" => {

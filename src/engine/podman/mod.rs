@@ -294,6 +294,22 @@ impl Engine for Podman {
             .map(|_| ())
     }
 
+    fn make_dir(&self, container: &str, path: &str) -> Result<(), EngineError> {
+        let action = format!("create directory {path} in container {container}");
+        let archive = super::workdir::dir_archive(path).ok_or_else(|| EngineError::Failed {
+            action: action.clone(),
+            message: "not an absolute path without `.` or `..`".into(),
+            code: None,
+        })?;
+        // `cp -` extracts a tar stream; the default --archive owns it to the container's user.
+        let argv = args(&["cp", "-", &format!("{container}:/")]);
+        let call = Call {
+            input: Some(&archive),
+            ..Call::default()
+        };
+        self.cli.run_with(&action, &argv, call).map(|_| ())
+    }
+
     fn wait(&self, name: &str) -> Result<i32, EngineError> {
         let out = self.run(&format!("wait {name}"), &args(&["wait", name]))?;
         out.trim().parse().map_err(|_| EngineError::Output {
