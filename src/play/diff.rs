@@ -7,8 +7,7 @@
 //! and its named volumes' definitions. A ConfigMap value read through `configMapKeyRef` is already
 //! in the container's env. Left out on purpose: where in the YAML a port was written (moving a
 //! line must not restart anything) and `io.quadplay.after`/`after-completed` (start order, not
-//! spec). Secret values
-//! enter only mixed with the whole spec, never alone.
+//! spec). Secret values enter only mixed with the whole spec, never alone.
 //!
 //! `systemctl reload` (see [`super::reload`]) and `quadplay play --dry-run` both compare the
 //! running pods' labels with [`diff`], so the dry run shows exactly what a reload would do.
