@@ -22,26 +22,31 @@ use crate::engine::{ContainerState, Engine, EngineError, Watch, WatchEvent};
 use crate::plan::ExitCodePropagation;
 use crate::plan::{ContainerPlan, Plan, Probe, RestartPolicy, LABEL_APP};
 
+use super::control::Pending;
 use super::probe;
 use super::signals::StopFlag;
 use super::PlayError;
 
 /// What the supervisor hears about.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Msg {
     Watch(WatchEvent),
     Signal(i32),
     /// A container failed its liveness probe `failureThreshold` times in a row.
     Liveness(String),
+    /// A client of the control socket asks for a reload or a pod replacement.
+    Control(Pending),
 }
 
 /// How supervision ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Outcome {
     /// Every container is done; the exit status per ExitCodePropagation.
     Done(u8),
     /// A stop was requested.
     Stopped,
+    /// A control request: the caller applies it, then supervises the app it leaves.
+    Control(Pending),
 }
 
 /// How often to look when the event stream cannot be kept up.
@@ -315,6 +320,7 @@ fn event_loop(
                 }
             }
             Ok(Msg::Liveness(name)) => on_liveness_failure(engine, plan, &name),
+            Ok(Msg::Control(pending)) => return Ok(Outcome::Control(pending)),
             Err(RecvTimeoutError::Timeout) => check = true,
             Err(RecvTimeoutError::Disconnected) => {
                 return Err(PlayError::Internal("supervisor channel closed".into()))

@@ -3,17 +3,23 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::super::objects::{ExecAction, Probe};
+use super::super::objects::{ExecAction, Object, Probe};
 use super::super::tree::{At, Entry, Item, Node};
 use super::super::ComposeError;
 use super::ctx::Ctx;
 use super::runtime::duration_secs;
+use super::service::ServiceDoc;
 use super::Shared;
 
 /// A service this one starts after, by its Kubernetes name, and where it was named.
 #[derive(Debug, Clone)]
 pub(super) struct Dependency {
     pub name: String,
+    pub line: At,
+    /// `services.<svc>.depends_on.<dep>`: where it was asked for.
+    pub key: String,
+    /// `condition: service_completed_successfully`: it must have exited with status 0.
+    pub completed: bool,
 }
 
 /// `depends_on` (a list, or a mapping with `condition`/`required`) → the services this one
@@ -47,6 +53,7 @@ pub(super) fn depends_on(
     for (dep, line, opts) in list {
         let k = format!("{key}.{dep}");
         let mut required = true;
+        let mut completed = false;
         if let Some(o) = &opts {
             for c in ctx.map(o, &k)?.to_vec() {
                 let ck = format!("{k}.{}", c.key);
@@ -55,7 +62,7 @@ pub(super) fn depends_on(
                         let cond = ctx.string(&c.value, &ck)?;
                         match cond.as_str() {
                             "service_started" | "service_healthy" => {}
-                            "service_completed_successfully" => ctx.warn(c.line, &ck, format!("{cond}: the pod starts once {dep} is running and ready, not once it has exited; make {dep}'s work part of this service's entrypoint if it must finish first")),
+                            "service_completed_successfully" => completed = true,
                             _ => return Err(ctx.invalid(c.value.line, &ck, format!("unknown condition {cond:?} (service_started, service_healthy, service_completed_successfully)"))),
                         }
                     }
@@ -72,6 +79,9 @@ pub(super) fn depends_on(
         match sh.names.get(&dep) {
             Some(name) => out.push(Dependency {
                 name: name.clone(),
+                line,
+                key: k.clone(),
+                completed,
             }),
             None if sh.disabled.contains(&dep) && !required => {}
             None if sh.disabled.contains(&dep) => {
@@ -221,4 +231,27 @@ pub(super) fn dependency_order(
         })?;
     }
     Ok(done)
+}
+
+/// A service waited for with `service_completed_successfully` must be able to complete: one
+/// that restarts always (`restart: always`/`unless-stopped`, or replicas, which make a
+/// Deployment) never does, and the app would never start. Said now, where it is written.
+pub(super) fn check_completions(
+    ctx: &mut Ctx,
+    docs: &[ServiceDoc],
+    deps: &BTreeMap<String, Vec<Dependency>>,
+) -> Result<(), ComposeError> {
+    for d in deps.values().flatten().filter(|d| d.completed) {
+        let restarts = docs
+            .iter()
+            .find(|s| s.name == d.name)
+            .is_some_and(|s| match &s.doc {
+                Object::Pod(p) => p.spec.restart_policy == Some("Always"),
+                _ => true,
+            });
+        if restarts {
+            return Err(ctx.invalid(d.line, &d.key, "service_completed_successfully: that service restarts always (restart: always or unless-stopped, or replicas > 1), so it never completes; give it restart: \"no\" or on-failure"));
+        }
+    }
+    Ok(())
 }

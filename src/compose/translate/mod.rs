@@ -115,6 +115,7 @@ pub fn project(project: &Project) -> Result<Converted, ComposeError> {
         deps.insert(converted.name.clone(), converted.depends_on.clone());
         docs.push(converted);
     }
+    health::check_completions(&mut ctx, &docs, &deps)?;
     let order = health::dependency_order(&mut ctx, &entries, &names, &deps)?;
     let first = project.files.first().cloned().unwrap_or_default();
     let mut yaml = format!(

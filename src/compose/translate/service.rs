@@ -14,7 +14,7 @@ use super::env::{command_words, env_files, environment, escape_k8s_vars, merge_e
 use super::health::{depends_on, healthcheck, Dependency};
 use super::runtime::{self, duration_secs, no_equivalent, quantity};
 use super::{ports, sanitize_name, secrets, volumes, Shared};
-use crate::plan::{AFTER_ANNOTATION, ALIASES_ANNOTATION};
+use crate::plan::{AFTER_ANNOTATION, AFTER_COMPLETED_ANNOTATION, ALIASES_ANNOTATION};
 
 /// One converted service.
 pub(super) struct ServiceDoc {
@@ -236,14 +236,21 @@ fn pod_doc(ctx: &mut Ctx, mut s: Svc, container: Container) -> ServiceDoc {
 /// order, more DNS names).
 fn annotations(s: &mut Svc) -> Strings {
     let mut out = std::mem::take(&mut s.p.annotations);
-    if !s.p.depends_on.is_empty() {
-        // quadplay's executor creates this workload's pods once those are ready.
-        let after: Vec<String> =
+    // quadplay's executor creates this workload's pods once those are ready, or (completed)
+    // once their containers exited with status 0.
+    for (annotation, completed) in [
+        (AFTER_ANNOTATION, false),
+        (AFTER_COMPLETED_ANNOTATION, true),
+    ] {
+        let names: Vec<String> =
             s.p.depends_on
                 .iter()
+                .filter(|d| d.completed == completed)
                 .map(|d| sanitize_name(&format!("{}-{}", s.sh.app, d.name)))
                 .collect();
-        out.insert(AFTER_ANNOTATION.into(), after.join(","));
+        if !names.is_empty() {
+            out.insert(annotation.into(), names.join(","));
+        }
     }
     let aliases = &mut s.p.aliases;
     aliases.retain(|a| *a != s.name);

@@ -112,6 +112,14 @@ pub fn convert(src: &Source, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
     play.extend(yaml.iter().cloned());
     service.add_cmdline(SERVICE, "ExecStart", &play);
 
+    if !is_oneshot(unit)? && service.lookup(SERVICE, "ExecReload").is_none() {
+        // `systemctl reload`: the running executor applies only what changed in the YAML and
+        // waits for the outcome (see play::control); the unit is found by $PODMAN_SYSTEMD_UNIT.
+        let mut reload = vec![quadplay.to_string(), "reload".to_string()];
+        reload.extend(yaml.iter().cloned());
+        service.add_cmdline(SERVICE, "ExecReload", &reload);
+    }
+
     let mut down = vec![quadplay.to_string(), "down".to_string()];
     down.extend(globals);
     match unit.lookup_bool(GROUP, "KubeDownForce") {
@@ -234,7 +242,7 @@ mod tests {
         let out = convert1("basic.kube", "[Kube]\nYaml=deployment.yml\n").unwrap();
         assert_eq!(
             out,
-            "[X-Kube]\nYaml=deployment.yml\n\n[Unit]\nWants=network-online.target\nAfter=network-online.target\nSourcePath=/etc/containers/systemd/basic.kube\nRequiresMountsFor=%t/containers\n\n[Service]\nKillMode=mixed\nEnvironment=PODMAN_SYSTEMD_UNIT=%n\nType=notify\nNotifyAccess=main\nSyslogIdentifier=%N\nExecStart=/usr/bin/quadplay play /etc/containers/systemd/deployment.yml\nExecStopPost=/usr/bin/quadplay down /etc/containers/systemd/deployment.yml\n"
+            "[X-Kube]\nYaml=deployment.yml\n\n[Unit]\nWants=network-online.target\nAfter=network-online.target\nSourcePath=/etc/containers/systemd/basic.kube\nRequiresMountsFor=%t/containers\n\n[Service]\nKillMode=mixed\nEnvironment=PODMAN_SYSTEMD_UNIT=%n\nType=notify\nNotifyAccess=main\nSyslogIdentifier=%N\nExecStart=/usr/bin/quadplay play /etc/containers/systemd/deployment.yml\nExecReload=/usr/bin/quadplay reload /etc/containers/systemd/deployment.yml\nExecStopPost=/usr/bin/quadplay down /etc/containers/systemd/deployment.yml\n"
         );
     }
 
@@ -294,6 +302,10 @@ mod tests {
         assert_eq!(line(&out, "KillMode"), Some("control-group"));
         assert_eq!(line(&out, "Type"), Some("oneshot"));
         assert_eq!(line(&out, "NotifyAccess"), None);
+        // A oneshot run has no executor left to reload; a reload of the user's own is kept.
+        assert_eq!(line(&out, "ExecReload"), None);
+        let out = K.convert("[Service]\nExecReload=/bin/true\n").unwrap();
+        assert_eq!(line(&out, "ExecReload"), Some("/bin/true"));
         K.fails_with(
             "[Service]\nKillMode=process\n",
             ":4: KillMode: invalid KillMode 'process'",
