@@ -184,6 +184,11 @@ pub struct PortOrigin {
     pub field: String,
 }
 
+/// `quadplay play --max-restarts` when not given: restarts of one container in one crash loop
+/// before the app is stopped and its unit fails. The generator writes it into every `.kube`
+/// unit's `ExecStart=` (`[Kube] MaxRestarts=` changes it), so that the limit in force is visible.
+pub const DEFAULT_MAX_RESTARTS: u32 = 5;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RestartPolicy {
     #[default]
@@ -240,6 +245,9 @@ pub struct ContainerPlan {
     /// Seconds (terminationGracePeriodSeconds, bounded by the plan's stop timeout).
     pub stop_timeout: Option<u64>,
     pub restart_policy: RestartPolicy,
+    /// Podman restarts it per `restart_policy` (`--restart`); false: `--restart no`, and the
+    /// executor's supervisor restarts it with back-off (only `--detach` leaves it to Podman).
+    pub podman_restarts: bool,
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
     pub liveness: Option<Probe>,

@@ -9,6 +9,7 @@
 
 pub mod apply;
 pub mod cli;
+pub mod crashloop;
 pub mod down;
 pub mod dryrun;
 pub mod hostports;
@@ -96,6 +97,8 @@ pub enum PlayError {
     Aborted,
     #[error("{} problem(s) while tearing down:\n  {}", .0.len(), join(.0))]
     Down(Vec<DownError>),
+    #[error("{}: exited with code {} after {} restart(s) in a crash loop: --max-restarts reached, the app was stopped{}", .0.container, .0.exit_code, .0.restarts, tail(.1))]
+    CrashLoop(supervise::GaveUp, String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -127,6 +130,8 @@ pub struct RunOptions {
     /// for a port an earlier run still holds (see [`hostports`]); `None` skips the check (a
     /// remote Podman binds on another machine).
     pub port_wait: Option<Duration>,
+    /// When and how often the supervisor restarts exited containers.
+    pub backoff: crashloop::Backoff,
 }
 
 /// Prints the plan's warnings on stderr; with `strict` they are an error.
@@ -152,7 +157,14 @@ pub fn execute(
     tx: &Sender<Msg>,
     rx: &Receiver<Msg>,
 ) -> Result<u8, PlayError> {
-    let plan = apply::prepare(plan);
+    let mut plan = apply::prepare(plan);
+    if options.detach {
+        // No supervisor stays to restart containers: Podman does, per restartPolicy.
+        plan.pods
+            .iter_mut()
+            .flat_map(|p| p.containers.iter_mut())
+            .for_each(|c| c.podman_restarts = true);
+    }
     notifier.status("removing leftovers of an earlier run");
     apply::clear_leftovers(engine, &plan)?;
     if let Some(wait) = options.port_wait {
@@ -185,8 +197,24 @@ pub fn execute(
         return Ok(0);
     }
     release_free_memory();
-    let outcome = supervise::supervise(engine, &plan, stop, tx, rx);
+    let settings = supervise::Settings {
+        backoff: options.backoff,
+        notifier,
+    };
+    let outcome = supervise::supervise(engine, &plan, settings, stop, tx, rx);
     let code = match outcome {
+        Ok(Outcome::GaveUp(g)) => {
+            notifier.stopping(&format!(
+                "{}: CrashLoopBackOff, {} restarts: --max-restarts reached, stopping",
+                g.container, g.restarts
+            ));
+            let output = engine.logs_tail(&g.name, 10).unwrap_or_default();
+            let errors = down::teardown(engine, &plan, false, Scope::Planned);
+            for e in &errors {
+                eprintln!("quadplay: while stopping: {e}");
+            }
+            return Err(PlayError::CrashLoop(g, output));
+        }
         Ok(Outcome::Stopped) => {
             notifier.stopping("stopping");
             0
