@@ -2,11 +2,12 @@
 //!
 //! Podman's own `--restart` restarts an exited container at once, forever: a container that
 //! exits right after start spins, and systemd never hears of it. So the supervisor restarts
-//! containers itself, and this module decides when: the first restart of a loop waits
-//! [`Backoff::initial`] (10 s), each further one twice as long up to [`Backoff::max`] (5 min);
-//! a container that ran [`Backoff::reset_after`] (10 min) before it exited starts a new loop.
-//! After [`Backoff::max_restarts`] restarts in one loop the next exit gives up: the executor
-//! tears the app down and fails, so that the unit's `Restart=`/`OnFailure=` and monitoring see it.
+//! containers itself, and this module decides when, as the kubelet does: the first restart of a
+//! loop at once, the next after [`Backoff::initial`] (10 s), each further one twice as long up to
+//! [`Backoff::max`] (5 min); a container that ran [`Backoff::reset_after`] (10 min) before it
+//! exited starts a new loop. After [`Backoff::max_restarts`] restarts in one loop the next exit
+//! gives up: the executor tears the app down and fails, so that the unit's
+//! `Restart=`/`OnFailure=` and monitoring see it.
 //!
 //! Every method takes the current time as an argument: tests drive it with made-up instants.
 
@@ -36,9 +37,13 @@ impl Backoff {
         }
     }
 
-    /// The delay before restart number `n` (0-based) of a loop.
+    /// The delay before restart number `n` (0-based) of a loop: none for the first (a single
+    /// crash is not a loop), then `initial` doubling up to `max`.
     pub fn delay(&self, n: u32) -> Duration {
-        let factor = 1u32.checked_shl(n.min(31)).unwrap_or(u32::MAX);
+        let Some(doublings) = n.checked_sub(1) else {
+            return Duration::ZERO;
+        };
+        let factor = 1u32.checked_shl(doublings.min(31)).unwrap_or(u32::MAX);
         self.initial.saturating_mul(factor).min(self.max)
     }
 }
@@ -118,8 +123,8 @@ mod tests {
     #[test]
     fn delays_double_from_ten_seconds_up_to_five_minutes() {
         let b = Backoff::kubelet(100);
-        let delays: Vec<u64> = (0..8).map(|n| b.delay(n).as_secs()).collect();
-        assert_eq!(delays, [10, 20, 40, 80, 160, 300, 300, 300]);
+        let delays: Vec<u64> = (0..9).map(|n| b.delay(n).as_secs()).collect();
+        assert_eq!(delays, [0, 10, 20, 40, 80, 160, 300, 300, 300]);
         assert_eq!(b.delay(1000), secs(300));
     }
 
@@ -142,7 +147,7 @@ mod tests {
             }
         }
         // Each wait is the 1 s it ran plus the back-off.
-        assert_eq!(waits, [11, 21, 41]);
+        assert_eq!(waits, [1, 11, 21]);
         assert_eq!((c.restarts, c.streak, c.last_exit), (3, 3, Some(1)));
         assert!(!c.backing_off());
     }
@@ -161,9 +166,9 @@ mod tests {
         };
         assert_eq!(c.due, Some(at));
         c.restarted(at);
-        // Two restarts used; running 10 minutes forgives them.
+        // Two restarts used; running 10 minutes forgives them: the next restart is at once.
         let later = at + secs(600);
-        assert_eq!(c.exited(later, 0, &b), Decision::RestartAt(later + secs(10)));
+        assert_eq!(c.exited(later, 0, &b), Decision::RestartAt(later));
         assert_eq!((c.restarts, c.streak), (2, 0));
         // Without the reset the limit holds.
         let mut d = CrashLoop::new(t0);

@@ -4,7 +4,7 @@
 //! `--detach`, where no supervisor stays), and when one exits and its pod's `restartPolicy`
 //! says so, this loop starts it again after the kubelet's back-off ([`super::crashloop`]). Podman
 //! restarts at once and forever, so a container that exits at start would spin unseen; here it
-//! backs off (10 s doubling to 5 min), `STATUS=` names it ("web/app: CrashLoopBackOff, 3
+//! backs off (the first restart at once, then 10 s doubling to 5 min), `STATUS=` names it ("web/app: CrashLoopBackOff, 3
 //! restarts"), and after `--max-restarts` restarts in one loop the app is torn down and the unit
 //! fails, where `Restart=`/`OnFailure=` and monitoring see it. If the executor itself dies, the
 //! unit is over anyway (`ExecStopPost=quadplay down`), so nothing needs Podman to restart
@@ -423,9 +423,6 @@ fn event_loop(
         if stop.is_set() {
             break Outcome::Stopped;
         }
-        if restarts.restart_due(engine, Instant::now()) {
-            check = true;
-        }
         if check {
             recheck_at = None;
             match restarts.look(engine, Instant::now())? {
@@ -439,11 +436,16 @@ fn event_loop(
                     break Outcome::Done(propagate(plan.exit_code_propagation, &states))
                 }
             }
-            let now = restarts.status(plan.pods.len());
-            if now != status {
-                settings.notifier.status(&now);
-                status = now;
-            }
+        }
+        // Restarts due now (a loop's first is immediate): start them, then look again.
+        if restarts.restart_due(engine, Instant::now()) {
+            check = true;
+            continue;
+        }
+        let now = restarts.status(plan.pods.len());
+        if now != status {
+            settings.notifier.status(&now);
+            status = now;
         }
         let poll = watch.is_none().then(|| Instant::now() + FALLBACK_POLL);
         let deadline = [recheck_at, restarts.next_due(), poll]
@@ -526,7 +528,9 @@ mod tests {
             r.status(2),
             "web/app: CrashLoopBackOff, 6 restarts; db/pg: CrashLoopBackOff, 0 restarts"
         );
-        assert_eq!(r.next_due(), Some(t0 + Duration::from_secs(10)));
+        // db/pg's first restart is due at once; web/app's seventh after 5 minutes.
+        assert_eq!(r.next_due(), Some(t0));
+        assert_eq!(r.loops["web-app"].due, Some(t0 + Duration::from_secs(300)));
     }
 
     #[test]

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Crash loops reach systemd (issue 12 item 3): a .kube unit with `MaxRestarts=2` whose container exits
-# 1 at once. The executor restarts it with the kubelet's back-off (10 s, then 20 s), STATUS= names the
-# loop ("qcl/crash: CrashLoopBackOff, 1 restart"), and the exit after the second restart stops the app
-# and fails the unit (Result=exit-code), where Restart=/OnFailure= and monitoring see it. Its healthy
-# sibling pod is removed with it.
+# Crash loops reach systemd (issue 12 item 3): a .kube unit with `MaxRestarts=3` whose container exits
+# 1 at once. The executor restarts it with the kubelet's back-off (at once, then after 10 s and 20 s),
+# STATUS= names the loop ("qcl/crash: CrashLoopBackOff, 1 restart"), and the exit after the third
+# restart stops the app and fails the unit (Result=exit-code), where Restart=/OnFailure= and monitoring
+# see it. Its healthy sibling pod is removed with it.
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -37,16 +37,16 @@ EOF2
 put_unit qcl.kube <<'EOF2'
 [Kube]
 Yaml=qcl.yaml
-MaxRestarts=2
+MaxRestarts=3
 EOF2
 reload
 exec_start=$(unit_prop qcl.service ExecStart)
-[[ $exec_start == *"--max-restarts=2 "* ]] || fail "ExecStart lacks --max-restarts=2: $exec_start"
-ok "MaxRestarts=2 is in the generated ExecStart"
+[[ $exec_start == *"--max-restarts=3 "* ]] || fail "ExecStart lacks --max-restarts=3: $exec_start"
+ok "MaxRestarts=3 is in the generated ExecStart"
 
 t0=$SECONDS
 uctl start qcl.service || { unit_debug qcl.service; fail "qcl.service did not start"; }
-# Sample STATUS= until the unit leaves active (10 s + 20 s of back-off, then the third exit).
+# Sample STATUS= until the unit leaves active (10 s + 20 s of back-off, then the fourth exit).
 seen=$(mktemp)
 for _ in $(seq 1 200); do
   state=$(unit_prop qcl.service ActiveState)
@@ -55,15 +55,15 @@ for _ in $(seq 1 200); do
 done
 took=$((SECONDS - t0))
 sort -u "$seen" | sed 's/^/    STATUS=/'
-grep -q '^qcl/crash: CrashLoopBackOff, 0 restarts$' "$seen" || fail "STATUS= never showed the first back-off"
 grep -q '^qcl/crash: CrashLoopBackOff, 1 restart$' "$seen" || fail "STATUS= never showed the loop after one restart"
-grep -q '^qcl/crash: CrashLoopBackOff, 2 restarts: --max-restarts reached, stopping$' "$seen" || fail "STATUS= never said the limit was reached"
+grep -q '^qcl/crash: CrashLoopBackOff, 2 restarts$' "$seen" || fail "STATUS= never showed the loop after two restarts"
+grep -q '^qcl/crash: CrashLoopBackOff, 3 restarts: --max-restarts reached, stopping$' "$seen" || fail "STATUS= never said the limit was reached"
 ok "STATUS= showed the crash loop (sampled every 0.5 s)"
 [ "$(unit_prop qcl.service ActiveState)" = failed ] || { unit_debug qcl.service; fail "unit not failed after the limit: $(unit_prop qcl.service ActiveState)"; }
 [ "$(unit_prop qcl.service Result)" = exit-code ] || fail "Result=$(unit_prop qcl.service Result), not exit-code"
 [ "$took" -ge 30 ] || fail "failed after ${took}s: the back-off (10 s + 20 s) was not waited"
 [ "$took" -le 60 ] || fail "failed only after ${took}s"
-ok "after 2 restarts the unit failed (${took}s after start, Result=exit-code, ExecMainStatus=$(unit_prop qcl.service ExecMainStatus))"
+ok "after 3 restarts the unit failed (${took}s after start, Result=exit-code, ExecMainStatus=$(unit_prop qcl.service ExecMainStatus))"
 left=$( { upodman pod ps --format '{{.Name}}'; upodman ps -a --format '{{.Names}}'; } | grep -E '^qcl' || true)
 [ -z "$left" ] || fail "left behind: $left"
 ok "both pods were removed"
