@@ -22,6 +22,9 @@ pub enum Command {
     Play(PlayArgs),
     /// Stop and remove what `play` created for the same YAML files.
     Down(DownArgs),
+    /// Make a running `play` re-read its YAML and apply only the difference; waits for the
+    /// outcome (a `.kube` unit's ExecReload=, so `systemctl reload` works).
+    Reload(ReloadArgs),
     /// Pull newer images of auto-updating containers and restart their units.
     AutoUpdate(AutoUpdateArgs),
     /// Check this machine's rootless Podman and systemd prerequisites.
@@ -144,6 +147,16 @@ pub struct DownArgs {
         value_name = "BOOL"
     )]
     pub force: Option<bool>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReloadArgs {
+    /// The YAML files given to `play` (they name the app outside systemd).
+    #[arg(required = true, value_name = "YAML")]
+    pub yaml: Vec<PathBuf>,
+    /// The systemd unit the running `play` belongs to (default: $PODMAN_SYSTEMD_UNIT).
+    #[arg(long, env = crate::plan::LABEL_SYSTEMD_UNIT, value_name = "UNIT")]
+    pub unit: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]

@@ -11,6 +11,7 @@ fn main() -> ExitCode {
     let result: Result<u8, Box<dyn std::error::Error>> = match cli.command {
         Command::Play(args) => quadplay::play::play(&args).map_err(Into::into),
         Command::Down(args) => quadplay::play::down(&args).map(|()| 0).map_err(Into::into),
+        Command::Reload(args) => quadplay::play::reload(&args).map_err(Into::into),
         Command::AutoUpdate(args) => auto_update(&args),
         Command::Doctor(args) => {
             let host = quadplay::doctor::RealHost::new(generate_for_doctor);

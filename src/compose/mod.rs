@@ -19,6 +19,7 @@ pub mod dotenv;
 pub mod interpolate;
 pub mod load;
 pub mod merge;
+pub mod objects;
 pub mod translate;
 pub mod tree;
 pub mod write;
@@ -70,7 +71,7 @@ pub struct Converted {
     pub name: String,
     pub yaml: String,
     /// The same objects as `yaml`, in order.
-    pub objects: Vec<serde_json::Value>,
+    pub objects: Vec<objects::Object>,
     pub kube: String,
     pub warnings: Vec<String>,
     pub notes: Vec<String>,
@@ -79,8 +80,13 @@ pub struct Converted {
 impl Converted {
     /// The objects as one Kubernetes JSON `List` (what `--format json` prints).
     pub fn json(&self) -> String {
-        let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": self.objects});
-        format!("{list:#}\n")
+        let list = objects::List {
+            api_version: "v1",
+            items: &self.objects,
+            kind: "List",
+        };
+        let text = serde_json::to_string_pretty(&list).unwrap_or_default();
+        format!("{text}\n")
     }
 }
 

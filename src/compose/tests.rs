@@ -144,8 +144,38 @@ fn dependency_order_puts_dependencies_first() {
         "shop-c"
     );
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);
-    let c = conv("services:\n  a:\n    image: x\n    depends_on:\n      m:\n        condition: service_completed_successfully\n  m:\n    image: x\n");
-    assert_warns(&c, ":6:9: services.a.depends_on.m.condition: service_completed_successfully: the pod starts once m is running");
+}
+
+/// `service_completed_successfully` → `io.quadplay.after-completed` (the executor waits for the
+/// job's exit status 0), kept apart from the ready-only dependencies; a job that restarts
+/// always could never complete, which is said where the condition is written.
+#[test]
+fn completed_dependency_is_awaited_not_only_started() {
+    let text = "services:\n  app:\n    image: x\n    depends_on:\n      migrate:\n        condition: service_completed_successfully\n      db:\n        condition: service_healthy\n  migrate:\n    image: x\n    depends_on: [db]\n  db:\n    image: x\n";
+    let c = conv(text);
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    let d = docs(&c);
+    let names: Vec<&Value> = d.iter().map(|d| &d["metadata"]["name"]).collect();
+    assert_eq!(
+        names,
+        [
+            &json!("shop-db"),
+            &json!("shop-migrate"),
+            &json!("shop-app")
+        ]
+    );
+    let notes = &d[2]["metadata"]["annotations"];
+    assert_eq!(notes["io.quadplay.after"], "shop-db");
+    assert_eq!(notes["io.quadplay.after-completed"], "shop-migrate");
+    assert_eq!(d[1]["spec"]["restartPolicy"], "Never");
+    let e = err(&text.replace(
+        "  migrate:\n    image: x\n",
+        "  migrate:\n    image: x\n    restart: always\n",
+    ));
+    assert!(
+        e.starts_with("/srv/shop/compose.yaml:5:7: services.app.depends_on.migrate: service_completed_successfully: that service restarts always"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -9,7 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use super::{ContainerState, Engine, EngineError, EventSink, Version, Watch, WatchEvent};
+use super::{
+    ContainerState, Engine, EngineError, EventSink, PodLabels, Version, Watch, WatchEvent,
+};
 use crate::plan::{ContainerPlan, NetworkPlan, PodPlan, PullPolicy, VolumePlan};
 
 #[derive(Debug, Clone)]
@@ -17,6 +19,9 @@ pub struct FakeContainer {
     pub pod: String,
     pub labels: BTreeMap<String, String>,
     pub state: ContainerState,
+    pub working_dir: Option<String>,
+    /// Directories made by [`Engine::make_dir`].
+    pub made_dirs: BTreeSet<String>,
 }
 
 #[derive(Default)]
@@ -34,6 +39,8 @@ pub struct FakeState {
     pub exit_on_start: BTreeMap<String, i32>,
     /// Container name → exit code of every `exec` in it (default 0).
     pub exec_codes: BTreeMap<String, i32>,
+    /// Working directories the images lack: `start` refuses them as Podman does, until made.
+    pub images_lack: BTreeSet<String>,
     sinks: Vec<Arc<Mutex<EventSink>>>,
 }
 
@@ -110,6 +117,14 @@ impl Fake {
         }
         Ok(state)
     }
+}
+
+/// The working directory of container `name` that its image lacks and no one made yet.
+fn lacked_workdir(state: &FakeState, name: &str) -> Option<String> {
+    let c = state.containers.get(name)?;
+    c.working_dir
+        .clone()
+        .filter(|d| state.images_lack.contains(d) && !c.made_dirs.contains(d))
 }
 
 fn missing(what: &str, name: &str) -> EngineError {
@@ -224,6 +239,16 @@ impl Engine for Fake {
             .collect())
     }
 
+    fn pod_labels(&self, key: &str, value: &str) -> Result<PodLabels, EngineError> {
+        let state = self.call(format!("pod_labels {key}={value}"))?;
+        Ok(state
+            .pods
+            .iter()
+            .filter(|(_, labels)| labels.get(key).map(String::as_str) == Some(value))
+            .map(|(name, labels)| (name.clone(), labels.clone()))
+            .collect())
+    }
+
     fn create_container(&self, pod: &str, container: &ContainerPlan) -> Result<(), EngineError> {
         let mut state = self.call(format!("create_container {}", container.name))?;
         if !state.pods.contains_key(pod) {
@@ -253,6 +278,8 @@ impl Engine for Fake {
                     restart_policy: policy.into(),
                     finished_at: String::new(),
                 },
+                working_dir: container.working_dir.clone(),
+                made_dirs: BTreeSet::new(),
             },
         );
         Ok(())
@@ -267,6 +294,13 @@ impl Engine for Fake {
         let mut state = self.call(format!("start {}", names.join(" ")))?;
         for name in names {
             let exit = state.exit_on_start.get(name).copied();
+            if let Some(dir) = lacked_workdir(&state, name) {
+                return Err(EngineError::Failed {
+                    action: format!("start {name}"),
+                    message: format!("workdir \"{dir}\" does not exist on container {name}"),
+                    code: Some(125),
+                });
+            }
             let c = state
                 .containers
                 .get_mut(name)
@@ -279,6 +313,16 @@ impl Engine for Fake {
                 None => c.state.status = "running".into(),
             }
         }
+        Ok(())
+    }
+
+    fn make_dir(&self, container: &str, path: &str) -> Result<(), EngineError> {
+        let mut state = self.call(format!("make_dir {container} {path}"))?;
+        let c = state
+            .containers
+            .get_mut(container)
+            .ok_or_else(|| missing("container", container))?;
+        c.made_dirs.insert(path.to_string());
         Ok(())
     }
 

@@ -11,6 +11,7 @@ pub mod fake;
 pub mod netns;
 pub mod podman;
 pub mod version;
+pub mod workdir;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -108,6 +109,9 @@ pub enum WatchEvent {
     Ended,
 }
 
+/// Pod name → that pod's labels.
+pub type PodLabels = BTreeMap<String, BTreeMap<String, String>>;
+
 /// Receives watch events; returns false to end the watch.
 pub type EventSink = Box<dyn FnMut(WatchEvent) -> bool + Send>;
 
@@ -154,11 +158,18 @@ pub trait Engine: Send + Sync {
     fn remove_pods(&self, names: &[String]) -> Result<(), EngineError>;
     /// Names of pods carrying the label `key=value`.
     fn list_pods(&self, key: &str, value: &str) -> Result<Vec<String>, EngineError>;
+    /// Pods carrying the label `key=value`, each with all of its labels (reload compares the
+    /// spec digest label, see [`crate::plan::LABEL_SPEC_DIGEST`]).
+    fn pod_labels(&self, key: &str, value: &str) -> Result<PodLabels, EngineError>;
 
     fn create_container(&self, pod: &str, container: &ContainerPlan) -> Result<(), EngineError>;
     /// Creates and starts a container in one step (`podman run --detach`).
     fn run_container(&self, pod: &str, container: &ContainerPlan) -> Result<(), EngineError>;
     fn start(&self, names: &[String]) -> Result<(), EngineError>;
+    /// Makes the directory `path` (absolute; missing parents too) in a created container's root
+    /// file system, owned by the container's user: the working directory the image lacks
+    /// ([`workdir`]).
+    fn make_dir(&self, container: &str, path: &str) -> Result<(), EngineError>;
     /// Blocks until the container exits; its exit code.
     fn wait(&self, name: &str) -> Result<i32, EngineError>;
     fn inspect(&self, names: &[String]) -> Result<Vec<ContainerState>, EngineError>;

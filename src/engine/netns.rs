@@ -10,6 +10,13 @@
 //! stopped, its network removed, and the next app on `podman-default-kube-network` hung without
 //! name resolution until its start timed out.
 //!
+//! Podman 4 keeps the namespace until the user's runtime dir goes. Podman 5 counts its users (the
+//! `ref-count` file next to it) and removes it, bridges and all, when the last container's teardown
+//! ends: there a stale bridge outlives a cut-short teardown (whose count is never given back) or
+//! lives on while other containers keep the namespace. netavark 1.14 then refuses to start a
+//! container on a DNS network with such a bridge (aardvark-dns cannot bind the missing gateway)
+//! instead of hanging, and this repair is what lets the start go on.
+//!
 //! The decision here is pure; `Podman::repair_network` gathers the facts and acts on it.
 
 use std::net::IpAddr;
@@ -17,9 +24,11 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-/// Whether the user's rootless network namespace exists: Podman 4 keeps it as
-/// `$XDG_RUNTIME_DIR/netns/rootless-netns-<hash>`, Podman 5 under
-/// `$XDG_RUNTIME_DIR/containers/networks/rootless-netns/`.
+/// Whether the user's rootless network namespace exists (looking into one that does not would
+/// make one): Podman 4 keeps it as `$XDG_RUNTIME_DIR/netns/rootless-netns-<hash>`, Podman 5 as the
+/// file `rootless-netns` in `$XDG_RUNTIME_DIR/containers/networks/rootless-netns/` (with
+/// `ref-count`, `info.json`, `rootless-netns-conn.pid`, `run/`), removed with its directory when the
+/// last user goes. A directory without that file holds no namespace: Podman would make a new one.
 pub fn rootless_netns_exists(runtime_dir: &Path) -> bool {
     let podman4 = std::fs::read_dir(runtime_dir.join("netns"))
         .map(|entries| {
@@ -32,8 +41,8 @@ pub fn rootless_netns_exists(runtime_dir: &Path) -> bool {
         .unwrap_or(false);
     podman4
         || runtime_dir
-            .join("containers/networks/rootless-netns")
-            .exists()
+            .join("containers/networks/rootless-netns/rootless-netns")
+            .is_file()
 }
 
 /// What to do about a network's bridge in the rootless namespace.
@@ -155,19 +164,53 @@ mod tests {
 
     const STALE: &str = r#"[{"ifindex":3,"ifname":"podman1","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],"mtu":1500,"operstate":"UP","addr_info":[{"family":"inet","local":"10.89.179.1","prefixlen":24,"broadcast":"10.89.179.255","scope":"global","label":"podman1"},{"family":"inet6","local":"fe80::e080:54ff:fe6c:64e0","prefixlen":64,"scope":"link"}]}]"#;
 
+    fn touch(path: &Path) {
+        let dir = path
+            .parent()
+            .unwrap_or_else(|| panic!("{}", path.display()));
+        std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(path, "").unwrap_or_else(|e| panic!("{e}"));
+    }
+
     #[test]
-    fn finds_podman_4_and_5_namespaces() {
+    fn finds_a_podman_4_namespace() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         assert!(!rootless_netns_exists(dir.path()));
         std::fs::create_dir_all(dir.path().join("netns")).unwrap_or_else(|e| panic!("{e}"));
         assert!(!rootless_netns_exists(dir.path()));
-        std::fs::write(dir.path().join("netns/rootless-netns-15db582831e5"), "")
-            .unwrap_or_else(|e| panic!("{e}"));
+        touch(&dir.path().join("netns/rootless-netns-15db582831e5"));
         assert!(rootless_netns_exists(dir.path()));
-        let five = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        std::fs::create_dir_all(five.path().join("containers/networks/rootless-netns"))
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert!(rootless_netns_exists(five.path()));
+    }
+
+    /// The layout Podman 5.4.2 keeps while a container runs (seen on Debian 13), and what is left
+    /// when its last user goes: nothing, or a directory without the namespace file.
+    #[test]
+    fn finds_a_podman_5_namespace_only_while_its_file_is_there() {
+        let run = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let nets = run.path().join("containers/networks");
+        std::fs::create_dir_all(nets.join("aardvark-dns")).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!rootless_netns_exists(run.path()), "no rootless-netns dir");
+        let ns = nets.join("rootless-netns");
+        for f in [
+            "info.json",
+            "ref-count",
+            "resolv.conf",
+            "rootless-netns-conn.pid",
+        ] {
+            touch(&ns.join(f));
+        }
+        std::fs::create_dir_all(ns.join("run")).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            !rootless_netns_exists(run.path()),
+            "dir without the netns file"
+        );
+        touch(&ns.join("rootless-netns"));
+        assert!(rootless_netns_exists(run.path()));
+        std::fs::remove_dir_all(&ns).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            !rootless_netns_exists(run.path()),
+            "removed with the last container"
+        );
     }
 
     #[test]

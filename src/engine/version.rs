@@ -1,5 +1,6 @@
-//! The one Podman version type: parsed from `podman version`/`podman info` output, compared to
-//! gate flags newer than Podman 4.3 (Debian 12) on the Podman that runs the containers.
+//! The one Podman version type: parsed from `podman version`/`podman info` output or a package
+//! database's version string, compared to gate flags newer than Podman 4.3 (Debian 12) on the
+//! Podman that runs the containers. The engine, auto-update, doctor and the generator all use it.
 
 use std::fmt;
 
@@ -20,9 +21,11 @@ impl Version {
         }
     }
 
-    /// Parses `4.3.1`, `5.0.0-dev`, `4.9.4-rhel`: the numeric prefix of each of three fields.
+    /// Parses `4.3.1`, `5.0.0-dev`, `4.9.4-rhel`, `4.3.1+ds1-8` (the numeric prefix of each of
+    /// three fields), also as the last word of `podman version 4.3.1` (`podman --version`).
     pub fn parse(text: &str) -> Option<Version> {
-        let mut parts = text.trim().splitn(3, '.');
+        let word = text.split_whitespace().last()?;
+        let mut parts = word.splitn(3, '.');
         let mut field = || -> Option<u32> {
             let part = parts.next()?;
             let digits: String = part.chars().take_while(char::is_ascii_digit).collect();
@@ -32,6 +35,11 @@ impl Version {
         let minor = field()?;
         let patch = field().unwrap_or(0);
         Some(Version::new(major, minor, patch))
+    }
+
+    /// `5.4`: how the generator's messages name a version (its gates are on major.minor).
+    pub fn major_minor(self) -> String {
+        format!("{}.{}", self.major, self.minor)
     }
 
     /// The version in `podman version --format json`: the server's for a remote client (the
@@ -62,6 +70,13 @@ mod tests {
         assert_eq!(Version::parse("5.0.0-dev"), Some(Version::new(5, 0, 0)));
         assert_eq!(Version::parse("4.9"), Some(Version::new(4, 9, 0)));
         assert_eq!(Version::parse("banana"), None);
+        assert_eq!(Version::parse(""), None);
+        assert_eq!(
+            Version::parse("podman version 5.0.0-rc1\n"),
+            Some(Version::new(5, 0, 0))
+        );
+        assert_eq!(Version::parse("4.3.1+ds1-8"), Some(Version::new(4, 3, 1)));
+        assert_eq!(Version::new(5, 4, 2).major_minor(), "5.4");
         assert!(Version::new(4, 3, 1) < Version::new(4, 10, 0));
     }
 

@@ -162,6 +162,8 @@ pub struct PodPlan {
     pub restart_policy: RestartPolicy,
     /// Names of pods that must be ready before this one is created (empty for almost all).
     pub after: Vec<String>,
+    /// Those of `after` whose containers must all have exited with status 0 first.
+    pub after_completed: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

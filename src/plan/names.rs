@@ -3,6 +3,10 @@
 
 /// Label put on every pod, container, volume and network a run creates: the owning unit.
 pub const LABEL_UNIT: &str = "io.quadplay.unit";
+/// Label on every pod: a digest of its effective spec (the pod plan, and the ConfigMap/Secret
+/// contents and Podman secrets it uses). `systemctl reload` and `play --dry-run` compare it with
+/// the new plan's to replace only the pods whose spec changed.
+pub const LABEL_SPEC_DIGEST: &str = "io.quadplay.spec-digest";
 /// Label carrying the app identity (unit name, or a hash of the YAML paths outside systemd).
 pub const LABEL_APP: &str = "io.quadplay.app";
 /// Label Podman's and quadplay's auto-update read to restart a container's unit.
@@ -14,6 +18,11 @@ pub const LABEL_AUTOUPDATE_AUTHFILE: &str = "io.containers.autoupdate.authfile";
 /// Workload annotation: workloads (Pod or controller names, comma-separated) whose pods must
 /// be ready before this workload's pods are created, e.g. `io.quadplay.after: "db,cache"`.
 pub const AFTER_ANNOTATION: &str = "io.quadplay.after";
+/// Workload annotation: workloads whose pods must have run to completion, every container
+/// exited with status 0, before this workload's pods are created (a one-shot job such as a
+/// database migration), e.g. `io.quadplay.after-completed: "migrate"`. A non-zero exit fails
+/// the start. What compose's `depends_on: condition: service_completed_successfully` becomes.
+pub const AFTER_COMPLETED_ANNOTATION: &str = "io.quadplay.after-completed";
 /// Workload annotation: more DNS names for its pods on the shared network (comma-separated),
 /// e.g. a compose service name Kubernetes forbids (`plausible_db`) or a `container_name`.
 pub const ALIASES_ANNOTATION: &str = "io.quadplay.aliases";

@@ -25,6 +25,7 @@ use crate::plan::{
 use super::notify::Notifier;
 use super::probe::{self, ProbeKind, WaitFailure};
 use super::signals::StopFlag;
+use super::workdir::start_in_missing_workdir;
 use super::PlayError;
 
 /// Podman's default stop timeout, used when the plan gives none.
@@ -39,7 +40,7 @@ pub struct Context<'a> {
 
 /// One object this run created.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Created {
+pub(super) enum Created {
     Pod(String),
     Secret(String),
     Volume(String),
@@ -48,10 +49,10 @@ enum Created {
 
 /// What to remove if the run fails; shared by the pod threads.
 #[derive(Debug, Default)]
-struct UndoLog(Mutex<Vec<Created>>);
+pub(super) struct UndoLog(Mutex<Vec<Created>>);
 
 impl UndoLog {
-    fn push(&self, created: Created) {
+    pub(super) fn push(&self, created: Created) {
         match self.0.lock() {
             Ok(mut log) => log.push(created),
             Err(p) => p.into_inner().push(created),
@@ -66,7 +67,7 @@ impl UndoLog {
     }
 
     /// Removes everything recorded, newest first; returns what could not be removed.
-    fn roll_back(&self, engine: &dyn Engine) -> Vec<String> {
+    pub(super) fn roll_back(&self, engine: &dyn Engine) -> Vec<String> {
         let created = self.take();
         let mut problems = Vec::new();
         let pods: Vec<String> = created
@@ -98,15 +99,15 @@ impl UndoLog {
     }
 }
 
-fn remove_dir(dir: &Path) -> std::io::Result<()> {
+pub(super) fn remove_dir(dir: &Path) -> std::io::Result<()> {
     match fs::remove_dir_all(dir) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),
     }
 }
 
-/// The plan with the run's identity labels on every pod and container, and stop timeouts
-/// bounded by the plan's, so that objects are findable after a crash and stops fit systemd's.
+/// The plan with the run's identity labels on every pod and container (and each pod's spec
+/// digest, see [`super::diff`]), and stop timeouts bounded by the plan's, so that objects are findable after a crash and stops fit systemd's.
 pub fn prepare(plan: &Plan) -> Plan {
     let mut plan = plan.clone();
     let mut labels = vec![(LABEL_APP.to_string(), plan.app.clone())];
@@ -133,6 +134,7 @@ pub fn prepare(plan: &Plan) -> Plan {
     for volume in &mut plan.volumes {
         volume.labels.extend(labels.iter().cloned());
     }
+    super::diff::stamp(&mut plan);
     plan
 }
 
@@ -163,7 +165,7 @@ pub fn apply(ctx: &Context<'_>, plan: &Plan) -> Result<(), PlayError> {
     result
 }
 
-fn check_stop(ctx: &Context<'_>) -> Result<(), PlayError> {
+pub(super) fn check_stop(ctx: &Context<'_>) -> Result<(), PlayError> {
     if ctx.stop.is_set() {
         Err(PlayError::Interrupted)
     } else {
@@ -205,7 +207,7 @@ fn apply_steps(ctx: &Context<'_>, plan: &Plan, log: &UndoLog) -> Result<(), Play
 }
 
 /// Pulls what the pull policies ask for, before any pod exists, telling systemd to wait longer.
-fn ensure_images(ctx: &Context<'_>, plan: &Plan) -> Result<(), PlayError> {
+pub(super) fn ensure_images(ctx: &Context<'_>, plan: &Plan) -> Result<(), PlayError> {
     let mut seen = BTreeSet::new();
     for pod in &plan.pods {
         for c in pod.init_containers.iter().chain(&pod.containers) {
@@ -262,7 +264,7 @@ fn pull_extending(ctx: &Context<'_>, image: &str, policy: PullPolicy) -> Result<
 /// the "other" bits, since rootless its uid is a subuid, not the file's owner. Only the per-app
 /// directory above is 0700: it keeps other host users out of secrets. Modes are set explicitly
 /// after creation so the process umask cannot narrow them.
-fn write_file_set(set: &FileSetPlan) -> Result<(), PlayError> {
+pub(super) fn write_file_set(set: &FileSetPlan) -> Result<(), PlayError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| PlayError::Files { path, source }
@@ -425,7 +427,9 @@ fn apply_pods(ctx: &Context<'_>, plan: &Plan, log: &UndoLog) -> Result<(), PlayE
                         .name(format!("pod {}", pod.name))
                         .stack_size(256 * 1024)
                         .spawn_scoped(s, move || {
-                            let result = apply_pod(ctx, pod, log, abort);
+                            let result =
+                                super::completion::wait_for_dependencies(ctx, plan, pod, abort)
+                                    .and_then(|()| apply_pod(ctx, pod, log, abort));
                             if result.is_err() {
                                 abort.store(true, Ordering::SeqCst);
                             }
@@ -464,7 +468,7 @@ fn apply_pods(ctx: &Context<'_>, plan: &Plan, log: &UndoLog) -> Result<(), PlayE
     Ok(())
 }
 
-fn apply_pod(
+pub(super) fn apply_pod(
     ctx: &Context<'_>,
     pod: &PodPlan,
     log: &UndoLog,
@@ -500,9 +504,8 @@ fn apply_pod(
     }
     for c in &pod.containers {
         proceed()?;
-        engine
-            .run_container(&pod.name, c)
-            .map_err(container_err(c))?;
+        let started = engine.run_container(&pod.name, c);
+        start_in_missing_workdir(engine, c, started).map_err(container_err(c))?;
     }
     for c in &pod.containers {
         for (probe, kind) in [
@@ -536,7 +539,11 @@ fn apply_pod(
 
 /// Sleeps up to `duration`; true as soon as a stop is requested or another pod failed (checked
 /// every 200 ms: this only runs while the app starts).
-fn sleep_unless_aborted(ctx: &Context<'_>, abort: &AtomicBool, duration: Duration) -> bool {
+pub(super) fn sleep_unless_aborted(
+    ctx: &Context<'_>,
+    abort: &AtomicBool,
+    duration: Duration,
+) -> bool {
     let deadline = std::time::Instant::now() + duration;
     loop {
         if abort.load(Ordering::SeqCst) {
@@ -563,9 +570,8 @@ fn run_init(ctx: &Context<'_>, pod: &PodPlan, init: &ContainerPlan) -> Result<()
     ctx.notifier
         .status(&format!("running init container {}", init.name));
     engine.create_container(&pod.name, init).map_err(err)?;
-    engine
-        .start(std::slice::from_ref(&init.name))
-        .map_err(err)?;
+    let started = engine.start(std::slice::from_ref(&init.name));
+    start_in_missing_workdir(engine, init, started).map_err(err)?;
     let code = engine.wait(&init.name).map_err(err)?;
     if code != 0 {
         let output = engine.logs_tail(&init.name, 5).unwrap_or_default();

@@ -5,12 +5,13 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::control::{self, Request};
 use super::crashloop::Backoff;
 use super::notify::Notifier;
 use super::plan::{self, PlanOptions};
 use super::signals::{self, StopFlag};
-use super::{execute, execute_down, report_warnings, PlayError, RunOptions};
-use crate::cli::{DownArgs, PlayArgs};
+use super::{execute_down, execute_with, report_warnings, PlayError, RunOptions};
+use crate::cli::{DownArgs, PlayArgs, ReloadArgs};
 use crate::engine::podman::runtime_dir;
 use crate::engine::Podman;
 
@@ -84,7 +85,19 @@ pub fn play(args: &PlayArgs) -> Result<u8, PlayError> {
     let (tx, rx) = mpsc::channel();
     signals::install(Arc::clone(&stop), tx.clone())
         .map_err(|e| PlayError::Internal(format!("cannot handle signals: {e}")))?;
-    execute(
+    // A detached run exits after READY: nobody would answer on the socket.
+    let _server = (!args.detach)
+        .then(|| control::listen(&control::socket_path(&plan.app), tx.clone()))
+        .transpose()
+        .map_err(|e| PlayError::Internal(format!("control socket: {e}")))?;
+    // A reload reads the files again with the options of this start.
+    let replan = || -> Result<crate::plan::Plan, PlayError> {
+        let docs = crate::kube::load(&args.yaml, &args.configmap)?;
+        let plan = plan::plan(&docs, &options)?;
+        report_warnings(&plan, args.strict)?;
+        Ok(plan)
+    };
+    execute_with(
         &engine,
         &plan,
         RunOptions {
@@ -97,7 +110,31 @@ pub fn play(args: &PlayArgs) -> Result<u8, PlayError> {
         &stop,
         &tx,
         &rx,
+        Some(&replan),
     )
+}
+
+/// `quadplay reload`: ask the running `play` of the same app to reload, print its progress on
+/// stderr, and exit 0 only when the reload worked.
+pub fn reload(args: &ReloadArgs) -> Result<u8, PlayError> {
+    let files: Vec<PathBuf> = args
+        .yaml
+        .iter()
+        .map(|f| std::path::absolute(f).unwrap_or_else(|_| f.clone()))
+        .collect();
+    let app = plan::app_name(args.unit.as_deref(), &files);
+    let mut progress = |line: &str| eprintln!("quadplay: {line}");
+    match control::send(&app, &Request::Reload, &mut progress) {
+        Ok(summary) => {
+            println!("reloaded {app}: {summary}");
+            Ok(0)
+        }
+        Err(control::ClientError::Failed(why)) => {
+            eprintln!("quadplay: reload of {app} failed: {why}");
+            Ok(1)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `quadplay down`: remove what `play` made for the same YAML.

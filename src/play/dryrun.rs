@@ -1,7 +1,8 @@
 //! `quadplay play --dry-run`: load and plan the YAML, then check this machine for what would stop a
 //! real start after planning — hostPath sources missing or of the wrong type, published host ports
 //! taken or not allowed, images missing where the pull policy forbids pulling — and print what
-//! would be created. Nothing is created, pulled or removed. The exit status is 0 when a real start
+//! would be created — or, when the app runs, what a reload would replace, create and remove (see
+//! [`super::diff`]). Nothing is created, pulled or removed. The exit status is 0 when a real start
 //! would get past these checks, 1 when not (each problem is printed with its workload or origin).
 
 use std::path::Path;
@@ -10,7 +11,7 @@ use std::time::Duration;
 use super::plan::{self, PlanOptions};
 use super::{hostports, report_warnings, PlayError};
 use crate::engine::Engine;
-use crate::plan::{HostPathType, Plan, PullPolicy};
+use crate::plan::{HostPathType, Plan, PullPolicy, LABEL_APP};
 
 /// What the check found: problems (a real start would fail) and notes (it would pull).
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -31,8 +32,19 @@ pub fn run(
     let docs = crate::kube::load(yaml, configmaps)?;
     let plan = plan::plan(&docs, options)?;
     report_warnings(&plan, strict)?;
-    let findings = check(&plan, engine, local);
-    print!("{}", describe(&plan));
+    let running = running_pods(&plan, engine);
+    let findings = match &running {
+        Some(diff) => check(&reload_subplan(&plan, diff), engine, local),
+        None => check(&plan, engine, local),
+    };
+    match &running {
+        Some(diff) => print!(
+            "app {} runs: a reload would change\n{}",
+            plan.app,
+            super::diff::describe(diff, &plan)
+        ),
+        None => print!("{}", describe(&plan)),
+    }
     for n in &findings.notes {
         println!("note: {n}");
     }
@@ -51,6 +63,28 @@ pub fn run(
         );
         Ok(1)
     }
+}
+
+/// When pods of the app run, what a reload would do with them (the same comparison
+/// `systemctl reload` makes, so the plan gets the labels and digests a start gives it).
+fn running_pods(plan: &Plan, engine: &dyn Engine) -> Option<super::diff::Diff> {
+    let running = engine.pod_labels(LABEL_APP, &plan.app).ok()?;
+    if running.is_empty() {
+        return None;
+    }
+    Some(super::diff::diff(&running, &super::apply::prepare(plan)))
+}
+
+/// What a reload would start, for the host checks: new pods as they are; replaced pods without
+/// their published ports, which the pods they replace hold until the reload removes them.
+fn reload_subplan(plan: &Plan, diff: &super::diff::Diff) -> Plan {
+    let mut sub = super::diff::subplan(plan, &diff.starting());
+    for pod in &mut sub.pods {
+        if diff.replace.contains(&pod.name) {
+            pod.ports.clear();
+        }
+    }
+    sub
 }
 
 /// `quadplay convert --check`: the converted YAML (in a private temporary file, removed after)
@@ -210,7 +244,18 @@ pub fn describe(plan: &Plan) -> String {
             if p.after.is_empty() {
                 String::new()
             } else {
-                format!(", after {}", p.after.join(" "))
+                let after: Vec<String> = p
+                    .after
+                    .iter()
+                    .map(|a| {
+                        if p.after_completed.contains(a) {
+                            format!("{a} (completed)")
+                        } else {
+                            a.clone()
+                        }
+                    })
+                    .collect();
+                format!(", after {}", after.join(" "))
             },
         ));
     }
@@ -271,5 +316,41 @@ mod tests {
             "{}",
             describe(&plan)
         );
+    }
+
+    /// Against a running app the dry run shows a reload's difference, and does not count the
+    /// ports the running pods hold (and keep, or free when replaced) as taken.
+    #[test]
+    fn a_running_app_gets_the_reload_difference() {
+        let listener = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+        let held = listener.local_addr().unwrap().port();
+        let two = format!(
+            "{}---\n{}",
+            POD.replace("PORT", &held.to_string()),
+            POD.replace("web", "api")
+                .replace("hostPort: PORT", "hostPort: 0")
+        );
+        let (dir, plan) = plan_of(&two);
+        std::fs::write(dir.path().join("x.conf"), "x").unwrap();
+        let fake = Fake::new();
+        let ctx = super::super::apply::Context {
+            engine: &fake,
+            notifier: super::super::notify::Notifier::disabled(),
+            stop: &super::super::signals::StopFlag::new(),
+        };
+        super::super::apply::apply(&ctx, &super::super::apply::prepare(&plan)).unwrap();
+        assert_eq!(running_pods(&plan, &fake).unwrap().keep, ["web", "api"]);
+        let mut changed = plan.clone();
+        changed.pods[0].containers[0]
+            .env
+            .push(("MODE".into(), "new".into()));
+        let diff = running_pods(&changed, &fake).unwrap();
+        assert_eq!(
+            (&diff.replace[..], &diff.keep[..]),
+            (&["web".to_string()][..], &["api".to_string()][..])
+        );
+        let f = check(&reload_subplan(&changed, &diff), &fake, true);
+        assert!(f.problems.is_empty(), "{:?}", f.problems);
+        drop(listener);
     }
 }

@@ -9,16 +9,21 @@
 
 pub mod apply;
 pub mod cli;
+mod completion;
+pub mod control;
 pub mod crashloop;
+pub mod diff;
 pub mod down;
 pub mod dryrun;
 pub mod hostports;
 pub mod notify;
 pub mod plan;
 pub mod probe;
+pub mod reload;
 pub mod scope;
 pub mod signals;
 pub mod supervise;
+pub mod workdir;
 
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender};
@@ -35,7 +40,7 @@ use self::signals::StopFlag;
 use self::supervise::{Msg, Outcome};
 use crate::plan::Plan;
 
-pub use self::cli::{down, play};
+pub use self::cli::{down, play, reload};
 
 /// Why `play` or `down` failed. Messages name the workload, the container and Podman's words.
 #[derive(Debug, Error)]
@@ -60,6 +65,14 @@ pub enum PlayError {
     #[error("{workload}: init container {container} exited with code {code}{}", tail(.output))]
     InitFailed {
         workload: String,
+        container: String,
+        code: i32,
+        output: String,
+    },
+    #[error("{workload}: waits for {dependency} to complete, but its container {container} exited with code {code}{}", tail(.output))]
+    DependencyFailed {
+        workload: String,
+        dependency: String,
         container: String,
         code: i32,
         output: String,
@@ -101,6 +114,32 @@ pub enum PlayError {
     CrashLoop(supervise::GaveUp, String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// A changed workload failed to start and its previous spec runs again.
+    #[error("{workload}: the new spec failed, rolled back to the running one: {source}")]
+    RolledBack {
+        workload: String,
+        source: Box<PlayError>,
+    },
+    #[error("{workload}: the new spec failed: {source}; starting the previous one failed too: {rollback}")]
+    RollbackFailed {
+        workload: String,
+        source: Box<PlayError>,
+        rollback: Box<PlayError>,
+    },
+    /// `quadplay reload` could not reach the running executor.
+    #[error(transparent)]
+    Control(#[from] control::ClientError),
+    /// Some workloads of a reload failed (each error names its workload); the others changed.
+    #[error("{} workload(s) failed:\n  {}", .0.len(), join_errors(.0))]
+    Reload(Vec<PlayError>),
+}
+
+fn join_errors(errors: &[PlayError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n  ")
 }
 
 fn tail(output: &str) -> String {
@@ -146,6 +185,9 @@ pub fn report_warnings(plan: &Plan, strict: bool) -> Result<(), PlayError> {
     Ok(())
 }
 
+/// Plans the app again from its files: what `systemctl reload` applies.
+pub type Replan<'a> = &'a dyn Fn() -> Result<Plan, PlayError>;
+
 /// Runs a planned app: clear leftovers, apply, READY, supervise, tear down. Returns the exit
 /// status. `tx`/`rx` carry stop requests (the signal thread holds a clone of `tx`).
 pub fn execute(
@@ -156,6 +198,22 @@ pub fn execute(
     stop: &StopFlag,
     tx: &Sender<Msg>,
     rx: &Receiver<Msg>,
+) -> Result<u8, PlayError> {
+    execute_with(engine, plan, options, notifier, stop, tx, rx, None)
+}
+
+/// [`execute`], answering control requests ([`control`]) while it supervises: `replan` gives
+/// the new plan for a reload (without it, a reload fails and changes nothing).
+#[allow(clippy::too_many_arguments)]
+pub fn execute_with(
+    engine: &dyn Engine,
+    plan: &Plan,
+    options: RunOptions,
+    notifier: Notifier,
+    stop: &StopFlag,
+    tx: &Sender<Msg>,
+    rx: &Receiver<Msg>,
+    replan: Option<Replan<'_>>,
 ) -> Result<u8, PlayError> {
     let mut plan = apply::prepare(plan);
     if options.detach {
@@ -201,7 +259,14 @@ pub fn execute(
         backoff: options.backoff,
         notifier,
     };
-    let outcome = supervise::supervise(engine, &plan, settings, stop, tx, rx);
+    let outcome = loop {
+        match supervise::supervise(engine, &plan, settings, stop, tx, rx) {
+            Ok(Outcome::Control(pending)) => {
+                plan = answer(&ctx, plan, pending, replan, options.port_wait);
+            }
+            other => break other,
+        }
+    };
     let code = match outcome {
         Ok(Outcome::GaveUp(g)) => {
             notifier.stopping(&format!(
@@ -223,6 +288,7 @@ pub fn execute(
             notifier.stopping(&format!("all containers done, exit status {code}"));
             code
         }
+        Ok(Outcome::Control(_)) => unreachable!("control requests are answered in the loop"),
         Err(e) => {
             // Supervision broke down: still remove everything, then report.
             let _ = down::teardown(engine, &plan, false, Scope::Labelled);
@@ -238,6 +304,58 @@ pub fn execute(
         return Err(PlayError::Down(errors));
     }
     Ok(code)
+}
+
+/// Applies one control request to the running app; returns the plan that runs afterwards.
+/// systemd sees `RELOADING=1` until the verdict, then `READY=1` again (the app runs either way).
+fn answer(
+    ctx: &Context<'_>,
+    plan: Plan,
+    pending: control::Pending,
+    replan: Option<Replan<'_>>,
+    port_wait: Option<Duration>,
+) -> Plan {
+    ctx.notifier.reloading("reloading");
+    let (plan, result) = match &pending.request {
+        control::Request::Reload => {
+            let new = match replan {
+                Some(replan) => replan(),
+                None => Err(PlayError::Internal(
+                    "this run cannot re-read its YAML".into(),
+                )),
+            };
+            match new {
+                Ok(new) => {
+                    for w in &new.warnings {
+                        pending.say(&format!("warning: {w}"));
+                    }
+                    let done = reload::reload(ctx, &plan, &new, port_wait);
+                    (done.plan, done.result)
+                }
+                Err(e) => (plan, Err(e)),
+            }
+        }
+        control::Request::Replace(pods) => {
+            let result = reload::replace_pods(ctx, &plan, pods);
+            (plan, result)
+        }
+    };
+    match &result {
+        Ok(summary) => eprintln!("quadplay: reload: {summary}"),
+        Err(e) => eprintln!("quadplay: reload failed: {e}"),
+    }
+    let containers: usize = plan.pods.iter().map(|p| p.containers.len()).sum();
+    ctx.notifier.ready(&format!(
+        "running: {} pod(s), {containers} container(s){}",
+        plan.pods.len(),
+        if result.is_ok() {
+            ""
+        } else {
+            "; last reload failed"
+        }
+    ));
+    pending.finish(&result);
+    plan
 }
 
 /// Hands memory used only during start-up back to the kernel, so that the long-running

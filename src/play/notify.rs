@@ -45,6 +45,16 @@ impl Notifier {
         ]);
     }
 
+    /// `RELOADING=1` (with the `MONOTONIC_USEC=` systemd ≥ 253 asks for): a reload began; the
+    /// next [`Notifier::ready`] ends it.
+    pub fn reloading(&self, status: &str) {
+        let mut states = vec![NotifyState::Reloading, NotifyState::Status(status)];
+        if let Ok(now) = NotifyState::monotonic_usec_now() {
+            states.insert(1, now);
+        }
+        self.send(&states);
+    }
+
     pub fn stopping(&self, status: &str) {
         self.send(&[NotifyState::Stopping, NotifyState::Status(status)]);
     }

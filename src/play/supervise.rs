@@ -27,6 +27,7 @@ use crate::engine::{ContainerState, Engine, EngineError, Watch, WatchEvent};
 use crate::plan::ExitCodePropagation;
 use crate::plan::{ContainerPlan, Plan, Probe, RestartPolicy, LABEL_APP};
 
+use super::control::Pending;
 use super::crashloop::{Backoff, CrashLoop, Decision};
 use super::notify::Notifier;
 use super::probe;
@@ -34,21 +35,25 @@ use super::signals::StopFlag;
 use super::PlayError;
 
 /// What the supervisor hears about.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Msg {
     Watch(WatchEvent),
     Signal(i32),
     /// A container failed its liveness probe `failureThreshold` times in a row.
     Liveness(String),
+    /// A client of the control socket asks for a reload or a pod replacement.
+    Control(Pending),
 }
 
 /// How supervision ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Outcome {
     /// Every container is done; the exit status per ExitCodePropagation.
     Done(u8),
     /// A stop was requested.
     Stopped,
+    /// A control request: the caller applies it, then supervises the app it leaves.
+    Control(Pending),
     /// A container exited again after `--max-restarts` restarts in one crash loop.
     GaveUp(GaveUp),
 }
@@ -139,7 +144,9 @@ const RECHECK: Duration = Duration::from_millis(500);
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Look {
     /// Something runs, is between states (look again soon) or waits for its restart.
-    Busy { recheck: bool },
+    Busy {
+        recheck: bool,
+    },
     GaveUp(GaveUp),
     /// Every container is done for good.
     Done(Vec<ContainerState>),
@@ -468,6 +475,7 @@ fn event_loop(
                 }
             }
             Ok(Msg::Liveness(name)) => on_liveness_failure(engine, plan, &name),
+            Ok(Msg::Control(pending)) => break Outcome::Control(pending),
             Err(RecvTimeoutError::Timeout) => check = true,
             Err(RecvTimeoutError::Disconnected) => {
                 return Err(PlayError::Internal("supervisor channel closed".into()))
@@ -521,9 +529,18 @@ mod tests {
             lp.exited(t0, 1, &Backoff::kubelet(10));
             lp.restarted(t0);
         }
-        assert_eq!(r.status(2), "running: 2 pod(s), 3 container(s), 6 restart(s)");
-        r.loops.get_mut("web-app").unwrap().exited(t0, 1, &Backoff::kubelet(10));
-        r.loops.get_mut("db-pg").unwrap().exited(t0, 1, &Backoff::kubelet(10));
+        assert_eq!(
+            r.status(2),
+            "running: 2 pod(s), 3 container(s), 6 restart(s)"
+        );
+        r.loops
+            .get_mut("web-app")
+            .unwrap()
+            .exited(t0, 1, &Backoff::kubelet(10));
+        r.loops
+            .get_mut("db-pg")
+            .unwrap()
+            .exited(t0, 1, &Backoff::kubelet(10));
         assert_eq!(
             r.status(2),
             "web/app: CrashLoopBackOff, 6 restarts; db/pg: CrashLoopBackOff, 0 restarts"

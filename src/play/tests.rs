@@ -381,7 +381,10 @@ fn supervisor_wakes_on_death_events_and_restarts_on_failure() {
         fake.exit("web1-app", 1);
         fake.exit("web2-app", 0);
         while starts_of(&fake, "web1-app") < 2 {
-            assert!(!handle.is_finished(), "on-failure container counted as done");
+            assert!(
+                !handle.is_finished(),
+                "on-failure container counted as done"
+            );
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
         assert_eq!(starts_of(&fake, "web2-app"), 1, "exit 0 restarted");
@@ -408,7 +411,11 @@ fn a_crash_loop_backs_off_then_fails_the_app_and_removes_it() {
         panic!("not a crash loop: {err}")
     };
     assert_eq!(
-        (gave_up.container.as_str(), gave_up.exit_code, gave_up.restarts),
+        (
+            gave_up.container.as_str(),
+            gave_up.exit_code,
+            gave_up.restarts
+        ),
         ("web1/app", 1, 3)
     );
     assert_eq!(output, "output of web1-app");
@@ -420,7 +427,10 @@ fn a_crash_loop_backs_off_then_fails_the_app_and_removes_it() {
         "{message}"
     );
     assert!(fake.lock().pods.is_empty(), "pods left after giving up");
-    assert!(fake.lock().secrets.is_empty(), "secrets left after giving up");
+    assert!(
+        fake.lock().secrets.is_empty(),
+        "secrets left after giving up"
+    );
 }
 
 #[test]
@@ -442,7 +452,8 @@ fn a_stopped_always_container_is_started_again() {
         fake.exit("web2-app", 0);
         let err = handle.join().unwrap().unwrap_err();
         assert!(
-            err.to_string().starts_with("web2/app: exited with code 0 after 0 restart(s)"),
+            err.to_string()
+                .starts_with("web2/app: exited with code 0 after 0 restart(s)"),
             "{err}"
         );
         drop(tx);
@@ -516,6 +527,54 @@ fn pods_with_after_wait_for_their_wave_and_cycles_are_errors() {
     let err = Run::new().exec(&fake, &p, true).unwrap_err();
     assert!(matches!(err, PlayError::Cycle(_)), "{err}");
     assert!(fake.lock().secrets.is_empty());
+}
+
+#[test]
+fn a_pod_after_a_completed_one_starts_once_it_exited_zero() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let mut p = plan(RestartPolicy::Never, tmp.path());
+    // web2 is the one-shot job (a migration); web1 waits until it has exited with status 0.
+    p.pods[0].after = vec!["web2".into()];
+    p.pods[0].after_completed = vec!["web2".into()];
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            // The job runs a while: web1 must not be created before it is done.
+            while !fake.calls().iter().any(|c| c == "start web2-app") {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(400));
+            assert!(!fake.calls().iter().any(|c| c == "create_pod web1"));
+            fake.exit("web2-app", 0);
+        });
+        Run::new().exec(&fake, &p, true).unwrap();
+    });
+    let calls = fake.calls();
+    let pos = |l: &str| calls.iter().position(|c| c == l).unwrap();
+    assert!(pos("start web2-app") < pos("inspect web2-app"));
+    assert!(pos("inspect web2-app") < pos("create_pod web1"));
+}
+
+#[test]
+fn a_pod_after_a_failed_one_is_never_created_and_the_start_rolls_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    fake.lock().exit_on_start.insert("web2-app".into(), 3);
+    let mut p = plan(RestartPolicy::Never, tmp.path());
+    p.pods[0].after = vec!["web2".into()];
+    p.pods[0].after_completed = vec!["web2".into()];
+    let err = Run::new().exec(&fake, &p, false).unwrap_err();
+    assert!(
+        matches!(err, PlayError::DependencyFailed { code: 3, .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string().starts_with("Deployment/web1: waits for Deployment/web2 to complete, but its container web2-app exited with code 3"),
+        "{err}"
+    );
+    assert!(!fake.calls().iter().any(|c| c == "create_pod web1"));
+    let state = fake.lock();
+    assert!(state.pods.is_empty() && state.secrets.is_empty());
 }
 
 #[test]
@@ -637,4 +696,66 @@ fn only_read_only_executable_file_mappings_are_dropped() {
             (0x7f00_0020_0000, 0x7f00_0030_0000)
         ]
     );
+}
+
+/// Kubernetes creates a `workingDir` the image lacks; Podman refuses to start in it. After that
+/// refusal the directory is made in the created container and the container starts, for init
+/// and app containers alike; nothing is made for a container that started, and a working
+/// directory that still fails (or another refusal) is reported, not retried again.
+#[test]
+fn a_working_dir_the_image_lacks_is_made_after_podmans_refusal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let mut plan = plan(RestartPolicy::Always, tmp.path());
+    let mut init = container("web1", "migrate", RestartPolicy::Never);
+    init.working_dir = Some("/srv/migrate".into());
+    plan.pods[0].init_containers = vec![init];
+    plan.pods[0].containers[0].working_dir = Some("/srv/app/data".into());
+    plan.pods[1].containers[0].working_dir = Some("/".into());
+    {
+        let mut state = fake.lock();
+        state.exit_on_start.insert("web1-migrate".into(), 0);
+        state.images_lack = ["/srv/app/data".into(), "/srv/migrate".into()].into();
+    }
+    Run::new().exec(&fake, &plan, true).unwrap();
+    let calls = fake.calls();
+    let made: Vec<&String> = calls.iter().filter(|c| c.starts_with("make_dir")).collect();
+    assert_eq!(
+        made,
+        [
+            "make_dir web1-migrate /srv/migrate",
+            "make_dir web1-app /srv/app/data"
+        ]
+    );
+    let pos = |l: &str| calls.iter().rposition(|c| c == l).unwrap();
+    assert!(pos("make_dir web1-app /srv/app/data") < pos("start web1-app"));
+    assert!(fake.lock().containers["web1-app"].state.is_running());
+    assert!(fake.lock().containers["web2-app"].state.is_running());
+
+    // make_dir itself fails: the pod fails with that error, and everything is rolled back.
+    let fake = Fake::new();
+    fake.lock().images_lack = ["/srv/app/data".into()].into();
+    fake.fail("make_dir", "cannot copy into a read-only root file system");
+    let err = Run::new().exec(&fake, &plan, true).unwrap_err().to_string();
+    assert!(
+        err.contains("container app") && err.contains("read-only"),
+        "{err}"
+    );
+    assert!(fake.lock().pods.is_empty());
+}
+
+#[test]
+fn another_refusal_to_start_is_not_taken_for_a_missing_working_dir() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let mut plan = plan(RestartPolicy::Always, tmp.path());
+    plan.pods[0].containers[0].working_dir = Some("/srv/app".into());
+    // Podman names another directory than the container's own working directory.
+    fake.fail(
+        "start web1-app",
+        "workdir \"/elsewhere\" does not exist on container x",
+    );
+    let err = Run::new().exec(&fake, &plan, true).unwrap_err().to_string();
+    assert!(err.contains("/elsewhere"), "{err}");
+    assert!(!fake.calls().iter().any(|c| c.starts_with("make_dir")));
 }

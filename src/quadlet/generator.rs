@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use super::install::{self, Install, Link};
 use super::log::Log;
 use super::paths::{search_dirs, search_dirs_in, SearchDir, SearchEnv};
-use super::{convert_all, dropins, podman_version, Kind, PodmanVersion, Service, Settings, Source};
+use super::{convert_all, dropins, podman_version, Kind, Service, Settings, Source};
+use crate::engine::Version;
 use crate::unit::{name, UnitFile};
 
 /// Where `quadplay` is installed, written into `.kube` units; the Makefile sets it from BINDIR.
@@ -107,7 +108,7 @@ pub fn run(dirs: &[SearchDir], opts: &Options, log: &mut Log) -> Outcome {
 
 /// Only networks, volumes, artifacts and containers (`Mount=type=artifact`) have
 /// version-dependent forms: spare the package-database read otherwise.
-fn version_if_needed(sources: &[Source], podman: &str, log: &mut Log) -> Option<PodmanVersion> {
+fn version_if_needed(sources: &[Source], podman: &str, log: &mut Log) -> Option<Version> {
     let needed = sources.iter().any(|s| {
         matches!(
             Kind::from_file_name(&s.file_name),
@@ -218,12 +219,12 @@ pub const PODMAN_VERSION_ENV: &str = podman_version::ENV;
 
 /// The Podman version the units will run with, or `None` (the converters then use forms that
 /// work on every Podman). Runs no process: see [`podman_version`].
-fn podman_version(podman: &str, log: &mut Log) -> Option<PodmanVersion> {
+fn podman_version(podman: &str, log: &mut Log) -> Option<Version> {
     if let Some(pinned) = std::env::var(PODMAN_VERSION_ENV)
         .ok()
         .filter(|v| !v.is_empty())
     {
-        let version = PodmanVersion::parse(&pinned);
+        let version = Version::parse(&pinned);
         if version.is_none() {
             log.info(&format!(
                 "Warning: ignoring {PODMAN_VERSION_ENV}={pinned}: not a version"
@@ -238,10 +239,9 @@ fn podman_version(podman: &str, log: &mut Log) -> Option<PodmanVersion> {
         .unwrap_or_else(|| "/".to_string());
     match podman_version::from_packages(Path::new(&root), podman) {
         Some(found) => {
-            let v = found.version;
             log.debug(&format!(
-                "{podman} is Podman {}.{} ({})",
-                v.major, v.minor, found.source
+                "{podman} is Podman {} ({})",
+                found.version, found.source
             ));
             Some(found.version)
         }

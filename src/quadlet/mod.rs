@@ -16,6 +16,7 @@ pub mod podman_version;
 
 use std::path::PathBuf;
 
+use crate::engine::Version;
 use crate::unit::{Origin, UnitFile};
 
 /// The Quadlet unit kinds quadplay converts.
@@ -131,35 +132,6 @@ pub struct Settings {
     pub quadplay: String,
 }
 
-/// A Podman version (`major.minor`), for flags that older Podman lacks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct PodmanVersion {
-    pub major: u32,
-    pub minor: u32,
-}
-
-impl PodmanVersion {
-    /// Parses `podman --version` output (`podman version 4.3.1`) or a bare `4.3.1`.
-    pub fn parse(text: &str) -> Option<PodmanVersion> {
-        let word = text.split_whitespace().last()?;
-        let mut parts = word.split('.');
-        let major = parts.next()?.parse().ok()?;
-        let minor = parts
-            .next()?
-            .chars()
-            .take_while(|c| c.is_ascii_digit())
-            .collect::<String>()
-            .parse()
-            .ok()?;
-        Some(PodmanVersion { major, minor })
-    }
-
-    /// `podman network create --ignore` / `volume create --ignore` exist from Podman 4.4 on.
-    pub fn has_create_ignore(self) -> bool {
-        self >= PodmanVersion { major: 4, minor: 4 }
-    }
-}
-
 /// One generated service.
 #[derive(Debug, Clone)]
 pub struct Service {
@@ -225,30 +197,7 @@ pub fn service_file_name(file_name: &str, unit: &UnitFile) -> String {
 pub fn convert_all(
     sources: &[Source],
     settings: &Settings,
-    podman: Option<PodmanVersion>,
+    podman: Option<Version>,
 ) -> Vec<(String, Result<Service, ConvertError>)> {
     convert::convert_all(sources, settings, podman)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::PodmanVersion;
-
-    #[test]
-    fn podman_versions() {
-        let v = |s| PodmanVersion::parse(s);
-        assert_eq!(
-            v("podman version 4.3.1"),
-            Some(PodmanVersion { major: 4, minor: 3 })
-        );
-        assert_eq!(v("5.8.2\n"), Some(PodmanVersion { major: 5, minor: 8 }));
-        assert_eq!(
-            v("podman version 5.0.0-rc1"),
-            Some(PodmanVersion { major: 5, minor: 0 })
-        );
-        assert_eq!(v("garbage"), None);
-        assert!(!v("4.3.1").unwrap().has_create_ignore());
-        assert!(v("4.4.0").unwrap().has_create_ignore());
-        assert!(v("5.0.0").unwrap().has_create_ignore());
-    }
 }

@@ -20,7 +20,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::PodmanVersion;
+use crate::engine::Version;
 
 /// Pins the Podman version instead of looking it up (packagers who know it, tests).
 pub const ENV: &str = "QUADPLAY_PODMAN_VERSION";
@@ -28,7 +28,7 @@ pub const ENV: &str = "QUADPLAY_PODMAN_VERSION";
 /// A version and where it came from (for the debug log).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Found {
-    pub version: PodmanVersion,
+    pub version: Version,
     pub source: String,
 }
 
@@ -48,7 +48,7 @@ pub fn from_dpkg(root: &Path, podman: &str) -> Option<Found> {
     let status = fs::read_to_string(dpkg.join("status")).ok()?;
     let version = dpkg_installed_version(&status, "podman")?;
     Some(Found {
-        version: PodmanVersion::parse(upstream_version(&version))?,
+        version: Version::parse(upstream_version(&version))?,
         source: format!("dpkg: podman {version}"),
     })
 }
@@ -77,7 +77,7 @@ pub fn dpkg_installed_version(status: &str, package: &str) -> Option<String> {
     None
 }
 
-/// `1:4.3.1+ds1-8` → `4.3.1+ds1-8` (the epoch goes; [`PodmanVersion::parse`] reads the rest).
+/// `1:4.3.1+ds1-8` → `4.3.1+ds1-8` (the epoch goes; [`Version::parse`] reads the rest).
 fn upstream_version(v: &str) -> &str {
     match v.split_once(':') {
         Some((epoch, rest)) if epoch.chars().all(|c| c.is_ascii_digit()) => rest,
@@ -104,7 +104,7 @@ pub fn from_rpm(root: &Path, podman: &str) -> Option<Found> {
     let bytes = fs::read(&db).ok()?;
     let version = rpm_header_version(&bytes, b"podman")?;
     Some(Found {
-        version: PodmanVersion::parse(&version)?,
+        version: Version::parse(&version)?,
         source: format!("rpm: podman {version} in {}", db.display()),
     })
 }
@@ -197,7 +197,7 @@ mod tests {
             ),
         ]);
         let found = from_packages(root.path(), "/usr/bin/podman").unwrap();
-        assert_eq!(found.version, PodmanVersion { major: 4, minor: 3 });
+        assert_eq!(found.version, Version::new(4, 3, 1));
         assert_eq!(found.source, "dpkg: podman 4.3.1+ds1-8+deb12u1+b3");
         assert_eq!(from_packages(root.path(), "/opt/podman/bin/podman"), None);
         assert_eq!(
@@ -233,7 +233,7 @@ mod tests {
         assert_eq!(rpm_header_version(&db, b"podman").as_deref(), Some("5.8.2"));
         let root = tree(&[("var/lib/rpm/rpmdb.sqlite", &db)]);
         let found = from_packages(root.path(), "/usr/bin/podman").unwrap();
-        assert_eq!(found.version, PodmanVersion { major: 5, minor: 8 });
+        assert_eq!(found.version, Version::new(5, 8, 2));
         assert_eq!(from_packages(root.path(), "/usr/local/bin/podman"), None);
         // A stale header of the version an upgrade replaced: ambiguous, so unknown.
         db.extend(header("podman", "5.6.1", "2.fc43"));

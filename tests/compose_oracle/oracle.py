@@ -101,7 +101,9 @@ def norm_compose(doc, project_dir):
             }
         else:
             n["healthcheck"] = None
-        n["depends_on"] = sorted(dns(d) for d in (svc.get("depends_on") or {}))
+        deps = svc.get("depends_on") or {}
+        n["depends_on"] = sorted(dns(d) + (" (completed)" if (c or {}).get("condition") == "service_completed_successfully" else "")
+                                 for d, c in deps.items())
         n["restart"] = compose_restart(svc)
         replicas = (svc.get("deploy") or {}).get("replicas") or svc.get("scale") or 1
         n["replicas"] = replicas
@@ -161,8 +163,11 @@ def norm_quadplay(text, app, project_dir):
             }
         else:
             n["healthcheck"] = None
-        after = (meta.get("annotations") or {}).get("io.quadplay.after", "")
-        n["depends_on"] = sorted(a[len(app) + 1:] for a in after.split(",") if a)
+        notes = meta.get("annotations") or {}
+        after = [a[len(app) + 1:] for a in notes.get("io.quadplay.after", "").split(",") if a]
+        done = [a[len(app) + 1:] + " (completed)"
+                for a in notes.get("io.quadplay.after-completed", "").split(",") if a]
+        n["depends_on"] = sorted(after + done)
         n["restart"] = spec.get("restartPolicy", "Always")
         n["replicas"] = d["spec"].get("replicas", 1) if d["kind"] == "Deployment" else 1
         out[name] = n

@@ -118,9 +118,9 @@ container_names() { upodman ps -a --format '{{.Names}}'; }
 # this after removing their network, so that each test leaves the machine as it found it.
 clear_stale_network_state() {
   # Podman 4 keeps the rootless namespace as netns/rootless-netns-<hash>, Podman 5 under
-  # containers/networks/rootless-netns/; looking into one that does not exist would create it.
+  # containers/networks/rootless-netns/rootless-netns; looking into one that does not exist would create it.
   compgen -G "$XDG_RUNTIME_DIR/netns/rootless-netns-*" >/dev/null \
-    || [ -e "$XDG_RUNTIME_DIR/containers/networks/rootless-netns" ] || return 0
+    || [ -f "$XDG_RUNTIME_DIR/containers/networks/rootless-netns/rootless-netns" ] || return 0
   local ifaces nets b f
   ifaces=$(upodman network ls --format '{{.NetworkInterface}}' 2>/dev/null) || return 0
   nets=$(upodman network ls --format '{{.Name}}' 2>/dev/null) || return 0

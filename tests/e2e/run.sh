@@ -39,9 +39,8 @@ pattern=${1:-}
 passed=(); failed=(); left_behind=(); known_failed=()
 # Known failures, each with its open issue and reason. They still run and are reported, but do not fail
 # the run; one that passes is reported so that it is taken off this list.
-declare -A known=(
-  [debian13:32-executor-stale-bridge]="issue 10: the stale-bridge test and repair assume Podman 4's rootless netns; under pasta's layout the bridge is not found"
-)
+# Entries look like [debian13:NN-name]="issue N: why"; none today.
+declare -A known=()
 # Each test's output is kept, and a failed test's is printed again at the end: CI shows the tail of
 # the log, and the reason for a failure must be in it.
 logs=$(mktemp -d /tmp/quadplay-e2e.XXXXXX)

@@ -4,22 +4,26 @@
 //! conversion, not at start), `environment:` (the variable's value now), `content:` (configs).
 //! `external:` secrets are expected in Podman's secret store under their name.
 
+use std::path::{Path, PathBuf};
+
 use base64::Engine as _;
 
-use super::*;
+use super::super::load::read_regular;
+use super::super::objects::{
+    ConfigMapSource, DataObject, KeyToPath, Metadata, Object, SecretSource, Strings, Volume,
+    VolumeMount,
+};
+use super::super::tree::{Entry, Item, Node};
+use super::super::ComposeError;
+use super::ctx::Ctx;
+use super::sanitize_name;
+use super::service::Svc;
 
 /// Largest secret or config file put into the YAML.
 const MAX_SECRET_BYTES: u64 = 1 << 20;
 
-pub(super) fn mounts(
-    ctx: &mut Ctx,
-    p: &mut Parts,
-    e: &Entry,
-    key: &str,
-    svc: &str,
-    sh: &Shared,
-    extra_docs: &mut Vec<Value>,
-) -> Result<(), ComposeError> {
+pub(super) fn mounts(ctx: &mut Ctx, s: &mut Svc, e: &Entry, key: &str) -> Result<(), ComposeError> {
+    let sh = s.sh;
     let section = e.key.as_str();
     let Node::Seq(items) = &e.value.node else {
         return Err(ctx.invalid(e.value.line, key, "expected a list"));
@@ -43,16 +47,13 @@ pub(super) fn mounts(
         let external = decl
             .get("external")
             .is_some_and(|x| matches!(x.node, Node::Bool(true)));
-        if !external
-            && !extra_docs.iter().any(|d| {
-                d["metadata"]["name"] == json!(object) && d["kind"] == json!(kind(section))
-            })
-        {
+        if !external && !ctx.extra.iter().any(|d| d.is(kind(section), &object)) {
             let data = value(ctx, &decl, &format!("{section}.{source}"), &source)?;
-            extra_docs.push(object_doc(section, &object, &source, &data));
+            ctx.extra.push(object_doc(section, &object, &source, &data));
         }
         let vol = format!(
-            "{svc}-{}-{i}",
+            "{}-{}-{i}",
+            s.name,
             if section == "secrets" {
                 "secret"
             } else {
@@ -60,19 +61,39 @@ pub(super) fn mounts(
             }
         );
         let file = "content".to_string();
-        let item_key = source.clone();
-        let mut item = json!({"key": item_key, "path": file});
-        if let Some(m) = mode {
-            item["mode"] = json!(m);
-        }
-        let volume = if section == "secrets" {
-            json!({"name": vol, "secret": {"secretName": if external { sanitize_name(&source) } else { object.clone() }, "items": [item]}})
-        } else {
-            json!({"name": vol, "configMap": {"name": object, "items": [item]}})
+        let items = vec![KeyToPath {
+            key: source.clone(),
+            mode,
+            path: file.clone(),
+        }];
+        let mut volume = Volume {
+            name: vol.clone(),
+            ..Volume::default()
         };
-        p.volumes.push(volume);
-        p.mounts
-            .push(json!({"name": vol, "mountPath": target, "subPath": file, "readOnly": true}));
+        if section == "secrets" {
+            let secret_name = if external {
+                sanitize_name(&source)
+            } else {
+                object
+            };
+            volume.secret = Some(SecretSource {
+                default_mode: None,
+                items,
+                secret_name,
+            });
+        } else {
+            volume.config_map = Some(ConfigMapSource {
+                items,
+                name: object,
+            });
+        }
+        s.p.volumes.push(volume);
+        s.p.mounts.push(VolumeMount {
+            mount_path: target,
+            name: vol,
+            read_only: Some(true),
+            sub_path: Some(file),
+        });
     }
     Ok(())
 }
@@ -187,11 +208,16 @@ fn read_secret(path: &Path) -> std::io::Result<Vec<u8>> {
     read_regular(path, MAX_SECRET_BYTES).map(String::into_bytes)
 }
 
-fn object_doc(section: &str, object: &str, key: &str, data: &[u8]) -> Value {
-    if section == "secrets" {
-        let b64 = base64::engine::general_purpose::STANDARD.encode(data);
-        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": object}, "data": {key: b64}})
+fn object_doc(section: &str, object: &str, key: &str, data: &[u8]) -> Object {
+    let text = if section == "secrets" {
+        base64::engine::general_purpose::STANDARD.encode(data)
     } else {
-        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": object}, "data": {key: String::from_utf8_lossy(data)}})
-    }
+        String::from_utf8_lossy(data).into_owned()
+    };
+    Object::Data(DataObject {
+        api_version: "v1",
+        data: Strings::from([(key.to_string(), text)]),
+        kind: kind(section),
+        metadata: Metadata::named(object),
+    })
 }

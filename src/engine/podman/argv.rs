@@ -197,12 +197,14 @@ pub fn container_create_args(pod: &str, c: &ContainerPlan, csv_annotations: bool
         out.push(annotation_arg(key, value, csv_annotations));
     }
     out.push("--restart".into());
-    out.push(if c.podman_restarts {
-        restart_name(c.restart_policy)
-    } else {
-        "no"
-    }
-    .into());
+    out.push(
+        if c.podman_restarts {
+            restart_name(c.restart_policy)
+        } else {
+            "no"
+        }
+        .into(),
+    );
     for (key, value) in &c.env {
         out.push("--env".into());
         out.push(format!("{key}={value}"));
@@ -320,9 +322,44 @@ pub fn parse_states(text: &str) -> Vec<ContainerState> {
         .collect()
 }
 
+/// Parses `podman pod ps --format json`: a list of pods with `Name` and `Labels` (null when a
+/// pod has none). Label values that are not strings are an error, not skipped.
+pub fn parse_pod_labels(json: &str) -> Result<super::super::PodLabels, String> {
+    let value: serde_json::Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+    let pods = value.as_array().ok_or("not a JSON list")?;
+    let mut out = super::super::PodLabels::new();
+    for pod in pods {
+        let name = pod["Name"].as_str().ok_or("a pod without a Name")?;
+        let mut labels = BTreeMap::new();
+        if let Some(map) = pod["Labels"].as_object() {
+            for (k, v) in map {
+                let v = v
+                    .as_str()
+                    .ok_or_else(|| format!("{name}: label {k} is not a string"))?;
+                labels.insert(k.clone(), v.to_string());
+            }
+        }
+        out.insert(name.to_string(), labels);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pod_labels_from_pod_ps_json() {
+        let json = r#"[{"Cgroup":"user.slice","Id":"4f1c","Name":"web-pod","Labels":{"io.quadplay.app":"app.service","io.quadplay.spec-digest":"ab12"},"Status":"Running"},
+                      {"Id":"77aa","Name":"bare","Labels":null}]"#;
+        let pods = parse_pod_labels(json).unwrap();
+        assert_eq!(pods["web-pod"]["io.quadplay.spec-digest"], "ab12");
+        assert!(pods["bare"].is_empty());
+        assert_eq!(parse_pod_labels("[]").unwrap().len(), 0);
+        let err = parse_pod_labels(r#"[{"Name":"x","Labels":{"a":1}}]"#).unwrap_err();
+        assert_eq!(err, "x: label a is not a string");
+        assert!(parse_pod_labels("{}").is_err());
+    }
     use crate::plan::{PortOrigin, PullPolicy, SecretEnv};
 
     fn pod() -> PodPlan {

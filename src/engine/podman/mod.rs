@@ -14,11 +14,11 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use self::argv::{
-    args, container_create_args, label_args, parse_states, pod_create_args, secret_create_args,
-    ANNOTATION_WHOLE, INSPECT_FORMAT, SECRET_REPLACE,
+    args, container_create_args, label_args, parse_pod_labels, parse_states, pod_create_args,
+    secret_create_args, ANNOTATION_WHOLE, INSPECT_FORMAT, SECRET_REPLACE,
 };
 use self::process::{is_missing, Call, Cli};
-use super::{ContainerState, Engine, EngineError, EventSink, Version, Watch};
+use super::{ContainerState, Engine, EngineError, EventSink, PodLabels, Version, Watch};
 use crate::plan::{ContainerPlan, Mount, NetworkPlan, PodPlan, PullPolicy, VolumePlan};
 
 /// The `podman` CLI, with the global arguments of the unit and the version detected once.
@@ -245,6 +245,25 @@ impl Engine for Podman {
             .collect())
     }
 
+    fn pod_labels(&self, key: &str, value: &str) -> Result<PodLabels, EngineError> {
+        let action = "list pods";
+        let out = self.run(
+            action,
+            &args(&[
+                "pod",
+                "ps",
+                "--filter",
+                &format!("label={key}={value}"),
+                "--format",
+                "json",
+            ]),
+        )?;
+        parse_pod_labels(&out).map_err(|detail| EngineError::Output {
+            action: action.into(),
+            detail,
+        })
+    }
+
     fn create_container(&self, pod: &str, container: &ContainerPlan) -> Result<(), EngineError> {
         let resolved = self.resolve_sub_paths(container)?;
         self.run(
@@ -273,6 +292,22 @@ impl Engine for Podman {
         argv.extend(names.iter().cloned());
         self.run(&format!("start {}", names.join(" ")), &argv)
             .map(|_| ())
+    }
+
+    fn make_dir(&self, container: &str, path: &str) -> Result<(), EngineError> {
+        let action = format!("create directory {path} in container {container}");
+        let archive = super::workdir::dir_archive(path).ok_or_else(|| EngineError::Failed {
+            action: action.clone(),
+            message: "not an absolute path without `.` or `..`".into(),
+            code: None,
+        })?;
+        // `cp -` extracts a tar stream; the default --archive owns it to the container's user.
+        let argv = args(&["cp", "-", &format!("{container}:/")]);
+        let call = Call {
+            input: Some(&archive),
+            ..Call::default()
+        };
+        self.cli.run_with(&action, &argv, call).map(|_| ())
     }
 
     fn wait(&self, name: &str) -> Result<i32, EngineError> {

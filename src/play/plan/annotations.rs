@@ -123,20 +123,22 @@ pub(super) fn container_extras(
     Ok(())
 }
 
-/// Fills [`PodPlan::after`] from `io.quadplay.after`, refusing unknown names and cycles.
+/// Fills [`PodPlan::after`] from `io.quadplay.after` and `io.quadplay.after-completed` (those
+/// also into [`PodPlan::after_completed`]), refusing unknown names, cycles, and completion
+/// awaited of pods that restart always (they never complete).
 /// `owners[i]` is the index in `workloads` of the workload `pods[i]` was made from.
 pub(super) fn order(
     pods: &mut [PodPlan],
     owners: &[usize],
     workloads: &[Workload],
 ) -> Result<(), PlanError> {
-    // Workload name → its pods' names.
-    let mut pods_of: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for (p, &owner) in pods.iter().zip(owners) {
+    // Workload name → its pods' indexes.
+    let mut pods_of: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, &owner) in owners.iter().enumerate() {
         pods_of
             .entry(workloads[owner].obj.name.as_str())
             .or_default()
-            .push(p.name.clone());
+            .push(i);
     }
     // Workload index → its pods' indexes (a chain of N workloads stays linear).
     let mut pods_by_owner: Vec<Vec<usize>> = vec![Vec::new(); workloads.len()];
@@ -145,40 +147,91 @@ pub(super) fn order(
     }
     let mut deps: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (index, w) in workloads.iter().enumerate() {
-        let Some(list) = w.annotation(AFTER_ANNOTATION) else {
-            continue;
-        };
-        for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            if name == w.obj.name {
-                return Err(invalid(
-                    w.obj,
-                    "metadata.annotations",
-                    format!("{AFTER_ANNOTATION}: `{name}` is this workload itself"),
-                ));
-            }
-            let Some(names) = pods_of.get(name) else {
-                return Err(invalid(
-                    w.obj,
-                    "metadata.annotations",
-                    format!("{AFTER_ANNOTATION}: no Pod, Deployment, DaemonSet or Job named `{name}` in the YAML"),
-                ));
+        for (annotation, completed) in [
+            (AFTER_ANNOTATION, false),
+            (AFTER_COMPLETED_ANNOTATION, true),
+        ] {
+            let Some(list) = w.annotation(annotation) else {
+                continue;
             };
-            deps.entry(w.obj.name.as_str()).or_default().push(name);
-            for &i in &pods_by_owner[index] {
-                let after = &mut pods[i].after;
-                let add: Vec<String> = {
-                    let mut present: BTreeSet<&str> = after.iter().map(String::as_str).collect();
-                    names
-                        .iter()
-                        .filter(|n| present.insert(n.as_str()))
-                        .cloned()
-                        .collect()
-                };
-                after.extend(add);
+            for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                let targets = dependency(w, annotation, name, &pods_of)?;
+                if completed {
+                    refuse_restarting(w, name, targets, pods)?;
+                }
+                deps.entry(w.obj.name.as_str()).or_default().push(name);
+                let names: Vec<String> = targets.iter().map(|&t| pods[t].name.clone()).collect();
+                for &i in &pods_by_owner[index] {
+                    add_new(&mut pods[i].after, &names);
+                    if completed {
+                        add_new(&mut pods[i].after_completed, &names);
+                    }
+                }
             }
         }
     }
     check_cycles(&deps, workloads)
+}
+
+/// The pods of the workload `name` that `w`'s `annotation` names.
+fn dependency<'m>(
+    w: &Workload,
+    annotation: &str,
+    name: &str,
+    pods_of: &'m BTreeMap<&str, Vec<usize>>,
+) -> Result<&'m [usize], PlanError> {
+    if name == w.obj.name {
+        return Err(invalid(
+            w.obj,
+            "metadata.annotations",
+            format!("{annotation}: `{name}` is this workload itself"),
+        ));
+    }
+    pods_of.get(name).map(Vec::as_slice).ok_or_else(|| {
+        invalid(
+            w.obj,
+            "metadata.annotations",
+            format!(
+                "{annotation}: no Pod, Deployment, DaemonSet or Job named `{name}` in the YAML"
+            ),
+        )
+    })
+}
+
+/// A pod whose containers restart always never completes: waiting for it would never end.
+fn refuse_restarting(
+    w: &Workload,
+    name: &str,
+    targets: &[usize],
+    pods: &[PodPlan],
+) -> Result<(), PlanError> {
+    let always = targets.iter().any(|&t| {
+        pods[t]
+            .containers
+            .iter()
+            .any(|c| c.restart_policy == RestartPolicy::Always)
+    });
+    if always {
+        return Err(invalid(
+            w.obj,
+            "metadata.annotations",
+            format!("{AFTER_COMPLETED_ANNOTATION}: `{name}` restarts its containers always (restartPolicy Always, or a Deployment/DaemonSet), so it never completes; give it restartPolicy Never or OnFailure"),
+        ));
+    }
+    Ok(())
+}
+
+/// Appends the names not yet in `list`.
+fn add_new(list: &mut Vec<String>, names: &[String]) {
+    let add: Vec<String> = {
+        let mut present: BTreeSet<&str> = list.iter().map(String::as_str).collect();
+        names
+            .iter()
+            .filter(|n| present.insert(n.as_str()))
+            .cloned()
+            .collect()
+    };
+    list.extend(add);
 }
 
 /// The first cycle of `deps`, found by a depth-first walk with an explicit stack: a chain of

@@ -294,6 +294,7 @@ fn pod_plan(
         containers,
         restart_policy,
         after: Vec::new(),
+        after_completed: Vec::new(),
     })
 }
 

@@ -732,6 +732,41 @@ fn no_workload_and_duplicate_containers() {
 }
 
 #[test]
+fn after_completed_annotation_orders_pods_and_refuses_what_never_completes() {
+    // A one-shot migration before the app: what compose's service_completed_successfully becomes.
+    let yaml = "kind: Pod\nmetadata: {name: db}\nspec: {containers: [{name: pg, image: i}]}\n---\nkind: Pod\nmetadata:\n  name: migrate\n  annotations: {io.quadplay.after: db}\nspec:\n  restartPolicy: OnFailure\n  containers: [{name: m, image: i}]\n---\nkind: Pod\nmetadata:\n  name: app\n  annotations: {io.quadplay.after: db, io.quadplay.after-completed: migrate}\nspec: {containers: [{name: a, image: i}]}\n";
+    let p = plan_of(yaml);
+    let app = p.pods.iter().find(|p| p.name == "app").expect("app");
+    assert_eq!(app.after, ["db", "migrate"]);
+    assert_eq!(app.after_completed, ["migrate"]);
+    let migrate = p
+        .pods
+        .iter()
+        .find(|p| p.name == "migrate")
+        .expect("migrate");
+    assert!(migrate.after_completed.is_empty());
+    // A pod that restarts always never completes: refused where the annotation is.
+    let e = err_of(&yaml.replace("  restartPolicy: OnFailure\n", ""));
+    assert!(
+        e.contains("Pod/app: metadata.annotations: io.quadplay.after-completed: `migrate` restarts its containers always"),
+        "{e}"
+    );
+    let e = err_of(&yaml.replace("after-completed: migrate", "after-completed: nope"));
+    assert!(
+        e.contains(
+            "io.quadplay.after-completed: no Pod, Deployment, DaemonSet or Job named `nope`"
+        ),
+        "{e}"
+    );
+    let cyclic = yaml.replace("io.quadplay.after: db}", "io.quadplay.after: app}");
+    assert!(
+        err_of(&cyclic).contains("forms a cycle"),
+        "{}",
+        err_of(&cyclic)
+    );
+}
+
+#[test]
 fn after_annotation_orders_pods_and_refuses_cycles() {
     let yaml = "kind: Pod\nmetadata: {name: db}\nspec: {containers: [{name: pg, image: i}]}\n---\nkind: Deployment\nmetadata:\n  name: api\n  annotations: {io.quadplay.after: db}\nspec:\n  replicas: 2\n  template:\n    spec: {containers: [{name: a, image: i}]}\n---\nkind: Pod\nmetadata:\n  name: web\n  annotations: {io.quadplay.after: 'api, db'}\nspec: {containers: [{name: w, image: i}]}\n";
     let p = plan_of(yaml);

@@ -5,7 +5,8 @@
 
 use super::common::{base_podman, init_service, missing, set_default, Flags, SERVICE};
 use super::{Converted, Ctx};
-use crate::quadlet::{ConvertError, Kind, PodmanVersion, Source};
+use crate::engine::Version;
+use crate::quadlet::{ConvertError, Kind, Source};
 use crate::unit::UnitFile;
 
 const GROUP: &str = "Artifact";
@@ -28,7 +29,7 @@ pub const KEYS: &[&str] = &[
 ];
 
 /// The first Podman with `podman artifact pull`.
-pub const MIN_PODMAN: PodmanVersion = PodmanVersion { major: 5, minor: 4 };
+pub const MIN_PODMAN: Version = Version::new(5, 4, 0);
 
 /// Flags taking the key's value, in a fixed order (Quadlet's is a Go map's).
 const STRING_FLAGS: &[(&str, &str)] = &[
@@ -72,8 +73,9 @@ fn check_podman(unit: &UnitFile, ctx: &Ctx) -> Result<(), ConvertError> {
             GROUP,
             "Artifact",
             format!(
-                ".artifact units need Podman {}.{} or later (podman artifact pull); this is Podman {}.{}",
-                MIN_PODMAN.major, MIN_PODMAN.minor, v.major, v.minor
+                ".artifact units need Podman {} or later (podman artifact pull); this is Podman {}",
+                MIN_PODMAN.major_minor(),
+                v.major_minor()
             ),
         )),
         _ => Ok(()),
@@ -89,7 +91,7 @@ pub fn resource_name(unit: &UnitFile) -> Option<String> {
 mod tests {
     use super::super::testutil::{settings, source, Base};
     use super::super::{convert_all, testutil::line};
-    use crate::quadlet::PodmanVersion;
+    use crate::engine::Version;
 
     const B: Base = Base {
         name: "models.artifact",
@@ -124,7 +126,7 @@ mod tests {
     fn refused_before_podman_5_4() {
         let src = [source("models.artifact", B.head)];
         let convert = |minor| {
-            let v = PodmanVersion { major: 5, minor };
+            let v = Version::new(5, minor, 2);
             let r = convert_all(&src, &settings(true), Some(v));
             r.into_iter().next().unwrap().1.map_err(|e| e.to_string())
         };

@@ -8,7 +8,8 @@ use super::common::{
     user_mappings, warning, Flags, SERVICE, UNIT,
 };
 use super::{names, Converted, Ctx};
-use crate::quadlet::{ConvertError, Kind, PodmanVersion, Source};
+use crate::engine::Version;
+use crate::quadlet::{ConvertError, Kind, Source};
 use crate::unit::{quote_word, UnitFile, Value};
 
 const GROUP: &str = "Container";
@@ -544,7 +545,7 @@ fn mounts(f: &mut Flags, ctx: &Ctx, service: &mut UnitFile) -> Result<(), Conver
 }
 
 /// The first Podman whose `--mount` knows `type=artifact`.
-const ARTIFACT_MOUNT_PODMAN: PodmanVersion = PodmanVersion { major: 5, minor: 5 };
+const ARTIFACT_MOUNT_PODMAN: Version = Version::new(5, 5, 0);
 
 /// Refuses `Mount=type=artifact` at generation time when the Podman it will run with lacks it.
 fn check_artifact_mount(v: &Value, ctx: &Ctx) -> Result<(), ConvertError> {
@@ -553,8 +554,9 @@ fn check_artifact_mount(v: &Value, ctx: &Ctx) -> Result<(), ConvertError> {
             v,
             "Mount",
             format!(
-                "type=artifact mounts need Podman {}.{} or later; this is Podman {}.{}",
-                ARTIFACT_MOUNT_PODMAN.major, ARTIFACT_MOUNT_PODMAN.minor, p.major, p.minor
+                "type=artifact mounts need Podman {} or later; this is Podman {}",
+                ARTIFACT_MOUNT_PODMAN.major_minor(),
+                p.major_minor()
             ),
         )),
         _ => Ok(()),

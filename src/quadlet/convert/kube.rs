@@ -116,6 +116,14 @@ pub fn convert(src: &Source, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
     play.extend(yaml.iter().cloned());
     service.add_cmdline(SERVICE, "ExecStart", &play);
 
+    if !is_oneshot(unit)? && service.lookup(SERVICE, "ExecReload").is_none() {
+        // `systemctl reload`: the running executor applies only what changed in the YAML and
+        // waits for the outcome (see play::control); the unit is found by $PODMAN_SYSTEMD_UNIT.
+        let mut reload = vec![quadplay.to_string(), "reload".to_string()];
+        reload.extend(yaml.iter().cloned());
+        service.add_cmdline(SERVICE, "ExecReload", &reload);
+    }
+
     let mut down = vec![quadplay.to_string(), "down".to_string()];
     down.extend(globals);
     match unit.lookup_bool(GROUP, "KubeDownForce") {
@@ -253,7 +261,7 @@ mod tests {
         let out = convert1("basic.kube", "[Kube]\nYaml=deployment.yml\n").unwrap();
         assert_eq!(
             out,
-            "[X-Kube]\nYaml=deployment.yml\n\n[Unit]\nWants=network-online.target\nAfter=network-online.target\nSourcePath=/etc/containers/systemd/basic.kube\nRequiresMountsFor=%t/containers\n\n[Service]\nKillMode=mixed\nEnvironment=PODMAN_SYSTEMD_UNIT=%n\nType=notify\nNotifyAccess=main\nSyslogIdentifier=%N\nExecStart=/usr/bin/quadplay play --max-restarts=5 /etc/containers/systemd/deployment.yml\nExecStopPost=/usr/bin/quadplay down /etc/containers/systemd/deployment.yml\n"
+            "[X-Kube]\nYaml=deployment.yml\n\n[Unit]\nWants=network-online.target\nAfter=network-online.target\nSourcePath=/etc/containers/systemd/basic.kube\nRequiresMountsFor=%t/containers\n\n[Service]\nKillMode=mixed\nEnvironment=PODMAN_SYSTEMD_UNIT=%n\nType=notify\nNotifyAccess=main\nSyslogIdentifier=%N\nExecStart=/usr/bin/quadplay play --max-restarts=5 /etc/containers/systemd/deployment.yml\nExecReload=/usr/bin/quadplay reload /etc/containers/systemd/deployment.yml\nExecStopPost=/usr/bin/quadplay down /etc/containers/systemd/deployment.yml\n"
         );
     }
 
@@ -300,7 +308,9 @@ mod tests {
         let exec = line(&out, "ExecStart").unwrap();
         assert!(exec.contains(" --max-restarts=5 "), "{exec}");
         let out = K.convert("MaxRestarts=2\nMaxRestarts=0\n").unwrap();
-        assert!(line(&out, "ExecStart").unwrap().contains(" --max-restarts=0 "));
+        assert!(line(&out, "ExecStart")
+            .unwrap()
+            .contains(" --max-restarts=0 "));
         let e = K.convert("MaxRestarts=many\n").unwrap_err();
         assert!(
             e.starts_with("/etc/containers/systemd/x.kube:3: MaxRestarts: invalid value 'many'"),
@@ -327,6 +337,10 @@ mod tests {
         assert_eq!(line(&out, "KillMode"), Some("control-group"));
         assert_eq!(line(&out, "Type"), Some("oneshot"));
         assert_eq!(line(&out, "NotifyAccess"), None);
+        // A oneshot run has no executor left to reload; a reload of the user's own is kept.
+        assert_eq!(line(&out, "ExecReload"), None);
+        let out = K.convert("[Service]\nExecReload=/bin/true\n").unwrap();
+        assert_eq!(line(&out, "ExecReload"), Some("/bin/true"));
         K.fails_with(
             "[Service]\nKillMode=process\n",
             ":4: KillMode: invalid KillMode 'process'",

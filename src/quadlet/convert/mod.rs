@@ -15,7 +15,8 @@ pub mod volume;
 
 use std::collections::HashMap;
 
-use crate::quadlet::{ConvertError, Kind, PodmanVersion, Service, Settings, Source};
+use crate::engine::Version;
+use crate::quadlet::{ConvertError, Kind, Service, Settings, Source};
 use crate::unit::UnitFile;
 
 /// What other units may learn about a unit (Quadlet's `UnitInfo`).
@@ -41,14 +42,16 @@ pub struct Ctx<'a> {
     pub settings: &'a Settings,
     pub units: HashMap<String, UnitInfo>,
     /// The target Podman, when known.
-    pub podman_version: Option<PodmanVersion>,
+    pub podman_version: Option<Version>,
 }
+
+/// The first Podman with `podman network create --ignore` / `volume create --ignore`.
+pub const CREATE_IGNORE: Version = Version::new(4, 4, 0);
 
 impl Ctx<'_> {
     /// Whether `network create --ignore`/`volume create --ignore` may be used.
     pub fn create_ignore(&self) -> bool {
-        self.podman_version
-            .is_some_and(PodmanVersion::has_create_ignore)
+        self.podman_version.is_some_and(|v| v >= CREATE_IGNORE)
     }
 }
 
@@ -62,7 +65,7 @@ pub struct Converted {
 pub fn convert_all(
     sources: &[Source],
     settings: &Settings,
-    podman_version: Option<PodmanVersion>,
+    podman_version: Option<Version>,
 ) -> Vec<(String, Result<Service, ConvertError>)> {
     let mut ctx = Ctx {
         settings,
@@ -176,7 +179,7 @@ pub(crate) mod testutil {
     /// Converts for Podman 5 (Quadlet's exact `create --ignore` form).
     pub fn convert_modern(name: &str, text: &str) -> Result<String, String> {
         let sources = [source(name, text)];
-        let v = PodmanVersion { major: 5, minor: 0 };
+        let v = Version::new(5, 0, 0);
         let results = convert_all(&sources, &settings(false), Some(v));
         let (_, r) = results.into_iter().next().ok_or("no result")?;
         r.map(|svc| svc.unit.render()).map_err(|e| e.to_string())
@@ -239,6 +242,20 @@ mod tests {
     use super::testutil::{settings, source};
     use super::*;
     use std::path::Path;
+
+    #[test]
+    fn create_ignore_from_podman_4_4() {
+        let s = settings(false);
+        let ctx = |v| Ctx {
+            settings: &s,
+            units: HashMap::new(),
+            podman_version: v,
+        };
+        assert!(!ctx(None).create_ignore());
+        assert!(!ctx(Version::parse("podman version 4.3.1")).create_ignore());
+        assert!(ctx(Version::parse("4.4.0")).create_ignore());
+        assert!(ctx(Version::parse("5.0.0-rc1")).create_ignore());
+    }
 
     #[test]
     fn results_come_in_processing_order() {
