@@ -135,16 +135,11 @@ mod tests {
         let mut now = t0;
         let mut c = CrashLoop::new(now);
         let mut waits = Vec::new();
-        loop {
-            match c.exited(now + secs(1), 1, &b) {
-                Decision::RestartAt(at) => {
-                    assert!(c.backing_off());
-                    waits.push((at - now).as_secs());
-                    now = at;
-                    c.restarted(now);
-                }
-                Decision::GiveUp => break,
-            }
+        while let Decision::RestartAt(at) = c.exited(now + secs(1), 1, &b) {
+            assert!(c.backing_off());
+            waits.push((at - now).as_secs());
+            now = at;
+            c.restarted(now);
         }
         // Each wait is the 1 s it ran plus the back-off.
         assert_eq!(waits, [1, 11, 21]);
