@@ -178,6 +178,26 @@ fn completed_dependency_is_awaited_not_only_started() {
     );
 }
 
+/// Compose cannot start a second replica on a host port the first one holds; neither can
+/// quadplay: refused where the port is written, in both port syntaxes and with `scale`.
+#[test]
+fn replicas_with_a_published_host_port_are_refused_where_the_port_is() {
+    let e = err("services:\n  web:\n    image: x\n    ports: [\"80\", \"8080:80\"]\n    deploy: {replicas: 3}\n");
+    assert!(
+        e.starts_with("/srv/shop/compose.yaml:4:19: services.web.ports[1]: 3 replicas would each bind host port 8080"),
+        "{e}"
+    );
+    let e = err("services:\n  web:\n    image: x\n    scale: 2\n    ports:\n      - {target: 80, published: \"9000\"}\n");
+    assert!(
+        e.starts_with("/srv/shop/compose.yaml:6:9: services.web.ports[0]: 2 replicas would each bind host port 9000"),
+        "{e}"
+    );
+    // Without a host port the replicas are reached by name: a Deployment, no error.
+    let c =
+        conv("services:\n  web:\n    image: x\n    ports: [\"80\"]\n    deploy: {replicas: 3}\n");
+    assert_eq!(docs(&c)[0]["kind"], "Deployment");
+}
+
 #[test]
 fn dependency_cycle_and_unknown_service_are_errors_with_lines() {
     let e = err("services:\n  a:\n    image: x\n    depends_on: [b]\n  b:\n    image: x\n    depends_on: [a]\n");
@@ -882,6 +902,45 @@ fn profiles_include_several_files_and_env_file() {
     .unwrap_err()
     .to_string();
     assert!(e.contains("dep.yaml:3:18: services.web.depends_on.debug: debug is not enabled by any active profile"), "{e}");
+}
+
+/// `uid`/`gid` cannot own a mounted file in Kubernetes; what compose means by them (that user
+/// can read it) is kept through the mode, with one warning; without a mode only a note.
+#[test]
+fn secret_owner_is_kept_as_read_permission() {
+    let text = "services:\n  db:\n    image: x\n    secrets:\n      - source: pw\n        uid: \"999\"\n        gid: \"999\"\n        mode: 0400\n      - source: pw\n        target: /etc/pw2\n        uid: \"999\"\n      - source: pw\n        target: /etc/pw3\n        uid: \"0\"\n        mode: 0400\nsecrets:\n  pw:\n    content: hunter2\n";
+    let c = conv(&text.replace("content: hunter2", "environment: HOME"));
+    let d = docs(&c);
+    let pod = d.iter().find(|d| d["kind"] == "Pod").unwrap();
+    let mode = |i: usize| pod["spec"]["volumes"][i]["secret"]["items"][0]["mode"].clone();
+    assert_eq!(
+        mode(0),
+        json!(0o404),
+        "the owner's read bit goes to every user"
+    );
+    assert_eq!(
+        mode(1),
+        Value::Null,
+        "no mode: Kubernetes' 0644, readable already"
+    );
+    assert_eq!(mode(2), json!(0o400), "uid 0 owns it anyway");
+    assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+    assert_warns(
+        &c,
+        "compose.yaml:8:15: services.db.secrets[0].mode: 0400 becomes 0404",
+    );
+    assert!(
+        c.notes
+            .iter()
+            .any(|n| n.contains("services.db.secrets[1].uid: the file belongs to root")),
+        "{:?}",
+        c.notes
+    );
+    let e = err(&text.replace("uid: \"999\"\n        gid", "uid: postgres\n        gid"));
+    assert!(
+        e.contains("services.db.secrets[0].uid: expected a numeric id, found \"postgres\""),
+        "{e}"
+    );
 }
 
 #[test]

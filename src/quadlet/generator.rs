@@ -277,14 +277,14 @@ fn load_units(dirs: &[SearchDir], log: &mut Log) -> Vec<Source> {
                 continue;
             }
             let path = dir.path.join(name);
-            log.debug(&format!("Loading source unit file {}", path.display()));
+            log.debug_with(|| format!("Loading source unit file {}", path.display()));
             // A parse error leaves the name free: a same-named file further down may load.
             let Some(mut unit) = read_unit(&path, log) else {
                 continue;
             };
             seen.insert(name.to_string());
             for dropin in finder.find(name, dirs, log) {
-                log.debug(&format!("Loading drop-in {}", dropin.display()));
+                log.debug_with(|| format!("Loading drop-in {}", dropin.display()));
                 let conf = parsed
                     .entry(dropin)
                     .or_insert_with_key(|path| read_unit(path, log));
@@ -349,7 +349,8 @@ fn read_regular_file(path: &Path) -> std::io::Result<String> {
     if meta.len() > MAX_UNIT_FILE_BYTES {
         return Err(too_big(meta.len().to_string()));
     }
-    let mut bytes = Vec::new();
+    // Sized from fstat so that the file is read in one call (plus the one that sees its end).
+    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
     file.take(MAX_UNIT_FILE_BYTES + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > MAX_UNIT_FILE_BYTES {
         return Err(too_big(format!("more than {MAX_UNIT_FILE_BYTES}")));
@@ -457,7 +458,10 @@ fn write_service(
 }
 
 /// Write `path` so that readers see the old file or the whole new one, never a part: a
-/// temporary file in the same directory, flushed to disk, renamed over the target.
+/// temporary file in the same directory, renamed over the target. Not fsynced: systemd's
+/// generator dirs are on a tmpfs, emptied and refilled at every boot and daemon-reload, so a
+/// flush to disk buys nothing there (and the rename alone already keeps a killed run from
+/// leaving a partial unit).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = temp_path(path);
     let result = (|| {
@@ -471,7 +475,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
             other => other?,
         };
         file.write_all(bytes)?;
-        file.sync_all()?;
+        drop(file);
         fs::rename(&tmp, path)
     })();
     if result.is_err() {

@@ -13,6 +13,7 @@ pub mod install;
 pub mod log;
 pub mod paths;
 pub mod podman_version;
+pub mod rpmdb;
 
 use std::path::PathBuf;
 

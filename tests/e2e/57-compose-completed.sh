@@ -5,7 +5,8 @@
 # that version, and exits at once if it is missing). `systemctl --user start` returns with the app
 # serving "schema v2"; the migrate pod stays exited (code 0) while the app keeps running. Then the
 # same app with a migration that exits 3: the start fails with a message naming app, migrate and
-# the code, the app's pod is never created, and nothing is left behind.
+# the code, the app's pod is never created, and nothing is left behind. A second job runs as uid
+# 999 and reads a secret compose gives to uid 999 with mode 0400 (kept as mode 0404).
 source "$(dirname "$0")/lib.sh"
 install_quadplay
 app=jobs
@@ -34,19 +35,28 @@ services:
     <<: *busybox
     depends_on: {db: {condition: service_healthy}}
     command: ["sh", "-c", "sleep 3 && echo v2 > /data/schema && exit \${MIGRATE_EXIT:-0}"]
+  # A job as another user, reading a secret compose gives to that uid with mode 0400.
+  tokencheck:
+    image: localhost/busybox:latest
+    user: "999:999"
+    command: ["sh", "-c", "test \"\$\$(cat /run/secrets/token)\" = t0k3n"]
+    secrets: [{source: token, uid: "999", gid: "999", mode: 0400}]
   app:
     <<: *busybox
     depends_on:
       migrate: {condition: service_completed_successfully}
+      tokencheck: {condition: service_completed_successfully}
     command: ["sh", "-c", "test -f /data/schema || exit 1; mkdir -p /www; echo \"schema \$\$(cat /data/schema)\" > /www/index.html; exec httpd -f -p 80 -h /www"]
     ports: ["$port:80"]
 volumes:
   data: {}
+secrets:
+  token: {content: t0k3n}
 EOF2
 
 as_user "$qp" convert "$work/compose.yaml" -o "$UNIT_DIR" >/dev/null 2>"$work/convert.log" \
   || fail "convert: $(cat "$work/convert.log")"
-grep -q 'io.quadplay.after-completed: jobs-migrate' "$UNIT_DIR/$app.yaml" || fail "no after-completed annotation"
+grep -q 'io.quadplay.after-completed: jobs-migrate,jobs-tokencheck' "$UNIT_DIR/$app.yaml" || fail "no after-completed annotation"
 ! grep -q 'service_completed_successfully' "$work/convert.log" || fail "still a warning: $(cat "$work/convert.log")"
 as_user "$qp" play --dry-run "$UNIT_DIR/$app.yaml" >"$work/check.log" 2>&1 || fail "dry run: $(cat "$work/check.log")"
 grep -q 'after jobs-migrate (completed)' "$work/check.log" || fail "dry run does not show the wait: $(cat "$work/check.log")"
@@ -64,7 +74,9 @@ state=$(upodman inspect --format '{{.State.Status}} {{.State.ExitCode}}' "$app-m
 sleep 2
 [ "$(unit_prop "$app.service" ActiveState)" = active ] || { unit_debug "$app.service"; fail "the unit did not stay active after the job ended"; }
 [ "$(http_get "http://127.0.0.1:$port/")" = "schema v2" ] || fail "app stopped serving"
-ok "the job stays exited 0, the app keeps running"
+state=$(upodman inspect --format '{{.State.Status}} {{.State.ExitCode}}' "$app-tokencheck-tokencheck")
+[ "$state" = "exited 0" ] || fail "tokencheck (uid 999 reading its 0400 secret): '$state'"
+ok "the jobs stay exited 0 (uid 999 read the secret given to it with mode 0400), the app keeps running"
 uctl stop "$app.service"
 
 # A migration that fails: the app never starts and the message names who and why.

@@ -149,11 +149,7 @@ fn reference(
                     _ => ctx.int(m, &format!("{key}.mode")),
                 })
                 .transpose()?;
-            for k in ["uid", "gid"] {
-                if let Some(x) = it.get(k) {
-                    ctx.warn(x.line, &format!("{key}.{k}"), "not kept: the file belongs to the container's root; Kubernetes sets no owner per file");
-                }
-            }
+            let mode = owner_mode(ctx, it, key, mode)?;
             Ok((source, target, mode))
         }
         _ => {
@@ -161,6 +157,42 @@ fn reference(
             Ok((s.clone(), default_target(&s), None))
         }
     }
+}
+
+/// `uid`/`gid`: Kubernetes sets no owner per mounted file (the file belongs to root in the
+/// container), so what compose means — that user or group can read it — is kept through the
+/// mode instead: the owner's (or group's) permission bits are given to every user, with one
+/// warning saying so. Without a mode the file is readable by all already (Kubernetes' 0644):
+/// only a note. `uid`/`gid` 0 is what the file has anyway.
+fn owner_mode(
+    ctx: &mut Ctx,
+    it: &Item,
+    key: &str,
+    mode: Option<i64>,
+) -> Result<Option<i64>, ComposeError> {
+    let mut widened = mode;
+    for (k, shift) in [("uid", 6), ("gid", 3)] {
+        let Some(x) = it.get(k) else { continue };
+        let xk = format!("{key}.{k}");
+        let id = ctx.string(x, &xk)?;
+        if id.trim().parse::<u32>().is_err() {
+            return Err(ctx.invalid(x.line, &xk, format!("expected a numeric id, found {id:?}")));
+        }
+        if id.trim() == "0" {
+            continue;
+        }
+        match widened {
+            None => ctx.note(x.line, &xk, format!("the file belongs to root in the container (Kubernetes sets no owner per file); it is readable by every user, {k} {id} included")),
+            Some(m) => widened = Some(m | ((m >> shift) & 0o7)),
+        }
+    }
+    if let (Some(before), Some(after)) = (mode, widened) {
+        if before != after {
+            let line = it.get("mode").map_or(it.line, |m| m.line);
+            ctx.warn(line, &format!("{key}.mode"), format!("{before:04o} becomes {after:04o}: the file cannot belong to the uid/gid given (Kubernetes sets no owner per file; it belongs to root in the container), so their permissions are given to every user in the container, or that user could not read it"));
+        }
+    }
+    Ok(widened)
 }
 
 /// The secret's or config's value, read now.

@@ -34,6 +34,8 @@ pub(super) struct Parts {
     pub env: Vec<(String, String)>,
     pub env_file: Vec<(String, String)>,
     pub ports: Vec<ContainerPort>,
+    /// Where each published host port was asked for (line, key path, port).
+    pub published: Vec<(At, String, u16)>,
     pub mounts: Vec<VolumeMount>,
     pub volumes: Vec<Volume>,
     pub restart: Option<&'static str>,
@@ -94,9 +96,24 @@ pub(super) fn convert_service(
             pod_key(ctx, &mut s, &e, &key)?;
         }
     }
+    refuse_shared_host_port(ctx, &s)?;
     let image = image(ctx, &mut s)?;
     let container = container(&s.name, image, &mut s.p);
     Ok(pod_doc(ctx, s, container))
+}
+
+/// Replicas of one service cannot all bind one host port: compose fails to start the second,
+/// quadplay's executor refuses the Deployment. Said at conversion, where the port is written.
+fn refuse_shared_host_port(ctx: &Ctx, s: &Svc) -> Result<(), ComposeError> {
+    let replicas = s.p.replicas.unwrap_or(1);
+    match s.p.published.first() {
+        Some((line, key, port)) if replicas > 1 => Err(ctx.invalid(
+            *line,
+            key,
+            format!("{replicas} replicas would each bind host port {port} (compose fails to start the second, too); publish it from a service with one replica, or leave out the host port and reach the replicas by service name"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The image to run: `image:`, else the one `build:` would make (with the command to make it).
@@ -280,8 +297,12 @@ fn container_key(ctx: &mut Ctx, s: &mut Svc, e: &Entry, key: &str) -> Result<boo
                 return Err(ctx.invalid(v.line, key, "expected a list of ports"));
             };
             for (i, it) in items.iter().enumerate() {
-                p.ports
-                    .extend(ports::port(ctx, it, &format!("{key}[{i}]"))?);
+                let k = format!("{key}[{i}]");
+                let found = ports::port(ctx, it, &k)?;
+                for h in found.iter().filter_map(|c| c.host_port) {
+                    p.published.push((it.line, k.clone(), h));
+                }
+                p.ports.extend(found);
             }
         }
         "volumes" => {
