@@ -88,7 +88,9 @@ pub fn run(dirs: &[SearchDir], opts: &Options, log: &mut Log) -> Outcome {
     }
     // Networks and volumes before what uses them, pods last (they collect their containers).
     sources.sort_by_key(|s| rank(&s.file_name));
-    let version = version_if_needed(&sources, &opts.settings.podman, log);
+    // Every kind has version-dependent forms or keys (quadlet/convert/compat.rs), `.kube` too
+    // (dependency translation, quoting).
+    let version = podman_version(&opts.settings.podman, log);
     let mut emitter = Emitter::new(opts);
     let by_name: HashMap<&str, &Source> =
         sources.iter().map(|s| (s.file_name.as_str(), s)).collect();
@@ -106,20 +108,13 @@ pub fn run(dirs: &[SearchDir], opts: &Options, log: &mut Log) -> Outcome {
     emitter.outcome
 }
 
-/// Only networks, volumes, artifacts and containers (`Mount=type=artifact`) have
-/// version-dependent forms: spare the package-database read otherwise.
-fn version_if_needed(sources: &[Source], podman: &str, log: &mut Log) -> Option<Version> {
-    let needed = sources.iter().any(|s| {
-        matches!(
-            Kind::from_file_name(&s.file_name),
-            Some(Kind::Network | Kind::Volume | Kind::Artifact | Kind::Container)
-        )
-    });
-    if needed {
-        podman_version(podman, log)
-    } else {
-        None
+/// The `[Install]` keys that make links for this service (see [`Service::upholds_links`]).
+fn install_of(service: &Service) -> Install {
+    let mut install = Install::of(&service.unit);
+    if !service.upholds_links {
+        install.upheld_by.clear();
     }
+    install
 }
 
 /// Writes (or, in a dry run, collects) converted services one by one.
@@ -151,7 +146,7 @@ impl<'a, 'o> Emitter<'a, 'o> {
         let file = service.service_name.as_str();
         // Everything that decides what is written is checked before anything is.
         let checked = check_service_name(file, source)
-            .and_then(|()| install::links(file, &Install::of(&service.unit)))
+            .and_then(|()| install::links(file, &install_of(service)))
             .and_then(|links| {
                 let text = service.unit.render_checked().map_err(|e| e.to_string())?;
                 Ok((text, links))

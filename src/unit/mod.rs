@@ -630,6 +630,26 @@ impl UnitFile {
         }
     }
 
+    /// Rewrites, with `f`, the values of `group` that were added here rather than read from a
+    /// file (their origin has no line), for keys `wanted` accepts.
+    pub fn rewrite_added(
+        &mut self,
+        group: &str,
+        wanted: impl Fn(&str) -> bool,
+        f: impl Fn(&str) -> String,
+    ) {
+        let Some(i) = self.group_index(group) else {
+            return;
+        };
+        for line in &mut self.groups[i].lines {
+            if let Line::Entry { key, value } = line {
+                if value.origin.line == 0 && wanted(key) {
+                    value.value = f(&value.value);
+                }
+            }
+        }
+    }
+
     /// Inserts `key=value` as the first line of the group.
     pub fn prepend(&mut self, group: &str, key: &str, value: &str) {
         let origin = self.generated_origin();
