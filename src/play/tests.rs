@@ -552,10 +552,12 @@ fn host_paths_are_created_or_checked_before_any_pod() {
         HostPathPlan {
             path: dir.clone(),
             kind: HostPathType::DirectoryOrCreate,
+            ..HostPathPlan::default()
         },
         HostPathPlan {
             path: file.clone(),
             kind: HostPathType::FileOrCreate,
+            ..HostPathPlan::default()
         },
     ];
     Run::new().exec(&fake, &p, true).unwrap();
@@ -565,6 +567,7 @@ fn host_paths_are_created_or_checked_before_any_pod() {
     p.host_paths = vec![HostPathPlan {
         path: file.clone(),
         kind: HostPathType::Directory,
+        ..HostPathPlan::default()
     }];
     let err = Run::new().exec(&fake, &p, true).unwrap_err().to_string();
     assert!(
