@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Benchmark of quadplay-generator: a tree of 1,000+ mixed Quadlet units (networks, volumes, pods,
 # containers, kubes, images, builds) with drop-ins of every kind, generated RUNS times by the release
-# binary. Prints wall time per run (min/median/max) and the peak RSS, next to the I/O floor: `cp -a`
-# of the same output tree (one process that only writes the same files and links). Fails if a run
-# fails or writes the wrong number of services. Not a test: figures only.
+# binary. Prints wall time per run (min/median/max), CPU time and peak RSS, next to the I/O floors
+# measured in the same rounds (benches/io_floor.c, built with cc): `write` makes the same output
+# tree (same directories, files, bytes and symlinks) and does nothing else; `read+write` first reads
+# every input unit file, as any generator must. `cp -a` of the output tree is shown for reference.
+# Every round runs each contender once, in turn, so that the machine's load falls on all of them
+# alike; the load average is printed with the figures, and the paired ratio (median over rounds of
+# generator/floor) is the figure to quote on a busy machine. Fails if a run fails or writes the
+# wrong number of services. Not a test: figures only.
 #
 #   benches/generator.sh [GROUPS] [RUNS]     (default 150 groups x 7 units = 1,050 units, 20 runs)
 #   GEN=/path/to/quadplay-generator benches/generator.sh    (skip the build)
@@ -97,67 +102,98 @@ trap 'rm -rf "$tmp" "$outs"' EXIT
 echo "output under $out_base ($(stat -f -c %T "$out_base"))"
 
 [ -x /usr/bin/time ] || { echo "benches/generator.sh needs GNU time (/usr/bin/time, package time)" >&2; exit 1; }
-python3 - "$GEN" "$units" "$outs" "$runs" "$total" <<'PY'
+cc -O2 -o "$tmp/io_floor" "$repo/benches/io_floor.c"
+python3 - "$GEN" "$units" "$outs" "$runs" "$total" "$tmp/io_floor" <<'PY'
 import os, statistics, subprocess, sys, time
-gen, units, tmp, runs, total = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+gen, units, tmp, runs, total, io_floor = sys.argv[1:7]
+runs, total = int(runs), int(total)
 base = {"QUADLET_UNIT_DIRS": units, "PODMAN": "/usr/bin/podman", "QUADPLAY": "/usr/bin/quadplay"}
 tfile = os.path.join(tmp, "time")
 
-def measure(env, rss_note=""):
-    walls, cpus, rss = [], [], []
-    for r in range(runs):
-        out = os.path.join(tmp, f"out{r}")
-        # GNU time reports the generator's own CPU time and peak RSS (getrusage of a child
-        # forked from Python would count Python's pages in the peak).
-        cmd = ["/usr/bin/time", "-f", "%U %S %M", "-o", tfile, gen, "-no-kmsg-log", out]
-        start = time.perf_counter()
-        proc = subprocess.run(cmd, env=env, stderr=subprocess.PIPE)
-        walls.append((time.perf_counter() - start) * 1000)
-        if proc.returncode != 0:
-            sys.exit(f"run {r}: exit {proc.returncode}: {proc.stderr.decode()[-2000:]}")
-        user, system, kib = open(tfile).read().split()[-3:]
-        cpus.append((float(user) + float(system)) * 1000)
-        rss.append(int(kib))
-        written = sum(1 for n in os.listdir(out) if n.endswith(".service"))
-        if written != total:
-            sys.exit(f"run {r}: {written} services written, expected {total}")
-        subprocess.run(["rm", "-rf", out], check=True)
-    walls.sort()
-    print(f"  wall ms: min {walls[0]:.1f}  median {statistics.median(walls):.1f}  max {walls[-1]:.1f}"
-          f"  ({statistics.median(walls) * 1000 / total:.0f} us per unit, median run)")
-    print(f"  cpu ms (user+sys, 10 ms ticks): median {statistics.median(cpus):.0f}  max {max(cpus):.0f}")
-    print(f"  peak RSS: {max(rss) / 1024:.1f} MiB{rss_note}")
-    return statistics.median(walls)
+def describe(root, dest):
+    """The output tree as io_floor's TREE records, parents before children."""
+    with open(dest, "wb") as f:
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames.sort()
+            rel = os.path.relpath(dirpath, root)
+            if rel != ".":
+                f.write(f"d {rel}\n".encode())
+            for name in sorted(filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]):
+                path = os.path.join(dirpath, name)
+                relname = os.path.normpath(os.path.join(rel, name))
+                if os.path.islink(path):
+                    f.write(f"l {relname}\t{os.readlink(path)}\n".encode())
+                else:
+                    data = open(path, "rb").read()
+                    f.write(f"f {relname}\t{len(data)}\n".encode() + data)
 
-def floor(reference):
-    """`cp -a` of a finished output tree: the cost of only writing the same files and links."""
-    walls, cpus, rss = [], [], []
-    for r in range(runs):
-        out = os.path.join(tmp, f"floor{r}")
-        cmd = ["/usr/bin/time", "-f", "%U %S %M", "-o", tfile, "cp", "-a", reference, out]
-        start = time.perf_counter()
-        subprocess.run(cmd, check=True)
-        walls.append((time.perf_counter() - start) * 1000)
-        user, system, kib = open(tfile).read().split()[-3:]
-        cpus.append((float(user) + float(system)) * 1000)
-        rss.append(int(kib))
-        subprocess.run(["rm", "-rf", out], check=True)
-    walls.sort()
-    print(f"  wall ms: min {walls[0]:.1f}  median {statistics.median(walls):.1f}  max {walls[-1]:.1f}")
-    print(f"  cpu ms (user+sys, 10 ms ticks): median {statistics.median(cpus):.0f}  max {max(cpus):.0f}")
-    print(f"  peak RSS: {max(rss) / 1024:.1f} MiB")
-    return statistics.median(walls)
+def services(out):
+    return sum(1 for n in os.listdir(out) if n.endswith(".service"))
 
-print(f"generator: {gen} ({os.path.getsize(gen) // 1024} KiB); {runs} runs, {total} services each")
+def run_once(name, argv, env, out):
+    """Wall ms, CPU ms and peak RSS KiB of one run. GNU time reports the peak RSS of the
+    program alone (Python's own pages would count in a child forked from it); the CPU time
+    comes from wait4's rusage of that time process (it and the program: GNU time's own share is
+    a fraction of a millisecond), which is exact where time's own print is in 10 ms ticks."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", tfile] + argv,
+                            env=env, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = (time.perf_counter() - start) * 1000
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        sys.exit(f"{name}: exit {proc.returncode}: {err[-2000:]}")
+    if services(out) != total:
+        sys.exit(f"{name}: {services(out)} services written, expected {total}")
+    kib = open(tfile).read().split()[-1]
+    subprocess.run(["rm", "-rf", out], check=True)
+    return wall, (usage.ru_utime + usage.ru_stime) * 1000, int(kib)
+
+print(f"generator: {gen} ({os.path.getsize(gen) // 1024} KiB); {runs} rounds, {total} services each")
 podman = "installed" if os.access("/usr/bin/podman", os.X_OK) else "NOT installed"
-print(f"as at boot (Podman {podman}; the version comes from the package database, no podman exec):")
-boot = measure(base)
-print("Podman version pinned (QUADPLAY_PODMAN_VERSION=4.3.1):")
-pinned = measure(dict(base, QUADPLAY_PODMAN_VERSION="4.3.1"))
 ref = os.path.join(tmp, "reference")
 subprocess.run([gen, "-no-kmsg-log", ref], env=base, check=True, stderr=subprocess.DEVNULL)
-print("I/O floor (cp -a of the same output tree):")
-io = floor(ref)
-print(f"ratio to the floor (median wall): as at boot {boot / io:.2f}x, pinned {pinned / io:.2f}x"
-      f"  (min wall: see above; on a busy machine the medians measure the scheduler)")
+tree = os.path.join(tmp, "tree")
+describe(ref, tree)
+out = os.path.join(tmp, "out")
+contenders = [
+    (f"generator as at boot (Podman {podman}; version from the package database, no exec)",
+     [gen, "-no-kmsg-log", out], base),
+    ("generator, version pinned (QUADPLAY_PODMAN_VERSION=4.3.1)",
+     [gen, "-no-kmsg-log", out], dict(base, QUADPLAY_PODMAN_VERSION="4.3.1")),
+    ("floor: write the same tree (io_floor write)", [io_floor, "write", tree, out], base),
+    ("floor: read the inputs, write the same tree (io_floor read+write)",
+     [io_floor, "read+write", tree, out, units], base),
+    ("reference: cp -a of the output tree", ["cp", "-a", ref, out], base),
+]
+results = [[] for _ in contenders]
+load_before = os.getloadavg()
+for r in range(runs):
+    for i, (name, argv, env) in enumerate(contenders):
+        results[i].append(run_once(name, argv, env, out))
+load_after = os.getloadavg()
+print("load average (1, 5, 15 min): before {:.2f} {:.2f} {:.2f}, after {:.2f} {:.2f} {:.2f}  ({} cores)"
+      .format(*load_before, *load_after, os.cpu_count()))
+for (name, _, _), res in zip(contenders, results):
+    walls = sorted(w for w, _, _ in res)
+    print(f"{name}:")
+    print(f"  wall ms: min {walls[0]:.1f}  median {statistics.median(walls):.1f}  max {walls[-1]:.1f}"
+          f"  ({statistics.median(walls) * 1000 / total:.0f} us per unit, median run)")
+    cpus = sorted(c for _, c, _ in res)
+    print(f"  cpu ms (user+sys): min {cpus[0]:.1f}  median {statistics.median(cpus):.1f}"
+          f"  max {cpus[-1]:.1f};  peak RSS {max(k for _, _, k in res) / 1024:.1f} MiB")
+
+def ratio(a, b):
+    paired = statistics.median(x[0] / y[0] for x, y in zip(results[a], results[b]))
+    medians = statistics.median(x[0] for x in results[a]) / statistics.median(y[0] for y in results[b])
+    mins = min(x[0] for x in results[a]) / min(y[0] for y in results[b])
+    cpu = statistics.median(x[1] for x in results[a]) / statistics.median(y[1] for y in results[b])
+    return (f"wall paired {paired:.2f}x, of medians {medians:.2f}x, of minima {mins:.2f}x;"
+            f" cpu of medians {cpu:.2f}x")
+for g, gname in ((0, "as at boot"), (1, "pinned")):
+    print(f"ratio {gname} / write floor: {ratio(g, 2)}")
+    print(f"ratio {gname} / read+write floor: {ratio(g, 3)}")
+    print(f"ratio {gname} / cp -a: {ratio(g, 4)}")
 PY

@@ -88,7 +88,9 @@ pub fn run(dirs: &[SearchDir], opts: &Options, log: &mut Log) -> Outcome {
     }
     // Networks and volumes before what uses them, pods last (they collect their containers).
     sources.sort_by_key(|s| rank(&s.file_name));
-    let version = version_if_needed(&sources, &opts.settings.podman, log);
+    // Every kind has version-dependent forms or keys (quadlet/convert/compat.rs), `.kube` too
+    // (dependency translation, quoting).
+    let version = podman_version(&opts.settings.podman, log);
     let mut emitter = Emitter::new(opts);
     let by_name: HashMap<&str, &Source> =
         sources.iter().map(|s| (s.file_name.as_str(), s)).collect();
@@ -106,20 +108,13 @@ pub fn run(dirs: &[SearchDir], opts: &Options, log: &mut Log) -> Outcome {
     emitter.outcome
 }
 
-/// Only networks, volumes, artifacts and containers (`Mount=type=artifact`) have
-/// version-dependent forms: spare the package-database read otherwise.
-fn version_if_needed(sources: &[Source], podman: &str, log: &mut Log) -> Option<Version> {
-    let needed = sources.iter().any(|s| {
-        matches!(
-            Kind::from_file_name(&s.file_name),
-            Some(Kind::Network | Kind::Volume | Kind::Artifact | Kind::Container)
-        )
-    });
-    if needed {
-        podman_version(podman, log)
-    } else {
-        None
+/// The `[Install]` keys that make links for this service (see [`Service::upholds_links`]).
+fn install_of(service: &Service) -> Install {
+    let mut install = Install::of(&service.unit);
+    if !service.upholds_links {
+        install.upheld_by.clear();
     }
+    install
 }
 
 /// Writes (or, in a dry run, collects) converted services one by one.
@@ -151,7 +146,7 @@ impl<'a, 'o> Emitter<'a, 'o> {
         let file = service.service_name.as_str();
         // Everything that decides what is written is checked before anything is.
         let checked = check_service_name(file, source)
-            .and_then(|()| install::links(file, &Install::of(&service.unit)))
+            .and_then(|()| install::links(file, &install_of(service)))
             .and_then(|links| {
                 let text = service.unit.render_checked().map_err(|e| e.to_string())?;
                 Ok((text, links))
@@ -277,14 +272,14 @@ fn load_units(dirs: &[SearchDir], log: &mut Log) -> Vec<Source> {
                 continue;
             }
             let path = dir.path.join(name);
-            log.debug(&format!("Loading source unit file {}", path.display()));
+            log.debug_with(|| format!("Loading source unit file {}", path.display()));
             // A parse error leaves the name free: a same-named file further down may load.
             let Some(mut unit) = read_unit(&path, log) else {
                 continue;
             };
             seen.insert(name.to_string());
             for dropin in finder.find(name, dirs, log) {
-                log.debug(&format!("Loading drop-in {}", dropin.display()));
+                log.debug_with(|| format!("Loading drop-in {}", dropin.display()));
                 let conf = parsed
                     .entry(dropin)
                     .or_insert_with_key(|path| read_unit(path, log));
@@ -349,7 +344,8 @@ fn read_regular_file(path: &Path) -> std::io::Result<String> {
     if meta.len() > MAX_UNIT_FILE_BYTES {
         return Err(too_big(meta.len().to_string()));
     }
-    let mut bytes = Vec::new();
+    // Sized from fstat so that the file is read in one call (plus the one that sees its end).
+    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
     file.take(MAX_UNIT_FILE_BYTES + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > MAX_UNIT_FILE_BYTES {
         return Err(too_big(format!("more than {MAX_UNIT_FILE_BYTES}")));
@@ -457,7 +453,10 @@ fn write_service(
 }
 
 /// Write `path` so that readers see the old file or the whole new one, never a part: a
-/// temporary file in the same directory, flushed to disk, renamed over the target.
+/// temporary file in the same directory, renamed over the target. Not fsynced: systemd's
+/// generator dirs are on a tmpfs, emptied and refilled at every boot and daemon-reload, so a
+/// flush to disk buys nothing there (and the rename alone already keeps a killed run from
+/// leaving a partial unit).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = temp_path(path);
     let result = (|| {
@@ -471,7 +470,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
             other => other?,
         };
         file.write_all(bytes)?;
-        file.sync_all()?;
+        drop(file);
         fs::rename(&tmp, path)
     })();
     if result.is_err() {

@@ -68,6 +68,14 @@ impl Log {
         }
     }
 
+    /// A debug line made only when debug lines are shown (for lines logged per unit file: a
+    /// thousand formatted paths nobody reads cost more than the lookups they describe).
+    pub fn debug_with(&mut self, msg: impl FnOnce() -> String) {
+        if self.debug {
+            self.write(&msg());
+        }
+    }
+
     /// An error: logged, and the run will exit with status 1.
     pub fn error(&mut self, msg: &str) {
         self.errors += 1;

@@ -13,6 +13,7 @@ pub mod install;
 pub mod log;
 pub mod paths;
 pub mod podman_version;
+pub mod rpmdb;
 
 use std::path::PathBuf;
 
@@ -143,6 +144,9 @@ pub struct Service {
     pub unit: UnitFile,
     /// Non-fatal problems, each `path:line: key: message`.
     pub warnings: Vec<String>,
+    /// Whether `[Install] UpheldBy=` makes `.upholds/` links (not for a Podman whose Quadlet
+    /// predates the key: it leaves the line and makes no link).
+    pub upholds_links: bool,
 }
 
 /// Why a unit could not be converted. Display: `path:line: key: what is wrong` (or `path: key:

@@ -8,11 +8,12 @@
 //! * dpkg (Debian, Ubuntu): the `podman` stanza of `/var/lib/dpkg/status`, trusted only when
 //!   dpkg's file list for `podman` contains that binary (so a `$PODMAN` built by hand elsewhere
 //!   is not mistaken for the packaged one) and the package is `install ok installed`;
-//! * rpm (Fedora, RHEL, CentOS Stream): the header of the `podman` package in the rpm database
-//!   (`rpmdb.sqlite`, or Berkeley DB `Packages` on RHEL 8), whose NAME, VERSION and RELEASE are
-//!   stored as consecutive NUL-terminated strings. Trusted only for `/usr/bin/podman`, and only
-//!   when every copy of that header in the file agrees (freed database pages may still hold the
-//!   header of the version an upgrade replaced).
+//! * rpm (Fedora, RHEL 9, CentOS Stream): the `podman` row of `rpmdb.sqlite`, read through its
+//!   b-trees page by page ([`super::rpmdb`]: only the pages that lead to the row, never freed
+//!   ones); on RHEL 8 (Berkeley DB `Packages`) the header found by scanning the file, whose NAME,
+//!   VERSION and RELEASE are consecutive NUL-terminated strings, trusted only when every copy
+//!   agrees (freed pages may still hold the header an upgrade replaced). Trusted only for
+//!   `/usr/bin/podman`.
 //!
 //! When none of these answers, the version is unknown and the converters write the forms every
 //! Podman accepts (Podman 4.3's), which work everywhere and only differ from Quadlet's text.
@@ -53,28 +54,40 @@ pub fn from_dpkg(root: &Path, podman: &str) -> Option<Found> {
     })
 }
 
-/// The `Version:` of an installed package's stanza in a dpkg status file.
+/// The `Version:` of an installed package's stanza in a dpkg status file. The stanzas are
+/// found by searching for their `Package:` line (a status file lists a few thousand packages:
+/// splitting all of it into stanzas and lines cost more than the rest of the lookup).
 pub fn dpkg_installed_version(status: &str, package: &str) -> Option<String> {
-    let wanted = format!("Package: {package}");
-    for stanza in status.split("\n\n") {
-        let mut lines = stanza.lines().filter(|l| !l.is_empty());
-        if lines.next() != Some(wanted.as_str()) {
+    let wanted = format!("Package: {package}\n");
+    let mut from = 0;
+    while let Some(i) = status[from..].find(&wanted) {
+        let start = from + i;
+        from = start + wanted.len();
+        // Only a stanza's first line: at the start of the file or after a blank line.
+        if start != 0 && !status[..start].ends_with("\n\n") {
             continue;
         }
-        let mut installed = false;
-        let mut version = None;
-        for line in lines {
-            if let Some(s) = line.strip_prefix("Status: ") {
-                installed = s.trim() == "install ok installed";
-            } else if let Some(v) = line.strip_prefix("Version: ") {
-                version = Some(v.trim().to_string());
-            }
-        }
-        if installed {
-            return version;
+        let stanza = &status[from..];
+        let stanza = stanza.find("\n\n").map_or(stanza, |end| &stanza[..end]);
+        if let Some(version) = installed_version(stanza) {
+            return Some(version);
         }
     }
     None
+}
+
+/// The `Version:` of a stanza's fields when its `Status:` is `install ok installed`.
+fn installed_version(fields: &str) -> Option<String> {
+    let mut installed = false;
+    let mut version = None;
+    for line in fields.lines() {
+        if let Some(s) = line.strip_prefix("Status: ") {
+            installed = s.trim() == "install ok installed";
+        } else if let Some(v) = line.strip_prefix("Version: ") {
+            version = Some(v.trim().to_string());
+        }
+    }
+    version.filter(|_| installed)
 }
 
 /// `1:4.3.1+ds1-8` → `4.3.1+ds1-8` (the epoch goes; [`Version::parse`] reads the rest).
@@ -101,8 +114,11 @@ pub fn from_rpm(root: &Path, podman: &str) -> Option<Found> {
         .iter()
         .map(|p| root.join(p))
         .find(|p| p.is_file())?;
-    let bytes = fs::read(&db).ok()?;
-    let version = rpm_header_version(&bytes, b"podman")?;
+    let version = if db.extension().is_some_and(|e| e == "sqlite") {
+        super::rpmdb::installed_version(&db, "podman")?
+    } else {
+        rpm_header_version(&fs::read(&db).ok()?, b"podman")?
+    };
     Some(Found {
         version: Version::parse(&version)?,
         source: format!("rpm: podman {version} in {}", db.display()),
@@ -174,6 +190,21 @@ mod tests {
             1,
         );
         assert_eq!(dpkg_installed_version(&removed, "podman"), None);
+        // First stanza of the file; a removed stanza before an installed one (multi-arch).
+        let first =
+            "Package: podman\nStatus: install ok installed\nVersion: 5.4.2+ds1-1\n\nPackage: zsh\n";
+        assert_eq!(
+            dpkg_installed_version(first, "podman").as_deref(),
+            Some("5.4.2+ds1-1")
+        );
+        let after_removed = format!("{removed}\n{STATUS}");
+        assert_eq!(
+            dpkg_installed_version(&after_removed, "podman").as_deref(),
+            Some("4.3.1+ds1-8+deb12u1+b3")
+        );
+        // `Package: podman` not at a stanza's start (inside a description) is no stanza.
+        let inside = "Package: a\nStatus: install ok installed\nDescription: x\nPackage: podman\nVersion: 9.9\n";
+        assert_eq!(dpkg_installed_version(inside, "podman"), None);
         assert_eq!(upstream_version("2:5.4.2+ds1-1"), "5.4.2+ds1-1");
     }
 
@@ -231,7 +262,7 @@ mod tests {
         db.extend(header("podman", "5.8.2", "1.fc43"));
         db.extend(header("podman-docker", "5.8.2", "1.fc43"));
         assert_eq!(rpm_header_version(&db, b"podman").as_deref(), Some("5.8.2"));
-        let root = tree(&[("var/lib/rpm/rpmdb.sqlite", &db)]);
+        let root = tree(&[("var/lib/rpm/Packages", &db)]);
         let found = from_packages(root.path(), "/usr/bin/podman").unwrap();
         assert_eq!(found.version, Version::new(5, 8, 2));
         assert_eq!(from_packages(root.path(), "/usr/local/bin/podman"), None);
@@ -242,5 +273,83 @@ mod tests {
             rpm_header_version(&header("bash", "5", "1"), b"podman"),
             None
         );
+    }
+
+    /// rpm and rpmbuild as Debian ships them (`make rpm-check` uses them too); `None` with the
+    /// reason when missing.
+    fn rpm_tools() -> Option<()> {
+        let works = |tool: &str| {
+            std::process::Command::new(tool)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        };
+        if works("rpm") && works("rpmbuild") {
+            return Some(());
+        }
+        eprintln!("SKIPPED: rpm and rpmbuild are not installed (apt-get install rpm), so the lookup is not checked against a real rpm database");
+        None
+    }
+
+    /// Builds a header-only package `name` of `version`-`release` with rpmbuild and records it
+    /// in the database under `dbpath` (`rpm -U --justdb`: no files are installed).
+    fn rpm_install(work: &Path, dbpath: &Path, name: &str, version: &str, release: &str) {
+        let spec = work.join(format!("{name}-{version}.spec"));
+        let text = format!(
+            "Name: {name}\nVersion: {version}\nRelease: {release}\nSummary: test\nLicense: MIT\n\
+             BuildArch: noarch\n%description\nA package with a known version.\n%files\n"
+        );
+        fs::write(&spec, text).unwrap();
+        let run = |cmd: &mut std::process::Command| {
+            let out = cmd.output().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr).into_owned();
+            assert!(out.status.success(), "{cmd:?}: {err}");
+        };
+        let topdir = format!("_topdir {}", work.display());
+        run(std::process::Command::new("rpmbuild")
+            .args(["--quiet", "--define", &topdir, "-bb"])
+            .arg(&spec));
+        let rpm = work.join(format!("RPMS/noarch/{name}-{version}-{release}.noarch.rpm"));
+        run(std::process::Command::new("rpm")
+            .args(["-U", "--justdb", "--nodeps", "--dbpath"])
+            .arg(dbpath)
+            .arg(rpm));
+    }
+
+    /// The lookup against a database written by rpm itself (sqlite backend): an install, an
+    /// upgrade (whose replaced header stays in a freed page), other packages around it, a
+    /// write-ahead log with changes, and a database without podman.
+    #[test]
+    fn rpm_lookup_in_a_real_rpm_database() {
+        if rpm_tools().is_none() {
+            return;
+        }
+        let work = tempfile::tempdir().unwrap();
+        let root = work.path().join("root");
+        let dbpath = root.join("usr/lib/sysimage/rpm");
+        fs::create_dir_all(&dbpath).unwrap();
+        let lookup = || from_packages(&root, "/usr/bin/podman").map(|f| f.version);
+        rpm_install(work.path(), &dbpath, "podman-docker", "5.6.1", "1.fc43");
+        assert!(
+            dbpath.join("rpmdb.sqlite").is_file(),
+            "rpm did not write rpmdb.sqlite"
+        );
+        assert_eq!(lookup(), None, "no podman package installed yet");
+        rpm_install(work.path(), &dbpath, "podman", "5.6.1", "2.fc43");
+        assert_eq!(lookup(), Some(Version::new(5, 6, 1)));
+        rpm_install(work.path(), &dbpath, "podman", "5.7.0", "1.fc43");
+        let found = from_packages(&root, "/usr/bin/podman").unwrap();
+        assert_eq!(found.version, Version::new(5, 7, 0), "{}", found.source);
+        assert!(
+            found.source.starts_with("rpm: podman 5.7.0 in "),
+            "{}",
+            found.source
+        );
+        // The replaced header is still in the file: a byte scan would see both versions.
+        let bytes = fs::read(dbpath.join("rpmdb.sqlite")).unwrap();
+        assert_eq!(rpm_header_version(&bytes, b"podman"), None);
+        // Uncheckpointed changes in the write-ahead log: the main file may be stale.
+        fs::write(dbpath.join("rpmdb.sqlite-wal"), b"frames").unwrap();
+        assert_eq!(lookup(), None);
     }
 }

@@ -249,7 +249,8 @@ impl UnitFile {
             text.split('\n').collect()
         };
         let count = lines.len();
-        // A continued line: its text so far and the line number it started on.
+        // A continued line: its text so far and the line number it started on (a line that
+        // is not continued is parsed where it lies, without a copy).
         let mut pending: Option<(String, usize)> = None;
         for (idx, raw) in lines.iter().enumerate() {
             let number = idx + 1;
@@ -267,14 +268,19 @@ impl UnitFile {
                 Some(body) => (body, false),
                 None => (line, false),
             };
-            let (mut joined, start) = pending.take().unwrap_or((String::new(), number));
-            // Quadlet concatenates without a separator: whitespace before the `\` survives.
-            joined.push_str(body);
-            if continued {
-                pending = Some((joined, start));
-                continue;
+            match (pending.take(), continued) {
+                (None, false) => p.parse_line(body, number)?,
+                // Quadlet concatenates without a separator: whitespace before the `\` survives.
+                (None, true) => pending = Some((body.to_string(), number)),
+                (Some((mut joined, start)), true) => {
+                    joined.push_str(body);
+                    pending = Some((joined, start));
+                }
+                (Some((mut joined, start)), false) => {
+                    joined.push_str(body);
+                    p.parse_line(&joined, start)?;
+                }
             }
-            p.parse_line(&joined, start)?;
         }
         // A continuation still pending at EOF is dropped, as Quadlet does.
         if p.current.is_none() {
@@ -404,36 +410,34 @@ impl UnitFile {
 
     /// Every group, key and value of `self` and `other` are the same, in order.
     fn check_same_entries(&self, other: &UnitFile) -> Result<(), RenderError> {
-        let flat = |u: &'_ UnitFile| -> Vec<(String, String, String)> {
-            u.groups
-                .iter()
-                .flat_map(|g| {
-                    g.entries()
-                        .map(|(k, v)| (g.name.clone(), k.to_string(), v.value.clone()))
-                        .collect::<Vec<_>>()
-                })
-                .collect()
-        };
-        let (mine, theirs) = (flat(self), flat(other));
-        if mine == theirs {
-            return Ok(());
+        let mut theirs = other.all_entries();
+        let mut first_difference = None;
+        for (group, key, value) in self.all_entries() {
+            if theirs.next() != Some((group, key, value)) {
+                first_difference = Some((group, key));
+                break;
+            }
         }
-        let at = mine
-            .iter()
-            .zip(&theirs)
-            .position(|(a, b)| a != b)
-            .unwrap_or(mine.len().min(theirs.len()));
-        let (group, key) = mine
-            .get(at)
-            .map(|(g, k, _)| (g.clone(), k.clone()))
-            .unwrap_or_default();
+        let (group, key) = match first_difference {
+            None if theirs.next().is_none() => return Ok(()),
+            None => ("", ""),
+            Some(at) => at,
+        };
         let origin = self
-            .lookup_last(&group, &key)
+            .lookup_last(group, key)
             .map_or_else(|| self.generated_origin(), |v| v.origin.clone());
         Err(RenderError {
             origin,
-            key,
+            key: key.to_string(),
             what: "the rendered unit reads back differently".to_string(),
+        })
+    }
+
+    /// Every (group, key, value) in file order, without copying.
+    fn all_entries(&self) -> impl Iterator<Item = (&str, &str, &str)> {
+        self.groups.iter().flat_map(|g| {
+            g.entries()
+                .map(move |(k, v)| (g.name.as_str(), k, v.value.as_str()))
         })
     }
 
@@ -623,6 +627,26 @@ impl UnitFile {
             self.groups[i]
                 .lines
                 .retain(|l| !matches!(l, Line::Entry { key: k, .. } if k == key));
+        }
+    }
+
+    /// Rewrites, with `f`, the values of `group` that were added here rather than read from a
+    /// file (their origin has no line), for keys `wanted` accepts.
+    pub fn rewrite_added(
+        &mut self,
+        group: &str,
+        wanted: impl Fn(&str) -> bool,
+        f: impl Fn(&str) -> String,
+    ) {
+        let Some(i) = self.group_index(group) else {
+            return;
+        };
+        for line in &mut self.groups[i].lines {
+            if let Line::Entry { key, value } = line {
+                if value.origin.line == 0 && wanted(key) {
+                    value.value = f(&value.value);
+                }
+            }
         }
     }
 
@@ -831,6 +855,26 @@ mod tests {
         assert!(render_err("X", "v ").contains("blanks"));
         assert!(render_err("X=Y", "v").contains("not a key"));
         assert!(render_err("#X", "v").contains("not a key"));
+    }
+
+    /// The last guard of render_checked: the first entry that differs is named, with its
+    /// origin; an entry only one side has counts as a difference.
+    #[test]
+    fn a_unit_that_reads_back_differently_names_the_first_difference() {
+        let mine = parse("[Unit]\nA=1\n[Service]\nB=2\nC=3\n");
+        let why = |theirs: &str| {
+            mine.check_same_entries(&parse(theirs))
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(why("[Unit]\nA=1\n[Service]\nB=2\nC=3\n"), Ok(()));
+        let changed = why("[Unit]\nA=1\n[Service]\nB=2x\nC=3\n").unwrap_err();
+        assert!(changed.starts_with("/d/x.kube:4: B: "), "{changed}");
+        assert!(changed.contains("reads back differently"), "{changed}");
+        let regrouped = why("[Unit]\nA=1\nB=2\nC=3\n").unwrap_err();
+        assert!(regrouped.starts_with("/d/x.kube:4: B: "), "{regrouped}");
+        let shorter = why("[Unit]\nA=1\n[Service]\nB=2\n").unwrap_err();
+        assert!(shorter.starts_with("/d/x.kube:5: C: "), "{shorter}");
+        assert!(why("[Unit]\nA=1\n[Service]\nB=2\nC=3\nD=4\n").is_err());
     }
 
     #[test]

@@ -125,16 +125,23 @@ mod tests {
     #[test]
     fn refused_before_podman_5_4() {
         let src = [source("models.artifact", B.head)];
-        let convert = |minor| {
-            let v = Version::new(5, minor, 2);
+        let convert = |major, minor| {
+            let v = Version::new(major, minor, 2);
             let r = convert_all(&src, &settings(true), Some(v));
             r.into_iter().next().unwrap().1.map_err(|e| e.to_string())
         };
+        // Podman 4.3 has no Quadlet of its own: refused for its missing `podman artifact`.
         assert_eq!(
-            convert(3).unwrap_err(),
-            "/etc/containers/systemd/models.artifact:2: Artifact: .artifact units need Podman 5.4 or later (podman artifact pull); this is Podman 5.3"
+            convert(4, 3).unwrap_err(),
+            "/etc/containers/systemd/models.artifact:2: Artifact: .artifact units need Podman 5.4 or later (podman artifact pull); this is Podman 4.3"
         );
-        assert!(convert(4).is_ok());
+        // Podman's own Quadlet knows .artifact units from 5.7 on (compat.rs): before, refused
+        // as that Quadlet would not convert them.
+        assert_eq!(
+            convert(5, 4).unwrap_err(),
+            "/etc/containers/systemd/models.artifact: Artifact: the Quadlet of the installed Podman 5.4 has no .artifact units (Podman 5.7 added them)"
+        );
+        assert!(convert(5, 7).is_ok());
         B.fails_with(
             "Artifact=\n",
             "models.artifact: Artifact: no Artifact key specified",

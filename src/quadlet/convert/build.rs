@@ -7,7 +7,7 @@ use super::common::{
     Flags, SERVICE,
 };
 use super::container::volumes;
-use super::{Converted, Ctx};
+use super::{compat, Converted, Ctx};
 use crate::quadlet::{ConvertError, Kind, Source};
 use crate::unit::UnitFile;
 
@@ -103,7 +103,9 @@ pub fn convert(src: &Source, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
     }
     volumes(&mut f, ctx, &mut service)?;
     let context = build_context(unit, &mut service)?;
-    finish_command(unit, &mut f, &service, context)?;
+    // Before 5.7 Quadlet took `File=%h/x` for a relative path (context: the working directory).
+    let specifier_is_absolute = !ctx.quadlet_before(compat::SPECIFIER_FILE_ABSOLUTE);
+    finish_command(unit, &mut f, &service, context, specifier_is_absolute)?;
     service.add_cmdline(SERVICE, "ExecStart", &f.args);
     set_default(&mut service, "SyslogIdentifier", "%N");
     // No RemainAfterExit: a restart of a dependent unit builds again (Quadlet's choice).
@@ -115,12 +117,14 @@ pub fn convert(src: &Source, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
 }
 
 /// `--file`, `PodmanArgs=` and the build context, which must come last: the
-/// `SetWorkingDirectory=` context, else the working directory for a relative `File=`.
+/// `SetWorkingDirectory=` context, else the working directory for a relative `File=` (one
+/// starting with a specifier counts as absolute unless `specifier_is_absolute` is false).
 fn finish_command(
     unit: &UnitFile,
     f: &mut Flags,
     service: &UnitFile,
     context: Option<String>,
+    specifier_is_absolute: bool,
 ) -> Result<(), ConvertError> {
     let working_dir = service
         .lookup(SERVICE, "WorkingDirectory")
@@ -140,7 +144,10 @@ fn finish_command(
     let file = file.unwrap_or_default();
     if let Some(c) = context {
         f.push(c);
-    } else if !starts_with_specifier(&file) && !file.starts_with('/') && !is_url(&file) {
+    } else if !(file.starts_with('/')
+        || is_url(&file)
+        || specifier_is_absolute && starts_with_specifier(&file))
+    {
         let Some(wd) = working_dir else {
             return Err(invalid(
                 unit,

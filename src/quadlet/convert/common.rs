@@ -12,7 +12,7 @@ pub const SERVICE: &str = "Service";
 pub const QUADLET: &str = "Quadlet";
 
 /// `[Unit]` keys whose values may name Quadlet files (§3.1 step 3).
-const DEPENDENCY_KEYS: &[&str] = &[
+pub const DEPENDENCY_KEYS: &[&str] = &[
     "After",
     "Before",
     "BindsTo",
@@ -108,8 +108,11 @@ pub fn init_service(
     let unit = &src.unit;
     check_keys(unit, kind.group(), supported)?;
     check_keys(unit, QUADLET, &["DefaultDependencies"])?;
+    super::compat::check_key_versions(unit, kind, ctx)?;
 
     let mut service = unit.clone();
+    // Translated for every Podman, also where its own Quadlet (before 5.5) copied
+    // `After=db.container` as written, a dependency systemd drops: see compat.rs.
     translate_dependencies(&mut service, ctx)?;
     if unit
         .lookup_bool(QUADLET, "DefaultDependencies")

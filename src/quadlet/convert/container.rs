@@ -7,7 +7,7 @@ use super::common::{
     invalid_value, is_oneshot, missing, networks, referenced, resource_of, set_kill_mode,
     user_mappings, warning, Flags, SERVICE, UNIT,
 };
-use super::{names, Converted, Ctx};
+use super::{compat, names, Converted, Ctx};
 use crate::engine::Version;
 use crate::quadlet::{ConvertError, Kind, Source};
 use crate::unit::{quote_word, UnitFile, Value};
@@ -112,6 +112,9 @@ pub const KEYS: &[&str] = &[
     "WorkingDir",
 ];
 
+/// Before Podman 5.6, Quadlet's container id file: `run --cidfile=`, `rm --cidfile=`.
+const CIDFILE: &str = "--cidfile=%t/%N.cid";
+
 const STRING_FLAGS: &[(&str, &str)] = &[
     ("Timezone", "--tz"),
     ("PidsLimit", "--pids-limit"),
@@ -188,9 +191,16 @@ pub fn convert(src: &Source, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
     set_kill_mode(unit, &mut service)?;
 
     let base = base_podman(unit, GROUP, &ctx.settings.podman);
+    // Before 5.6 Quadlet named the container by the id file `run` writes.
+    let id_file = ctx.quadlet_before(compat::NAMES_NOT_ID_FILES);
+    let target = if id_file {
+        CIDFILE.to_string()
+    } else {
+        name.clone()
+    };
     let mut stop = base.clone();
     stop.extend(["rm", "-v", "-f", "-i"].map(String::from));
-    stop.push(name.clone());
+    stop.push(target.clone());
     service.add_cmdline(SERVICE, "ExecStop", &stop);
     // ExecStopPost runs even when conmon was killed and ExecStop skipped; `-` because the
     // container is usually gone by then.
@@ -198,26 +208,31 @@ pub fn convert(src: &Source, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
         *first = format!("-{first}");
     }
     service.add_cmdline(SERVICE, "ExecStopPost", &stop);
-    exec_reload(unit, &base, &name, &mut service, &mut warnings)?;
+    exec_reload(unit, &base, &target, &mut service, &mut warnings)?;
     service.add(SERVICE, "Delegate", "yes");
 
     let oneshot = is_oneshot(unit)?;
     let mut run = base;
-    run.extend([
-        "run".to_string(),
-        "--name".to_string(),
-        name,
-        "--replace".into(),
-        "--rm".into(),
-    ]);
+    run.extend(["run".to_string(), "--name".to_string(), name]);
+    if id_file {
+        run.push(CIDFILE.to_string());
+    }
+    run.extend(["--replace".to_string(), "--rm".into()]);
     let mut f = Flags::new(unit, GROUP, run);
     f.logging();
     match unit.lookup(GROUP, "CgroupsMode").filter(|c| !c.is_empty()) {
         Some(mode) => f.push2("--cgroups", mode),
         None => f.push("--cgroups=split"),
     }
-    if let Some(e) = unit.lookup(GROUP, "Entrypoint") {
-        f.push(format!("--entrypoint={e}"));
+    match unit.lookup(GROUP, "Entrypoint") {
+        // Before 5.8.2 an empty value was skipped like every other string key.
+        Some(e) if ctx.quadlet_before(compat::EMPTY_ENTRYPOINT) && !e.is_empty() => {
+            f.push2("--entrypoint", e);
+        }
+        Some(e) if !ctx.quadlet_before(compat::EMPTY_ENTRYPOINT) => {
+            f.push(format!("--entrypoint={e}"));
+        }
+        _ => {}
     }
     f.strings(STRING_FLAGS);
     for (key, flag) in ALL_STRING_FLAGS {
@@ -345,7 +360,8 @@ fn is_fully_qualified(image: &str) -> bool {
     }
 }
 
-/// `ExecReload=` from `ReloadCmd=` (run in the container) or `ReloadSignal=`. A `ReloadCmd=`
+/// `ExecReload=` from `ReloadCmd=` (run in the container) or `ReloadSignal=`; `name` is the
+/// container's name or, before Podman 5.6, its `--cidfile=` argument. A `ReloadCmd=`
 /// that does not split (a bad escape) is warned about and left out, as Quadlet does.
 fn exec_reload(
     unit: &UnitFile,
@@ -377,6 +393,10 @@ fn exec_reload(
         (Some(args), None) => {
             reload.extend(["exec".to_string(), name.to_string()]);
             reload.extend(args);
+        }
+        // Quadlet 5.5 put its `--cidfile=` before the signal.
+        (None, Some(sig)) if name == CIDFILE => {
+            reload.extend(["kill".to_string(), name.to_string(), "--signal".into(), sig]);
         }
         (None, Some(sig)) => {
             reload.extend([
@@ -730,11 +750,18 @@ fn pod(
         .map_err(|_| invalid_value(v, "Pod", format!("quadlet pod unit {pod} does not exist")))?;
     let pod_name = resource_of(info, v, "Pod", &pod)?;
     let pod_service = info.service_file_name();
-    f.push2("--pod", pod_name);
+    if ctx.quadlet_before(compat::NAMES_NOT_ID_FILES) {
+        f.push2("--pod-id-file", format!("%t/{}.pod-id", info.service_base));
+    } else {
+        f.push2("--pod", pod_name);
+    }
     service.add(UNIT, "BindsTo", &pod_service);
     service.add(UNIT, "After", &pod_service);
     if unit.lookup_bool(GROUP, "StartWithPod").unwrap_or(true) {
-        let me = format!("{}.service", names::service_base(&src.file_name, unit));
+        let me = format!(
+            "{}.service",
+            names::service_base_in(ctx, &src.file_name, unit)
+        );
         if let Some(info) = ctx.units.get_mut(&pod) {
             info.containers_to_start.push(me);
         }

@@ -5,6 +5,7 @@
 pub mod artifact;
 pub mod build;
 pub mod common;
+pub mod compat;
 pub mod container;
 pub mod image;
 pub mod kube;
@@ -82,15 +83,18 @@ pub fn convert_all(
         // A build's is known up front: `[Volume] Image=x.build` and `[Build] Volume=y.volume`
         // may point at each other.
         let resource_name = match kind {
-            Kind::Container | Kind::Pod => names::resource_name(kind, &src.file_name, &src.unit),
+            Kind::Container | Kind::Pod => {
+                names::resource_name_in(&ctx, kind, &src.file_name, &src.unit)
+            }
             Kind::Build => build::resource_name(&src.unit),
             _ => None,
         };
+        let service_base = names::service_base_in(&ctx, &src.file_name, &src.unit);
         ctx.units.insert(
             src.file_name.clone(),
             UnitInfo {
                 kind,
-                service_base: names::service_base(&src.file_name, &src.unit),
+                service_base,
                 resource_name,
                 containers_to_start: Vec::new(),
             },
@@ -103,19 +107,23 @@ pub fn convert_all(
     let mut out = Vec::with_capacity(order.len());
     for (i, kind) in order {
         let Some(src) = sources.get(i) else { continue };
+        let upholds_links = !ctx.quadlet_before(compat::UPHELD_BY);
         let result = convert_one(src, kind, &mut ctx).map(|c| Service {
             source_file_name: src.file_name.clone(),
-            service_name: names::service_base(&src.file_name, &src.unit) + ".service",
-            unit: c.unit,
+            service_name: names::service_base_in(&ctx, &src.file_name, &src.unit) + ".service",
+            unit: compat::older_quoting(c.unit, &ctx),
             warnings: common::service_key_warnings(&src.unit)
                 .into_iter()
                 .chain(c.warnings)
+                .chain(compat::ignored_install_keys(&src.unit, &ctx))
+                .chain(compat::translated_dependencies(&src.unit, &ctx))
                 .collect(),
+            upholds_links,
         });
         if result.is_ok() {
             let name = match kind {
                 Kind::Network | Kind::Volume => {
-                    names::resource_name(kind, &src.file_name, &src.unit)
+                    names::resource_name_in(&ctx, kind, &src.file_name, &src.unit)
                 }
                 Kind::Image => image::resource_name(&src.unit),
                 Kind::Artifact => artifact::resource_name(&src.unit),
@@ -176,10 +184,14 @@ pub(crate) mod testutil {
         r.map(|svc| svc.unit.render()).map_err(|e| e.to_string())
     }
 
-    /// Converts for Podman 5 (Quadlet's exact `create --ignore` form).
+    /// Converts for the Podman whose Quadlet quadplay follows (5.8.2: `create --ignore`).
     pub fn convert_modern(name: &str, text: &str) -> Result<String, String> {
+        convert_for(name, text, Version::new(5, 8, 2))
+    }
+
+    /// Converts one file for Podman `v`.
+    pub fn convert_for(name: &str, text: &str, v: Version) -> Result<String, String> {
         let sources = [source(name, text)];
-        let v = Version::new(5, 0, 0);
         let results = convert_all(&sources, &settings(false), Some(v));
         let (_, r) = results.into_iter().next().ok_or("no result")?;
         r.map(|svc| svc.unit.render()).map_err(|e| e.to_string())

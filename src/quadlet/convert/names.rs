@@ -1,7 +1,43 @@
 //! Service and resource names derived from file names (§1.7, §3.5).
 
+use super::{compat, Ctx};
 use crate::quadlet::Kind;
 use crate::unit::UnitFile;
+
+/// Whether template files get Quadlet 5.7's names (`foo@.volume` → `foo-volume@.service`,
+/// `systemd-foo-%i`); the installed Podman's older Quadlet names them plainly
+/// (`foo@-volume.service`, `systemd-foo@`).
+pub fn template_names(ctx: &Ctx) -> bool {
+    !ctx.quadlet_before(compat::TEMPLATE_NAMES)
+}
+
+/// [`service_base`] as the installed Podman's Quadlet names services.
+pub fn service_base_in(ctx: &Ctx, file_name: &str, unit: &UnitFile) -> String {
+    if template_names(ctx) {
+        return service_base(file_name, unit);
+    }
+    let kind = Kind::from_file_name(file_name);
+    if let Some(name) = kind.and_then(|k| unit.lookup(k.group(), "ServiceName")) {
+        return name;
+    }
+    let suffix = kind.map(Kind::service_suffix).unwrap_or("");
+    format!("{}{suffix}", remove_extension(file_name))
+}
+
+/// [`resource_name`] as the installed Podman's Quadlet names networks and volumes.
+pub fn resource_name_in(ctx: &Ctx, kind: Kind, file_name: &str, unit: &UnitFile) -> Option<String> {
+    let plain = !template_names(ctx) && matches!(kind, Kind::Network | Kind::Volume);
+    let key = if kind == Kind::Network {
+        "NetworkName"
+    } else {
+        "VolumeName"
+    };
+    match unit.lookup(kind.group(), key) {
+        _ if !plain => resource_name(kind, file_name, unit),
+        Some(n) if !n.is_empty() => Some(n),
+        _ => Some(format!("systemd-{}", remove_extension(file_name))),
+    }
+}
 
 /// The name up to the last `.` (a leading dot is not an extension).
 pub fn remove_extension(name: &str) -> &str {

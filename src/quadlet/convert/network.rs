@@ -31,7 +31,7 @@ pub const KEYS: &[&str] = &[
 pub fn convert(src: &Source, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
     let unit = &src.unit;
     let mut service = init_service(src, Kind::Network, KEYS, ctx)?;
-    let name = names::resource_name(Kind::Network, &src.file_name, unit)
+    let name = names::resource_name_in(ctx, Kind::Network, &src.file_name, unit)
         .unwrap_or_else(|| names::default_resource_name(&src.file_name));
     let base = base_podman(unit, GROUP, &ctx.settings.podman);
 

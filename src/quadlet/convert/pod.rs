@@ -6,10 +6,12 @@ use super::common::{
     UNIT,
 };
 use super::container::volumes;
-use super::{names, Converted, Ctx};
+use super::{compat, names, Converted, Ctx};
 use crate::quadlet::{ConvertError, Kind, Source};
 
 const GROUP: &str = "Pod";
+/// Before Podman 5.6, Quadlet's pod id file: `pod create/start/stop/rm --pod-id-file=`.
+const POD_ID_FILE: &str = "--pod-id-file=%t/%N.pod-id";
 
 /// Keys of `[Pod]` (Quadlet v5.8.2).
 pub const KEYS: &[&str] = &[
@@ -62,45 +64,50 @@ pub fn convert(src: &Source, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
 
     default_syslog_identifier(&mut service);
     let base = base_podman(unit, GROUP, &ctx.settings.podman);
-    let with = |words: &[&str], tail: &str| -> Vec<String> {
-        let mut v = base.clone();
-        v.extend(words.iter().map(|w| w.to_string()));
-        v.push(tail.to_string());
-        v
-    };
     let stop_timeout = unit
         .lookup(GROUP, "StopTimeout")
         .filter(|t| !t.is_empty())
         .unwrap_or_else(|| "10".to_string());
-    service.add_cmdline(SERVICE, "ExecStart", &with(&["pod", "start"], &name));
+    // Before 5.6 Quadlet kept the pod's id in a file and named the pod by it.
+    let id_file = ctx.quadlet_before(compat::NAMES_NOT_ID_FILES);
+    let pod_words = |words: &[&str], options: &[&str]| -> Vec<String> {
+        let mut v = base.clone();
+        v.extend(words.iter().map(|w| w.to_string()));
+        if id_file {
+            v.push(POD_ID_FILE.to_string());
+            v.extend(options.iter().map(|w| w.to_string()));
+        } else {
+            v.extend(options.iter().map(|w| w.to_string()));
+            v.push(name.clone());
+        }
+        v
+    };
+    service.add_cmdline(SERVICE, "ExecStart", &pod_words(&["pod", "start"], &[]));
     let time = format!("--time={stop_timeout}");
     service.add_cmdline(
         SERVICE,
         "ExecStop",
-        &with(&["pod", "stop", "--ignore", &time], &name),
+        &pod_words(&["pod", "stop"], &["--ignore", &time]),
     );
     service.add_cmdline(
         SERVICE,
         "ExecStopPost",
-        &with(&["pod", "rm", "--ignore", "--force"], &name),
+        &pod_words(&["pod", "rm"], &["--ignore", "--force"]),
     );
 
     let mut create = base.clone();
-    create.extend(
-        [
-            "pod",
-            "create",
-            "--infra-conmon-pidfile=%t/%N.pid",
-            "--replace",
-            "--exit-policy",
-        ]
-        .map(String::from),
-    );
-    create.push(
-        unit.lookup(GROUP, "ExitPolicy")
-            .filter(|p| !p.is_empty())
-            .unwrap_or_else(|| "stop".to_string()),
-    );
+    create.extend(["pod", "create", "--infra-conmon-pidfile=%t/%N.pid"].map(String::from));
+    let exit_policy = unit
+        .lookup(GROUP, "ExitPolicy")
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "stop".to_string());
+    if id_file {
+        create.push(POD_ID_FILE.to_string());
+        create.push(format!("--exit-policy={exit_policy}"));
+        create.push("--replace".to_string());
+    } else {
+        create.extend(["--replace".to_string(), "--exit-policy".into(), exit_policy]);
+    }
     let mut f = Flags::new(unit, GROUP, create);
     let userns = user_mappings(unit, GROUP, true)?;
     f.args.extend(userns);

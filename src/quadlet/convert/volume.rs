@@ -3,7 +3,7 @@
 use super::common::{
     base_podman, image_reference, init_service, invalid, CreateIfMissing, Flags, UNIT,
 };
-use super::{names, Converted, Ctx};
+use super::{compat, names, Converted, Ctx};
 use crate::quadlet::{ConvertError, Kind, Source};
 use crate::unit::quote_word;
 
@@ -30,7 +30,7 @@ pub const KEYS: &[&str] = &[
 pub fn convert(src: &Source, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
     let unit = &src.unit;
     let mut service = init_service(src, Kind::Volume, KEYS, ctx)?;
-    let name = names::resource_name(Kind::Volume, &src.file_name, unit)
+    let name = names::resource_name_in(ctx, Kind::Volume, &src.file_name, unit)
         .unwrap_or_else(|| names::default_resource_name(&src.file_name));
 
     let base = base_podman(unit, GROUP, &ctx.settings.podman);
@@ -86,7 +86,7 @@ pub fn convert(src: &Source, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
                 ));
             };
             f.push2("--opt", format!("type={t}"));
-            if t == "bind" {
+            if t == "bind" && !ctx.quadlet_before(compat::BIND_VOLUME_MOUNTS) {
                 service.add(UNIT, "RequiresMountsFor", &quote_word(d));
             }
         }
