@@ -106,7 +106,14 @@ pub fn check_converted(app: &str, yaml: &str) -> Result<u8, PlayError> {
         };
         let engine = crate::engine::Podman::new(&[], &[])?;
         let local = !engine.is_remote();
-        run(std::slice::from_ref(&file), &[], &options, false, &engine, local)
+        run(
+            std::slice::from_ref(&file),
+            &[],
+            &options,
+            false,
+            &engine,
+            local,
+        )
     });
     let _ = std::fs::remove_file(&file);
     let _ = std::fs::remove_dir(&dir);
