@@ -63,11 +63,34 @@ pub struct Plan {
     pub host_paths: Vec<HostPathPlan>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct HostPathPlan {
     /// Absolute (relative paths in the YAML are resolved against the YAML file's directory).
     pub path: PathBuf,
     pub kind: HostPathType,
+    /// Where it was first asked for, for messages about a source that turns out missing.
+    pub origin: Origin,
+}
+
+/// Where something was asked for in the YAML: `app.yaml:12:9`, `Pod/web`,
+/// `spec.volumes[0].hostPath.path`. Empty when it was not (a test's plan).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Origin {
+    pub location: String,
+    pub object: String,
+    pub field: String,
+}
+
+impl std::fmt::Display for Origin {
+    /// `app.yaml:12:9: Pod/web: spec.volumes[0].hostPath.path: `, or nothing.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for part in [&self.location, &self.object, &self.field] {
+            if !part.is_empty() {
+                write!(f, "{part}: ")?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Kubernetes `hostPath.type`.

@@ -95,8 +95,13 @@ pub enum PlayError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{}: {message}", .path.display())]
-    HostPath { path: PathBuf, message: String },
+    /// `origin` is where the YAML asked for it (`app.yaml:12:9: Pod/web: spec.volumes[0]...: `).
+    #[error("{origin}{}: {message}", .path.display())]
+    HostPath {
+        origin: String,
+        path: PathBuf,
+        message: String,
+    },
     #[error(transparent)]
     PortUnavailable(#[from] hostports::PortUnavailable),
     #[error("pods wait for each other in a cycle: {0}")]

@@ -640,10 +640,12 @@ fn host_paths_are_created_or_checked_before_any_pod() {
         HostPathPlan {
             path: dir.clone(),
             kind: HostPathType::DirectoryOrCreate,
+            ..HostPathPlan::default()
         },
         HostPathPlan {
             path: file.clone(),
             kind: HostPathType::FileOrCreate,
+            ..HostPathPlan::default()
         },
     ];
     Run::new().exec(&fake, &p, true).unwrap();
@@ -653,6 +655,7 @@ fn host_paths_are_created_or_checked_before_any_pod() {
     p.host_paths = vec![HostPathPlan {
         path: file.clone(),
         kind: HostPathType::Directory,
+        ..HostPathPlan::default()
     }];
     let err = Run::new().exec(&fake, &p, true).unwrap_err().to_string();
     assert!(
