@@ -31,6 +31,8 @@ pub struct Container {
     /// The ID of the image the container runs.
     pub image_id: String,
     pub labels: BTreeMap<String, String>,
+    /// The pod it belongs to (`PodName` in `podman ps`), empty outside a pod.
+    pub pod: String,
 }
 
 /// How a container of a restarted unit is doing, to tell a running unit from a crash loop that
@@ -67,6 +69,9 @@ pub trait Podman {
     fn tag(&self, image_id: &str, name: &str) -> Result<(), PodmanError>;
     /// Every container (running or not, infra containers left out) labelled as run by `unit`.
     fn unit_containers(&self, unit: &str) -> Result<Vec<ContainerHealth>, PodmanError>;
+    /// Asks the running `quadplay play` of `app` to recreate `pods` with the images their tags
+    /// point at now, readiness-gated; its summary, or why it failed.
+    fn replace_pods(&self, app: &str, pods: &[String]) -> Result<String, String>;
 }
 
 /// The `podman` command-line client, through the engine's adapter (`$PODMAN` or `podman`).
@@ -140,6 +145,8 @@ struct PsEntry {
     image_id: String,
     #[serde(default)]
     labels: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    pod_name: String,
     #[serde(default)]
     state: String,
     #[serde(default)]
@@ -271,6 +278,11 @@ impl Podman for PodmanCli {
         self.run(&["tag", image_id, name], None).map(|_| ())
     }
 
+    fn replace_pods(&self, app: &str, pods: &[String]) -> Result<String, String> {
+        let request = crate::control::Request::Replace(pods.to_vec());
+        crate::control::send(app, &request, &mut |_| {}).map_err(|e| e.to_string())
+    }
+
     fn unit_containers(&self, unit: &str) -> Result<Vec<ContainerHealth>, PodmanError> {
         let filter = format!("label={LABEL_SYSTEMD_UNIT}={unit}");
         let args = [
@@ -323,6 +335,7 @@ fn parse_ps(text: &str) -> Result<Vec<Container>, String> {
             image: e.image,
             image_id: e.image_id,
             labels: e.labels.unwrap_or_default(),
+            pod: e.pod_name,
         })
         .collect())
 }
