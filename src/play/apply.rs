@@ -343,6 +343,7 @@ fn prepare_host_path(host: &HostPathPlan) -> Result<(), PlayError> {
     use std::os::unix::fs::FileTypeExt;
     let path = &host.path;
     let fail = |message: &str| PlayError::HostPath {
+        origin: host.origin.to_string(),
         path: path.clone(),
         message: message.to_string(),
     };

@@ -245,6 +245,7 @@ fn the_executor_answers_a_reload_between_two_looks() {
         detach: false,
         rescue_helpers: false,
         port_wait: None,
+        backoff: crate::play::crashloop::Backoff::kubelet(5),
     };
     let plan = app(tmp.path());
     let code = crate::play::execute_with(
