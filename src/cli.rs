@@ -117,6 +117,10 @@ pub struct PlayArgs {
     /// Upper bound, in seconds, on graceful stops (keep below the unit's TimeoutStopSec).
     #[arg(long, value_name = "SECONDS", default_value_t = 80)]
     pub stop_timeout: u64,
+    /// Restarts of one container in one crash loop (the first at once, then back-off from 10 s
+    /// doubling to 5 min, forgiven after 10 min of running) before the app is stopped and the unit fails.
+    #[arg(long, value_name = "N", default_value_t = crate::play::crashloop::DEFAULT_MAX_RESTARTS)]
+    pub max_restarts: u32,
     /// Create, start and report, then exit without supervising (for use outside systemd).
     #[arg(long)]
     pub detach: bool,

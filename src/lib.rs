@@ -17,6 +17,7 @@
 pub mod autoupdate;
 pub mod cli;
 pub mod compose;
+pub mod control;
 pub mod docs;
 pub mod doctor;
 pub mod engine;

@@ -15,6 +15,13 @@
 //! 4. on failure, point each changed tag back at the image recorded before the pull, and restart
 //!    again.
 //!
+//! A `.kube` unit run by `quadplay play` (its containers carry `io.quadplay.app` and sit in pods) is
+//! not restarted: steps 3–4 happen per pod instead. The running executor is asked over its control
+//! socket (`crate::control`) to recreate only the pods whose images changed, readiness-gated; each
+//! pod must then stay up for the settle time while the unit stays active in the same invocation,
+//! and a pod that fails gets its old image back and is recreated again, alone. `.container` units
+//! are restarted whole, as Quadlet does.
+//!
 //! Podman and systemd are reached through the [`podman::Podman`] and [`crate::systemd::Manager`]
 //! traits; the connection to systemd is made only when a unit has to be restarted, so a dry run or
 //! a run with nothing to do never needs D-Bus.
@@ -27,6 +34,7 @@ pub mod report;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
+use crate::plan::LABEL_APP;
 use crate::systemd::{self, Manager};
 use podman::{Container, ContainerHealth, Podman, PodmanError};
 use policy::{check_registry_reference, Policy, AUTHFILE_LABEL, POLICY_LABEL, UNIT_LABEL};
@@ -238,7 +246,12 @@ where
             for (cand, found) in newer {
                 let entry = &mut entries[cand.index];
                 entry.updated = Outcome::Pending;
-                entry.message = format!("{}; would restart {unit}", found.reason);
+                let c = &containers[cand.index];
+                entry.message = if c.labels.contains_key(LABEL_APP) && !c.pod.is_empty() {
+                    format!("{}; would replace pod {} of {unit}", found.reason, c.pod)
+                } else {
+                    format!("{}; would restart {unit}", found.reason)
+                };
             }
             return;
         }
@@ -255,7 +268,114 @@ where
         if changes.is_empty() {
             return;
         }
-        self.restart_with_rollback(unit, &changes, containers, entries);
+        match executor_app(&changes, containers) {
+            Some(app) => self.replace_per_pod(unit, &app, &changes, containers, entries),
+            None => self.restart_with_rollback(unit, &changes, containers, entries),
+        }
+    }
+
+    /// A `.kube` unit run by `quadplay play`: only the pods whose images changed are recreated,
+    /// one pod at a time, each checked and rolled back on its own; the unit keeps running.
+    fn replace_per_pod(
+        &mut self,
+        unit: &str,
+        app: &str,
+        changes: &[Change],
+        containers: &[Container],
+        entries: &mut [Entry],
+    ) {
+        let mut pods: BTreeMap<&str, Vec<&Change>> = BTreeMap::new();
+        for ch in changes {
+            pods.entry(containers[ch.index].pod.as_str())
+                .or_default()
+                .push(ch);
+        }
+        for (pod, changes) in pods {
+            let failed_before = changes
+                .iter()
+                .find_map(|ch| self.rolled_back.get(&containers[ch.index].image).cloned());
+            if let Some(bad) = failed_before {
+                for ch in changes {
+                    let msg = format!(
+                        "{}; not applied: the new image failed in {bad} and was rolled back",
+                        ch.reason
+                    );
+                    fail(&mut entries[ch.index], msg);
+                }
+                continue;
+            }
+            let where_ = format!("pod {pod} of {unit}");
+            let first = self.replace_and_verify(unit, app, pod);
+            let second = match &first {
+                Ok(_) => None,
+                Err(_) if !self.opts.rollback => None,
+                Err(_) => Some(self.roll_back_pod(unit, app, pod, &where_, &changes, containers)),
+            };
+            for ch in changes {
+                let entry = &mut entries[ch.index];
+                record_outcome(entry, ch, &containers[ch.index], &where_, &first, &second);
+            }
+        }
+    }
+
+    /// Points the changed tags of `pod` back at the images its containers ran, and asks for the
+    /// pod again.
+    fn roll_back_pod(
+        &mut self,
+        unit: &str,
+        app: &str,
+        pod: &str,
+        where_: &str,
+        changes: &[&Change],
+        containers: &[Container],
+    ) -> Result<String, String> {
+        let mut tag_errors = Vec::new();
+        for ch in changes {
+            let c = &containers[ch.index];
+            if let Err(e) = self.podman.tag(&c.image_id, &c.image) {
+                tag_errors.push(e.to_string());
+            }
+            self.rolled_back.insert(c.image.clone(), where_.to_string());
+        }
+        if !tag_errors.is_empty() {
+            return Err(format!("retagging failed: {}", tag_errors.join("; ")));
+        }
+        self.replace_and_verify(unit, app, pod)
+    }
+
+    /// Asks the executor for `pod` again and checks it: the unit stays active in the same
+    /// invocation, and the pod's containers neither fail nor get restarted for the settle time.
+    fn replace_and_verify(&mut self, unit: &str, app: &str, pod: &str) -> Result<String, String> {
+        let manager = self.manager.get()?;
+        let first = manager.status(unit).map_err(|e| e.to_string())?;
+        self.podman.replace_pods(app, &[pod.to_string()])?;
+        let prefix = format!("{pod}-");
+        let of_pod = |all: Vec<ContainerHealth>| -> Vec<ContainerHealth> {
+            all.into_iter()
+                .filter(|c| c.name.starts_with(&prefix))
+                .collect()
+        };
+        let baseline = of_pod(self.podman.unit_containers(unit).unwrap_or_default());
+        if let Some(trouble) = container_trouble(&baseline, &baseline) {
+            return Err(trouble);
+        }
+        let settle = self.opts.settle.as_secs_f64();
+        let deadline = Instant::now() + self.opts.settle;
+        while Instant::now() < deadline {
+            std::thread::sleep(self.opts.poll.min(deadline - Instant::now()));
+            let s = manager.status(unit).map_err(|e| e.to_string())?;
+            if !s.is_active() || s.invocation_id != first.invocation_id {
+                return Err(format!(
+                    "unit {s} within {settle:.1} s of replacing pod {pod}"
+                ));
+            }
+            if let Ok(now) = self.podman.unit_containers(unit) {
+                if let Some(trouble) = container_trouble(&baseline, &of_pod(now)) {
+                    return Err(format!("{trouble} within {settle:.1} s"));
+                }
+            }
+        }
+        Ok(format!("pod {pod} ready, {unit} kept running"))
     }
 
     /// Is there a newer image for `c`? `Ok(None)` when it runs the newest.
@@ -453,6 +573,66 @@ where
                     fail(entry, msg);
                 }
             }
+        }
+    }
+}
+
+/// The app of the running `quadplay play` that owns every changed container (a `.kube` unit),
+/// if all are in pods of one such app; `None` means the whole unit is restarted.
+fn executor_app(changes: &[Change], containers: &[Container]) -> Option<String> {
+    let mut apps = changes.iter().map(|ch| {
+        let c = &containers[ch.index];
+        c.labels.get(LABEL_APP).filter(|_| !c.pod.is_empty())
+    });
+    let first = apps.next()??;
+    apps.all(|a| a == Some(first)).then(|| first.clone())
+}
+
+/// The report line of one container after its pod was replaced (`first`) and, if that failed,
+/// rolled back (`second`; `None` when rollback is off).
+fn record_outcome(
+    entry: &mut Entry,
+    ch: &Change,
+    c: &Container,
+    where_: &str,
+    first: &Result<String, String>,
+    second: &Option<Result<String, String>>,
+) {
+    match (first, second) {
+        (Ok(state), _) => {
+            entry.updated = Outcome::Updated;
+            entry.previous_image_id = c.image_id.clone();
+            entry.image_id = ch.new_id.clone();
+            entry.message = format!("{}; replaced {where_}: {state}", ch.reason);
+        }
+        (Err(why), None) => {
+            entry.image_id = ch.new_id.clone();
+            entry.previous_image_id = c.image_id.clone();
+            let msg = format!(
+                "{}; {where_} failed on the new image: {why}; rollback disabled",
+                ch.reason
+            );
+            fail(entry, msg);
+        }
+        (Err(why), Some(Ok(state))) => {
+            entry.previous_image_id = ch.new_id.clone();
+            entry.image_id = c.image_id.clone();
+            entry.updated = Outcome::RolledBack;
+            entry.message = format!(
+                "{}; {where_} failed on it: {why}; rolled back to {}: {state}",
+                ch.reason,
+                short_id(&c.image_id)
+            );
+        }
+        (Err(why), Some(Err(why2))) => {
+            entry.previous_image_id = ch.new_id.clone();
+            entry.image_id = c.image_id.clone();
+            let msg = format!(
+                "{}; {where_} failed on it: {why}; rollback to {} failed: {why2}",
+                ch.reason,
+                short_id(&c.image_id)
+            );
+            fail(entry, msg);
         }
     }
 }

@@ -20,6 +20,8 @@ struct FakePodman {
     /// Images whose containers crash and are restarted by Podman at each look (the unit stays up).
     crash_looping: BTreeSet<String>,
     looks: RefCell<u64>,
+    /// Image IDs that do not get ready when the executor recreates a pod on them.
+    unready: BTreeSet<String>,
 }
 
 impl FakePodman {
@@ -42,6 +44,26 @@ fn err(msg: &str) -> PodmanError {
 }
 
 impl Podman for FakePodman {
+    /// The executor recreates the pod on what its containers' tags point at now.
+    fn replace_pods(&self, app: &str, pods: &[String]) -> Result<String, String> {
+        self.calls
+            .borrow_mut()
+            .push(format!("replace {app} {}", pods.join(" ")));
+        let tags = self.tags.borrow();
+        let unready = self.containers.iter().find(|c| {
+            pods.contains(&c.pod)
+                && tags
+                    .get(&c.image)
+                    .is_some_and(|id| self.unready.contains(id))
+        });
+        match unready {
+            Some(c) => Err(format!(
+                "{}: readiness probe failed 3 times in a row",
+                c.name
+            )),
+            None => Ok(format!("replaced pod(s) {}", pods.join(", "))),
+        }
+    }
     fn auto_update_containers(&self) -> Result<Vec<Container>, PodmanError> {
         Ok(self.containers.clone())
     }
@@ -203,6 +225,7 @@ fn container(name: &str, unit: &str, image: &str, image_id: &str, policy: &str) 
         image: image.into(),
         image_id: image_id.into(),
         labels,
+        pod: String::new(),
     }
 }
 
@@ -633,4 +656,100 @@ impl Manager for &FakeManager<'_> {
     fn status(&self, unit: &str) -> Result<UnitStatus, systemd::Error> {
         (**self).status(unit)
     }
+}
+
+/// A container of a `.kube` unit: labelled with the executor's app and sitting in a pod.
+fn in_pod(name: &str, pod: &str, image: &str, image_id: &str) -> Container {
+    let mut c = container(name, "app.service", image, image_id, "registry");
+    c.labels
+        .insert(crate::plan::LABEL_APP.into(), "app.service".into());
+    c.pod = pod.into();
+    c
+}
+
+#[test]
+fn a_kube_unit_gets_only_the_pod_whose_image_changed_replaced() {
+    let p = machine(
+        vec![
+            in_pod("web-pod-web", "web-pod", APP, "app1"),
+            in_pod("db-pod-db", "db-pod", DB, "db1"),
+        ],
+        &[(APP, "sha256:a2", "app2"), (DB, "sha256:d1", "db1")],
+    );
+    let m = FakeManager::new(&p, &[]);
+    let r = run(&settling(20), &p, || Ok(&m)).unwrap();
+    assert_eq!(
+        outcomes(&r),
+        vec![
+            ("db-pod-db", Outcome::UpToDate),
+            ("web-pod-web", Outcome::Updated)
+        ]
+    );
+    assert_eq!(
+        p.calls("replace"),
+        vec!["replace app.service web-pod".to_string()]
+    );
+    assert!(m.restarts.borrow().is_empty(), "the unit is not restarted");
+    let msg = &r.entries[1].message;
+    assert!(
+        msg.ends_with(
+            "replaced pod web-pod of app.service: pod web-pod ready, app.service kept running"
+        ),
+        "{msg}"
+    );
+    assert!(!r.failed());
+}
+
+#[test]
+fn a_pod_that_fails_on_its_new_image_is_rolled_back_alone() {
+    let mut p = machine(
+        vec![
+            in_pod("web-pod-web", "web-pod", APP, "app1"),
+            in_pod("db-pod-db", "db-pod", DB, "db1"),
+        ],
+        &[(APP, "sha256:a2", "app2"), (DB, "sha256:d2", "db2")],
+    );
+    p.unready.insert("app2".into());
+    let m = FakeManager::new(&p, &[]);
+    let r = run(&opts(), &p, || Ok(&m)).unwrap();
+    assert_eq!(
+        outcomes(&r),
+        vec![
+            ("db-pod-db", Outcome::Updated),
+            ("web-pod-web", Outcome::RolledBack)
+        ]
+    );
+    assert_eq!(
+        p.calls("replace"),
+        [
+            "replace app.service db-pod",
+            "replace app.service web-pod",
+            "replace app.service web-pod"
+        ]
+    );
+    assert_eq!(p.calls("tag"), vec![format!("tag app1 {APP}")]);
+    assert_eq!(
+        p.tags.borrow()[DB],
+        "db2",
+        "the other pod keeps its new image"
+    );
+    let msg = &r.entries[1].message;
+    assert!(
+        msg.contains(
+            "pod web-pod of app.service failed on it: web-pod-web: readiness probe failed"
+        ),
+        "{msg}"
+    );
+    assert!(msg.contains("rolled back to app1"), "{msg}");
+    assert!(m.restarts.borrow().is_empty());
+    assert!(r.failed());
+}
+
+#[test]
+fn a_container_unit_is_still_restarted_whole() {
+    let p = machine(vec![web()], &[(APP, "sha256:a2", "app2")]);
+    let m = FakeManager::new(&p, &[]);
+    run(&opts(), &p, || Ok(&m)).unwrap();
+    assert!(p.calls("replace").is_empty());
+    assert_eq!(*m.restarts.borrow(), vec!["app.service".to_string()]);
 }

@@ -63,11 +63,34 @@ pub struct Plan {
     pub host_paths: Vec<HostPathPlan>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct HostPathPlan {
     /// Absolute (relative paths in the YAML are resolved against the YAML file's directory).
     pub path: PathBuf,
     pub kind: HostPathType,
+    /// Where it was first asked for, for messages about a source that turns out missing.
+    pub origin: Origin,
+}
+
+/// Where something was asked for in the YAML: `app.yaml:12:9`, `Pod/web`,
+/// `spec.volumes[0].hostPath.path`. Empty when it was not (a test's plan).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Origin {
+    pub location: String,
+    pub object: String,
+    pub field: String,
+}
+
+impl std::fmt::Display for Origin {
+    /// `app.yaml:12:9: Pod/web: spec.volumes[0].hostPath.path: `, or nothing.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for part in [&self.location, &self.object, &self.field] {
+            if !part.is_empty() {
+                write!(f, "{part}: ")?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Kubernetes `hostPath.type`.
@@ -186,6 +209,11 @@ pub struct PortOrigin {
     pub field: String,
 }
 
+/// `quadplay play --max-restarts` when not given: restarts of one container in one crash loop
+/// before the app is stopped and its unit fails. The generator writes it into every `.kube`
+/// unit's `ExecStart=` (`[Kube] MaxRestarts=` changes it), so that the limit in force is visible.
+pub const DEFAULT_MAX_RESTARTS: u32 = 5;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RestartPolicy {
     #[default]
@@ -242,6 +270,9 @@ pub struct ContainerPlan {
     /// Seconds (terminationGracePeriodSeconds, bounded by the plan's stop timeout).
     pub stop_timeout: Option<u64>,
     pub restart_policy: RestartPolicy,
+    /// Podman restarts it per `restart_policy` (`--restart`); false: `--restart no`, and the
+    /// executor's supervisor restarts it with back-off (only `--detach` leaves it to Podman).
+    pub podman_restarts: bool,
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
     pub liveness: Option<Probe>,

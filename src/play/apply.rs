@@ -343,6 +343,7 @@ fn prepare_host_path(host: &HostPathPlan) -> Result<(), PlayError> {
     use std::os::unix::fs::FileTypeExt;
     let path = &host.path;
     let fail = |message: &str| PlayError::HostPath {
+        origin: host.origin.to_string(),
         path: path.clone(),
         message: message.to_string(),
     };
@@ -429,7 +430,7 @@ fn apply_pods(ctx: &Context<'_>, plan: &Plan, log: &UndoLog) -> Result<(), PlayE
                         .spawn_scoped(s, move || {
                             let result =
                                 super::completion::wait_for_dependencies(ctx, plan, pod, abort)
-                                    .and_then(|()| apply_pod(ctx, pod, log, abort));
+                                    .and_then(|()| apply_pod(ctx, pod, log, abort, false));
                             if result.is_err() {
                                 abort.store(true, Ordering::SeqCst);
                             }
@@ -468,11 +469,14 @@ fn apply_pods(ctx: &Context<'_>, plan: &Plan, log: &UndoLog) -> Result<(), PlayE
     Ok(())
 }
 
+/// Creates one pod and waits for its probes. `bounded`: a readiness probe failing
+/// `failureThreshold` times in a row fails the pod (a reload); else the start timeout bounds it.
 pub(super) fn apply_pod(
     ctx: &Context<'_>,
     pod: &PodPlan,
     log: &UndoLog,
     abort: &AtomicBool,
+    bounded: bool,
 ) -> Result<(), PlayError> {
     let engine = ctx.engine;
     let proceed = || -> Result<(), PlayError> {
@@ -517,7 +521,8 @@ pub(super) fn apply_pod(
             ctx.notifier
                 .status(&format!("waiting for {kind} probe of {}", c.name));
             let sleep = |d| sleep_unless_aborted(ctx, abort, d);
-            match probe::wait_until_passing(engine, &c.name, probe, kind, &sleep) {
+            let bounded = bounded || kind == ProbeKind::Startup;
+            match probe::wait_bounded(engine, &c.name, probe, kind, bounded, &sleep) {
                 Ok(()) => {}
                 Err(WaitFailure::Stopped) => {
                     proceed()?;

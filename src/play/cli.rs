@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::control::{self, Request};
+use super::crashloop::Backoff;
 use super::notify::Notifier;
 use super::plan::{self, PlanOptions};
 use super::signals::{self, StopFlag};
@@ -103,6 +104,7 @@ pub fn play(args: &PlayArgs) -> Result<u8, PlayError> {
             detach: args.detach,
             rescue_helpers: std::env::var_os("NOTIFY_SOCKET").is_some(),
             port_wait: (!engine.is_remote()).then_some(PORT_WAIT),
+            backoff: Backoff::kubelet(args.max_restarts),
         },
         Notifier::from_env(),
         &stop,

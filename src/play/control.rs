@@ -1,15 +1,6 @@
-//! The running executor's control socket: how `systemctl reload` (through `quadplay reload`) and
-//! `quadplay auto-update` ask a running `quadplay play` to change its app, and wait for the verdict.
-//!
-//! `ExecReload=/bin/kill -HUP` would return before anything happened and could not fail; a reload
-//! must be synchronous and fail when it fails. So `play` listens on a unix socket,
-//! `$XDG_RUNTIME_DIR/quadplay/<app>.control` (`/run/quadplay/…` as root), in a directory only its
-//! user can enter. A client writes one request line and reads answer lines until the last one:
-//!
-//! ```text
-//! → reload                      ← | a line of progress or of the error …
-//! → replace web-pod db-pod      ← = ok: <summary>      or      ← = failed: <first line of the error>
-//! ```
+//! The server side of the executor's control socket (the protocol and its client are
+//! [`crate::control`]): a thread accepts one client at a time, reads its request line and hands it
+//! to the supervisor, then relays the answer lines until the verdict.
 //!
 //! Requests reach the supervisor as a [`Msg::Control`]; it applies them between two looks at the
 //! app, one at a time, so a reload never races a stop or another reload.
@@ -23,33 +14,7 @@ use std::time::Duration;
 
 use super::supervise::Msg;
 use super::PlayError;
-
-/// What a client asks of the running executor.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Request {
-    /// Re-read the YAML (and ConfigMap files), apply only the difference.
-    Reload,
-    /// Recreate these pods with the spec they have (auto-update: their image changed).
-    Replace(Vec<String>),
-}
-
-impl Request {
-    fn parse(line: &str) -> Result<Request, String> {
-        let mut words = line.split_whitespace();
-        match (words.next(), words.clone().next()) {
-            (Some("reload"), None) => Ok(Request::Reload),
-            (Some("replace"), Some(_)) => Ok(Request::Replace(words.map(String::from).collect())),
-            _ => Err(format!("unknown request {line:?}")),
-        }
-    }
-
-    fn line(&self) -> String {
-        match self {
-            Request::Reload => "reload".into(),
-            Request::Replace(pods) => format!("replace {}", pods.join(" ")),
-        }
-    }
-}
+pub use crate::control::{send, socket_path, ClientError, Request};
 
 /// A request waiting for the supervisor, with the way back to its client.
 #[derive(Debug, Clone)]
@@ -84,13 +49,6 @@ impl Pending {
         };
         let _ = self.reply.send(last);
     }
-}
-
-/// `$XDG_RUNTIME_DIR/quadplay/<app>.control` (or under `/run` as root).
-pub fn socket_path(app: &str) -> PathBuf {
-    crate::engine::podman::runtime_dir()
-        .join("quadplay")
-        .join(format!("{app}.control"))
 }
 
 /// The listening socket; removed when dropped (the executor exits).
@@ -156,72 +114,9 @@ fn serve(stream: UnixStream, tx: &Sender<Msg>) -> std::io::Result<()> {
     writeln!(out, "= failed: the executor stopped before it answered")
 }
 
-/// Why a client got no verdict.
-#[derive(Debug, thiserror::Error)]
-pub enum ClientError {
-    #[error("no running `quadplay play` for {app} ({}: {source})", .path.display())]
-    NotRunning {
-        app: String,
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{}: {source}", .path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    /// The executor answered that it failed; the lines it sent were printed.
-    #[error("{0}")]
-    Failed(String),
-}
-
-/// Sends `request` to the executor of `app`, passes each progress line to `progress`, and
-/// returns the summary of success.
-pub fn send(
-    app: &str,
-    request: &Request,
-    progress: &mut dyn FnMut(&str),
-) -> Result<String, ClientError> {
-    let path = socket_path(app);
-    let io = |source| ClientError::Io {
-        path: path.clone(),
-        source,
-    };
-    let mut stream = UnixStream::connect(&path).map_err(|source| ClientError::NotRunning {
-        app: app.to_string(),
-        path: path.clone(),
-        source,
-    })?;
-    writeln!(stream, "{}", request.line()).map_err(io)?;
-    for line in BufReader::new(&stream).lines() {
-        let line = line.map_err(io)?;
-        if let Some(summary) = line.strip_prefix("= ok: ") {
-            return Ok(summary.to_string());
-        }
-        if let Some(why) = line.strip_prefix("= failed: ") {
-            return Err(ClientError::Failed(why.to_string()));
-        }
-        progress(line.strip_prefix("| ").unwrap_or(&line));
-    }
-    Err(ClientError::Failed(
-        "the executor closed the connection without a verdict".into(),
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn requests_round_trip() {
-        assert_eq!(Request::parse("reload"), Ok(Request::Reload));
-        let r = Request::parse("replace a-pod b-pod").unwrap();
-        assert_eq!(r, Request::Replace(vec!["a-pod".into(), "b-pod".into()]));
-        assert_eq!(Request::parse(&r.line()).unwrap(), r);
-        assert!(Request::parse("replace").is_err());
-        assert!(Request::parse("reload now").is_err());
-        assert!(Request::parse("").is_err());
-    }
 
     /// A real socket: the server relays the supervisor's lines, the client returns the verdict.
     #[test]

@@ -6,8 +6,8 @@
 //! outside itself — its ConfigMap/Secret file sets, the Podman secrets behind its `secretKeyRef`s
 //! and its named volumes' definitions. A ConfigMap value read through `configMapKeyRef` is already
 //! in the container's env. Left out on purpose: where in the YAML a port was written (moving a
-//! line must not restart anything) and `io.quadplay.after` (start order, not spec). Secret values
-//! enter only mixed with the whole spec, never alone.
+//! line must not restart anything) and `io.quadplay.after`/`after-completed` (start order, not
+//! spec). Secret values enter only mixed with the whole spec, never alone.
 //!
 //! `systemctl reload` (see [`super::reload`]) and `quadplay play --dry-run` both compare the
 //! running pods' labels with [`diff`], so the dry run shows exactly what a reload would do.
@@ -102,6 +102,7 @@ pub fn pod_digest(pod: &PodPlan, plan: &Plan) -> String {
     let mut spec = pod.clone();
     spec.labels.remove(LABEL_SPEC_DIGEST);
     spec.after.clear();
+    spec.after_completed.clear();
     spec.after_completed.clear();
     for port in &mut spec.ports {
         port.origin = Default::default();

@@ -87,51 +87,63 @@ fn reload_subplan(plan: &Plan, diff: &super::diff::Diff) -> Plan {
     sub
 }
 
-/// `quadplay convert --check`: the converted YAML (in a private temporary file, removed after)
-/// checked as `play --dry-run` checks it, for the unit `<app>.service`.
+/// `quadplay convert --check`: the converted YAML checked as `play --dry-run` checks it, for the
+/// unit `<app>.service`. It is written as `<app>.yaml` (the name `convert -o` gives it) in a
+/// private temporary directory, removed after, so that a located problem reads
+/// `…/<app>.yaml:13:22: Pod/<app>-web: spec.volumes[0].hostPath.path: …`, with the line and
+/// column of `quadplay convert`'s own output.
 pub fn check_converted(app: &str, yaml: &str) -> Result<u8, PlayError> {
-    use std::io::Write as _;
-    let mut tmp =
-        tempfile_yaml(app).map_err(|e| PlayError::Internal(format!("temporary file: {e}")))?;
-    tmp.1
-        .write_all(yaml.as_bytes())
-        .map_err(|e| PlayError::Internal(format!("temporary file: {e}")))?;
-    let unit = format!("{app}.service");
-    let options = PlanOptions {
-        unit: Some(unit),
-        runtime_dir: crate::engine::podman::runtime_dir()
-            .join("quadplay")
-            .join(app),
-        ..PlanOptions::default()
-    };
-    let engine = crate::engine::Podman::new(&[], &[])?;
-    let local = !engine.is_remote();
-    let result = run(&[tmp.0.clone()], &[], &options, false, &engine, local);
-    let _ = std::fs::remove_file(&tmp.0);
+    let internal = |e: std::io::Error| PlayError::Internal(format!("temporary file: {e}"));
+    let dir = private_dir().map_err(internal)?;
+    let file = dir.join(format!("{app}.yaml"));
+    let result = write_private(&file, yaml).map_err(internal).and_then(|()| {
+        let options = PlanOptions {
+            unit: Some(format!("{app}.service")),
+            runtime_dir: crate::engine::podman::runtime_dir()
+                .join("quadplay")
+                .join(app),
+            ..PlanOptions::default()
+        };
+        let engine = crate::engine::Podman::new(&[], &[])?;
+        let local = !engine.is_remote();
+        run(
+            std::slice::from_ref(&file),
+            &[],
+            &options,
+            false,
+            &engine,
+            local,
+        )
+    });
+    let _ = std::fs::remove_file(&file);
+    let _ = std::fs::remove_dir(&dir);
     result
 }
 
-/// A new private file for the converted YAML.
-fn tempfile_yaml(app: &str) -> std::io::Result<(std::path::PathBuf, std::fs::File)> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let dir = std::env::temp_dir();
+/// A new private (0700) directory for the converted YAML.
+fn private_dir() -> std::io::Result<std::path::PathBuf> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    let base = std::env::temp_dir();
     for n in 0..100 {
-        let path = dir.join(format!(
-            "quadplay-check-{app}-{}-{n}.yaml",
-            std::process::id()
-        ));
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-        {
-            Ok(f) => return Ok((path, f)),
+        let dir = base.join(format!("quadplay-check-{}-{n}", std::process::id()));
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => return Ok(dir),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),
         }
     }
-    Err(std::io::Error::other("no free temporary file name"))
+    Err(std::io::Error::other("no free temporary directory name"))
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(text.as_bytes())
 }
 
 /// The host checks. `local`: Podman runs on this machine (host paths and ports are checked).
@@ -141,7 +153,7 @@ pub fn check(plan: &Plan, engine: &dyn Engine, local: bool) -> Findings {
         for hp in &plan.host_paths {
             if let Some(p) = host_path_problem(&hp.path, hp.kind) {
                 f.problems
-                    .push(format!("hostPath {}: {p}", hp.path.display()));
+                    .push(format!("{}hostPath {}: {p}", hp.origin, hp.path.display()));
             }
         }
         if let Err(e) = hostports::check(plan, Duration::ZERO) {
@@ -292,6 +304,12 @@ mod tests {
             "{}",
             f.problems[0]
         );
+        // Located where the YAML asks for it: file:line:column, object, field path.
+        let at = format!(
+            "{}:13:22: Pod/web: spec.volumes[0].hostPath.path: hostPath ",
+            dir.path().join("app.yaml").display()
+        );
+        assert!(f.problems[0].starts_with(&at), "{}", f.problems[0]);
         assert!(
             f.problems[1].contains(&format!("host port 0.0.0.0:{taken}/tcp: already in use")),
             "{}",

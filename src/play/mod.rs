@@ -11,6 +11,7 @@ pub mod apply;
 pub mod cli;
 mod completion;
 pub mod control;
+pub mod crashloop;
 pub mod diff;
 pub mod down;
 pub mod dryrun;
@@ -94,8 +95,13 @@ pub enum PlayError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{}: {message}", .path.display())]
-    HostPath { path: PathBuf, message: String },
+    /// `origin` is where the YAML asked for it (`app.yaml:12:9: Pod/web: spec.volumes[0]...: `).
+    #[error("{origin}{}: {message}", .path.display())]
+    HostPath {
+        origin: String,
+        path: PathBuf,
+        message: String,
+    },
     #[error(transparent)]
     PortUnavailable(#[from] hostports::PortUnavailable),
     #[error("pods wait for each other in a cycle: {0}")]
@@ -109,6 +115,8 @@ pub enum PlayError {
     Aborted,
     #[error("{} problem(s) while tearing down:\n  {}", .0.len(), join(.0))]
     Down(Vec<DownError>),
+    #[error("{}: exited with code {} after {} restart(s) in a crash loop: --max-restarts reached, the app was stopped{}", .0.container, .0.exit_code, .0.restarts, tail(.1))]
+    CrashLoop(supervise::GaveUp, String),
     #[error("internal error: {0}")]
     Internal(String),
     /// A changed workload failed to start and its previous spec runs again.
@@ -166,6 +174,8 @@ pub struct RunOptions {
     /// for a port an earlier run still holds (see [`hostports`]); `None` skips the check (a
     /// remote Podman binds on another machine).
     pub port_wait: Option<Duration>,
+    /// When and how often the supervisor restarts exited containers.
+    pub backoff: crashloop::Backoff,
 }
 
 /// Prints the plan's warnings on stderr; with `strict` they are an error.
@@ -211,6 +221,13 @@ pub fn execute_with(
     replan: Option<Replan<'_>>,
 ) -> Result<u8, PlayError> {
     let mut plan = apply::prepare(plan);
+    if options.detach {
+        // No supervisor stays to restart containers: Podman does, per restartPolicy.
+        plan.pods
+            .iter_mut()
+            .flat_map(|p| p.containers.iter_mut())
+            .for_each(|c| c.podman_restarts = true);
+    }
     notifier.status("removing leftovers of an earlier run");
     apply::clear_leftovers(engine, &plan)?;
     if let Some(wait) = options.port_wait {
@@ -243,8 +260,12 @@ pub fn execute_with(
         return Ok(0);
     }
     release_free_memory();
+    let settings = supervise::Settings {
+        backoff: options.backoff,
+        notifier,
+    };
     let outcome = loop {
-        match supervise::supervise(engine, &plan, stop, tx, rx) {
+        match supervise::supervise(engine, &plan, settings, stop, tx, rx) {
             Ok(Outcome::Control(pending)) => {
                 plan = answer(&ctx, plan, pending, replan, options.port_wait);
             }
@@ -252,6 +273,18 @@ pub fn execute_with(
         }
     };
     let code = match outcome {
+        Ok(Outcome::GaveUp(g)) => {
+            notifier.stopping(&format!(
+                "{}: CrashLoopBackOff, {} restarts: --max-restarts reached, stopping",
+                g.container, g.restarts
+            ));
+            let output = engine.logs_tail(&g.name, 10).unwrap_or_default();
+            let errors = down::teardown(engine, &plan, false, Scope::Planned);
+            for e in &errors {
+                eprintln!("quadplay: while stopping: {e}");
+            }
+            return Err(PlayError::CrashLoop(g, output));
+        }
         Ok(Outcome::Stopped) => {
             notifier.stopping("stopping");
             0

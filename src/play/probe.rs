@@ -119,6 +119,27 @@ pub fn wait_until_passing(
     kind: ProbeKind,
     sleep: &dyn Fn(Duration) -> bool,
 ) -> Result<(), WaitFailure> {
+    wait_bounded(
+        engine,
+        container,
+        probe,
+        kind,
+        kind == ProbeKind::Startup,
+        sleep,
+    )
+}
+
+/// [`wait_until_passing`], giving up after `failureThreshold` failures in a row when `bounded`
+/// whatever the kind: a reload's replacement has no start timeout to bound its readiness wait,
+/// and one that does not get ready is rolled back.
+pub fn wait_bounded(
+    engine: &dyn Engine,
+    container: &str,
+    probe: &Probe,
+    kind: ProbeKind,
+    bounded: bool,
+    sleep: &dyn Fn(Duration) -> bool,
+) -> Result<(), WaitFailure> {
     if sleep(Duration::from_secs(probe.initial_delay_seconds)) {
         return Err(WaitFailure::Stopped);
     }
@@ -139,7 +160,7 @@ pub fn wait_until_passing(
         } else {
             successes = 0;
             failures += 1;
-            if kind == ProbeKind::Startup && failures >= probe.failure_threshold.max(1) {
+            if bounded && failures >= probe.failure_threshold.max(1) {
                 return Err(WaitFailure::Failed { failures });
             }
         }

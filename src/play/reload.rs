@@ -8,7 +8,9 @@
 //!        └ fails: remove the new one, start the old spec again (rolled back alone)
 //! ```
 //!
-//! Pods whose digest is unchanged are never touched: same containers, no stop. A failure before
+//! A replacement is gated by its probes as at start, except that a readiness probe failing
+//! `failureThreshold` times in a row fails it (at start the unit's start timeout bounds the wait;
+//! nothing bounds a reload's). Pods whose digest is unchanged are never touched: same containers, no stop. A failure before
 //! the first pod is touched (a missing image, an unreachable registry) changes nothing at all.
 //! The result always carries the plan that now runs, so that supervision and the final teardown
 //! know every pod, file set and secret, whether the reload worked or not.
@@ -170,6 +172,7 @@ fn start_order(plan: &Plan, set: &BTreeSet<&str>) -> Vec<String> {
         let ready = pending.iter().position(|p| {
             p.after
                 .iter()
+                .chain(&p.after_completed)
                 .all(|a| !set.contains(a.as_str()) || order.contains(a))
         });
         // A cycle was refused by the planner; take the first rather than loop.
@@ -280,7 +283,7 @@ fn start_pod(
             log.push(Created::Files(set.dir.clone()));
             apply::write_file_set(set)?;
         }
-        apply::apply_pod(ctx, pod, &log, &AtomicBool::new(false))
+        apply::apply_pod(ctx, pod, &log, &AtomicBool::new(false), true)
     })();
     if result.is_err() {
         for problem in log.roll_back(ctx.engine) {

@@ -245,6 +245,7 @@ fn the_executor_answers_a_reload_between_two_looks() {
         detach: false,
         rescue_helpers: false,
         port_wait: None,
+        backoff: crate::play::crashloop::Backoff::kubelet(5),
     };
     let plan = app(tmp.path());
     let code = crate::play::execute_with(
@@ -271,4 +272,35 @@ fn the_executor_answers_a_reload_between_two_looks() {
         .rposition(|c| c.starts_with("remove_pods"))
         .unwrap();
     assert!(calls[teardown].contains("extra"), "{}", calls[teardown]);
+}
+
+/// At start a readiness probe may take as long as the start timeout allows; a reload has no such
+/// bound, so a replacement that fails readiness `failureThreshold` times in a row is rolled back.
+#[test]
+fn a_replacement_that_never_gets_ready_is_rolled_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (fake, stop) = (Fake::new(), StopFlag::new());
+    let current = started(&fake, &stop, &app(tmp.path()));
+    let mut new = app(tmp.path());
+    new.pods[0].containers[0].readiness = Some(crate::plan::Probe {
+        action: crate::plan::ProbeAction::Exec(vec!["true".into()]),
+        initial_delay_seconds: 0,
+        period_seconds: 1,
+        timeout_seconds: 1,
+        success_threshold: 1,
+        failure_threshold: 2,
+    });
+    fake.lock().exec_codes.insert("front-httpd".into(), 1);
+    let done = reload(&ctx(&fake, &stop), &current, &new, None);
+    let err = done.result.unwrap_err().to_string();
+    assert!(
+        err.contains("Deployment/front: container httpd: readiness probe failed 2 times in a row"),
+        "{err}"
+    );
+    assert!(err.contains("rolled back to the running one"), "{err}");
+    assert_eq!(done.plan.pods[0].containers[0].readiness, None);
+    assert_eq!(
+        fake.lock().containers["front-httpd"].state.status,
+        "running"
+    );
 }

@@ -1,19 +1,24 @@
-//! Supervise a running app until it is done or asked to stop.
+//! Supervise a running app until it is done, gives up on a crash loop, or is asked to stop.
 //!
-//! Restarts are Podman's job: every container is created with `--restart` from its pod's
-//! `restartPolicy` (always / on-failure / no), and Podman's exit handler (`podman container
-//! cleanup`, run by conmon) restarts it even while we sleep or are being restarted ourselves.
-//! Doing it ourselves would mean a `podman start` per exit plus backoff bookkeeping here, and
-//! nothing would restart containers if the executor died. What stays here:
+//! Restarts are ours, not Podman's: containers are created with `--restart no` (unless
+//! `--detach`, where no supervisor stays), and when one exits and its pod's `restartPolicy`
+//! says so, this loop starts it again after the kubelet's back-off ([`super::crashloop`]). Podman
+//! restarts at once and forever, so a container that exits at start would spin unseen; here it
+//! backs off (the first restart at once, then 10 s doubling to 5 min), `STATUS=` names it ("web/app: CrashLoopBackOff, 3
+//! restarts"), and after `--max-restarts` restarts in one loop the app is torn down and the unit
+//! fails, where `Restart=`/`OnFailure=` and monitoring see it. If the executor itself dies, the
+//! unit is over anyway (`ExecStopPost=quadplay down`), so nothing needs Podman to restart
+//! containers behind our back. What else runs here:
 //!
 //! * one watch over our containers' deaths — an inotify watch on conmon's exit directory
 //!   (`engine::exitwatch`; no helper process, no polling), else one `podman events` stream
-//!   filtered on our app label — we block on it, so an idle app costs no CPU in this process; on
-//!   every death we inspect our containers once and decide whether everything is done (exited
-//!   and not going to be restarted);
-//! * liveness probes, one small thread per probed container, sleeping between checks;
+//!   filtered on our app label — we block on it (or on the next restart that is due), so an idle
+//!   app costs no CPU in this process; on every death we inspect our containers once;
+//! * liveness probes, one small thread per probed container, sleeping between checks; a failed
+//!   one stops its container, which the restart policy then brings back;
 //! * stop requests (SIGTERM/SIGINT) arriving as messages.
 
+use std::collections::BTreeMap;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -23,6 +28,8 @@ use crate::plan::ExitCodePropagation;
 use crate::plan::{ContainerPlan, Plan, Probe, RestartPolicy, LABEL_APP};
 
 use super::control::Pending;
+use super::crashloop::{Backoff, CrashLoop, Decision};
+use super::notify::Notifier;
 use super::probe;
 use super::signals::StopFlag;
 use super::PlayError;
@@ -47,6 +54,26 @@ pub enum Outcome {
     Stopped,
     /// A control request: the caller applies it, then supervises the app it leaves.
     Control(Pending),
+    /// A container exited again after `--max-restarts` restarts in one crash loop.
+    GaveUp(GaveUp),
+}
+
+/// The container whose crash loop ended the app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GaveUp {
+    /// `pod/container`.
+    pub container: String,
+    /// The Podman container name.
+    pub name: String,
+    pub exit_code: i32,
+    pub restarts: u32,
+}
+
+/// How the supervisor behaves beyond the plan.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub backoff: Backoff,
+    pub notifier: Notifier,
 }
 
 /// How often to look when the event stream cannot be kept up.
@@ -76,61 +103,196 @@ pub fn propagate(policy: ExitCodePropagation, states: &[ContainerState]) -> u8 {
     }
 }
 
-fn app_containers(plan: &Plan) -> Vec<&ContainerPlan> {
-    plan.pods.iter().flat_map(|p| p.containers.iter()).collect()
+/// A supervised container: its plan and its pod's name, for messages (`pod/container`).
+struct Member<'a> {
+    pod: &'a str,
+    plan: &'a ContainerPlan,
 }
 
-/// Where the app stands after one look at its containers.
+impl Member<'_> {
+    fn label(&self) -> String {
+        format!("{}/{}", self.pod, self.plan.short_name)
+    }
+}
+
+fn members(plan: &Plan) -> Vec<Member<'_>> {
+    plan.pods
+        .iter()
+        .flat_map(|p| {
+            p.containers.iter().map(move |c| Member {
+                pod: &p.name,
+                plan: c,
+            })
+        })
+        .collect()
+}
+
+/// Whether the restart policy brings a container back after it exited with `code`.
+pub fn restarts(policy: RestartPolicy, code: i32) -> bool {
+    match policy {
+        RestartPolicy::Always => true,
+        RestartPolicy::OnFailure => code != 0,
+        RestartPolicy::Never => false,
+    }
+}
+
+/// How soon to look again at a container between states (`stopping`, `removing`, ...): the exit
+/// file conmon writes can arrive before Podman's own bookkeeping.
+const RECHECK: Duration = Duration::from_millis(500);
+
+/// What one look at the containers found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Standing {
-    /// Something runs (or will be restarted on failure).
-    Running,
-    /// Something is between states (`stopping`, `removing`, ...): the exit file conmon writes
-    /// can arrive before Podman's own bookkeeping, so look again shortly.
-    Changing,
-    /// Every container has exited, but some have a policy that restarts them — unless they were
-    /// stopped on purpose (`podman stop`), which Podman does not undo. The key is the exit times
-    /// of those containers: unchanged after [`SETTLE`], they were not restarted.
-    Settling(Vec<String>, Vec<ContainerState>),
+enum Look {
+    /// Something runs, is between states (look again soon) or waits for its restart.
+    Busy {
+        recheck: bool,
+    },
+    GaveUp(GaveUp),
     /// Every container is done for good.
     Done(Vec<ContainerState>),
 }
 
-/// How long an exited container with restartPolicy Always must stay exited to count as stopped
-/// for good (Podman restarts at once; only a deliberate stop lasts).
-const SETTLE: Duration = Duration::from_secs(5);
-/// How soon to look again at a container between states.
-const RECHECK: Duration = Duration::from_millis(500);
+/// The restart bookkeeping of one supervision.
+struct Restarts<'a> {
+    members: Vec<Member<'a>>,
+    loops: BTreeMap<String, CrashLoop>,
+    backoff: Backoff,
+}
 
-/// Inspects our containers. A container that vanished (removed behind our back) counts as done
-/// with a failure.
-fn standing(engine: &dyn Engine, names: &[String]) -> Result<Standing, EngineError> {
-    let states = engine.inspect(names)?;
-    let mut finals = Vec::with_capacity(names.len());
-    let mut key = Vec::new();
-    for name in names {
-        match states.iter().find(|s| &s.name == name) {
-            Some(s) if s.is_done() => finals.push(s.clone()),
-            Some(s) if s.is_exited() => {
-                key.push(format!("{}@{}", s.name, s.finished_at));
-                finals.push(s.clone());
-            }
-            Some(s) if s.is_running() => return Ok(Standing::Running),
-            Some(_) => return Ok(Standing::Changing),
-            None => finals.push(ContainerState {
-                name: name.clone(),
-                status: "removed".into(),
-                exit_code: 1,
-                restart_policy: String::new(),
-                finished_at: String::new(),
-            }),
+impl<'a> Restarts<'a> {
+    fn new(plan: &'a Plan, backoff: Backoff, now: Instant) -> Restarts<'a> {
+        let members = members(plan);
+        let loops = members
+            .iter()
+            .map(|m| (m.plan.name.clone(), CrashLoop::new(now)))
+            .collect();
+        Restarts {
+            members,
+            loops,
+            backoff,
         }
     }
-    Ok(if key.is_empty() {
-        Standing::Done(finals)
-    } else {
-        Standing::Settling(key, finals)
-    })
+
+    fn names(&self) -> Vec<String> {
+        self.members.iter().map(|m| m.plan.name.clone()).collect()
+    }
+
+    /// Inspects every container once and schedules restarts for new exits. A container that
+    /// vanished (removed behind our back) counts as done with a failure.
+    fn look(&mut self, engine: &dyn Engine, now: Instant) -> Result<Look, EngineError> {
+        let states = engine.inspect(&self.names())?;
+        let (mut busy, mut recheck) = (false, false);
+        let mut finals = Vec::with_capacity(self.members.len());
+        for m in &self.members {
+            let name = &m.plan.name;
+            let Some(s) = states.iter().find(|s| &s.name == name) else {
+                self.loops.remove(name);
+                finals.push(removed(name));
+                continue;
+            };
+            let Some(lp) = self.loops.get_mut(name) else {
+                finals.push(s.clone());
+                continue;
+            };
+            if s.is_running() {
+                busy = true;
+            } else if !s.is_exited() {
+                (busy, recheck) = (true, true);
+            } else if lp.backing_off() {
+                busy = true;
+            } else if restarts(m.plan.restart_policy, s.exit_code) {
+                match lp.exited(now, s.exit_code, &self.backoff) {
+                    Decision::RestartAt(_) => busy = true,
+                    Decision::GiveUp => {
+                        return Ok(Look::GaveUp(GaveUp {
+                            container: m.label(),
+                            name: name.clone(),
+                            exit_code: s.exit_code,
+                            restarts: lp.streak,
+                        }))
+                    }
+                }
+            } else {
+                finals.push(s.clone());
+            }
+        }
+        Ok(if busy {
+            Look::Busy { recheck }
+        } else {
+            Look::Done(finals)
+        })
+    }
+
+    /// When the next restart is due.
+    fn next_due(&self) -> Option<Instant> {
+        self.loops.values().filter_map(|l| l.due).min()
+    }
+
+    /// Starts the containers whose restart is due; true if any was started (or tried).
+    fn restart_due(&mut self, engine: &dyn Engine, now: Instant) -> bool {
+        let mut any = false;
+        for m in &self.members {
+            let Some(lp) = self.loops.get_mut(&m.plan.name) else {
+                continue;
+            };
+            if lp.due.is_some_and(|due| due <= now) {
+                any = true;
+                lp.restarted(now);
+                eprintln!(
+                    "quadplay: {}: restarting (restart {}, exit code {})",
+                    m.label(),
+                    lp.restarts,
+                    lp.last_exit.unwrap_or_default()
+                );
+                // A failed start leaves the container exited: the next look backs off again.
+                if let Err(e) = engine.start(std::slice::from_ref(&m.plan.name)) {
+                    eprintln!("quadplay: {}: {e}", m.label());
+                }
+            }
+        }
+        any
+    }
+
+    /// The `STATUS=` line: the containers in a crash loop, else a summary.
+    fn status(&self, pods: usize) -> String {
+        let looping: Vec<String> = self
+            .members
+            .iter()
+            .filter_map(|m| {
+                let lp = self.loops.get(&m.plan.name)?;
+                lp.backing_off().then(|| {
+                    format!(
+                        "{}: CrashLoopBackOff, {} restart{}",
+                        m.label(),
+                        lp.restarts,
+                        if lp.restarts == 1 { "" } else { "s" }
+                    )
+                })
+            })
+            .collect();
+        if !looping.is_empty() {
+            return looping.join("; ");
+        }
+        let total: u32 = self.loops.values().map(|l| l.restarts).sum();
+        let mut line = format!(
+            "running: {pods} pod(s), {} container(s)",
+            self.members.len()
+        );
+        if total > 0 {
+            line.push_str(&format!(", {total} restart(s)"));
+        }
+        line
+    }
+}
+
+fn removed(name: &str) -> ContainerState {
+    ContainerState {
+        name: name.to_string(),
+        status: "removed".into(),
+        exit_code: 1,
+        restart_policy: String::new(),
+        finished_at: String::new(),
+    }
 }
 
 fn start_watch(
@@ -178,12 +340,13 @@ fn liveness_loop(
     }
 }
 
-/// Kubernetes kills a container that fails liveness; it comes back unless the policy is Never.
+/// Kubernetes kills a container that fails liveness; the restart policy decides whether it
+/// comes back (after the back-off, like any other exit).
 fn on_liveness_failure(engine: &dyn Engine, plan: &Plan, name: &str) {
-    let policy = app_containers(plan)
+    let policy = members(plan)
         .iter()
-        .find(|c| c.name == name)
-        .map(|c| c.restart_policy)
+        .find(|m| m.plan.name == name)
+        .map(|m| m.plan.restart_policy)
         .unwrap_or_default();
     eprintln!(
         "quadplay: {name}: liveness probe failed, {}",
@@ -192,20 +355,17 @@ fn on_liveness_failure(engine: &dyn Engine, plan: &Plan, name: &str) {
             _ => "restarting it",
         }
     );
-    let result = match policy {
-        RestartPolicy::Never => engine.stop(&[name.to_string()], None),
-        _ => engine.restart(name),
-    };
-    if let Err(e) = result {
+    if let Err(e) = engine.stop(&[name.to_string()], None) {
         eprintln!("quadplay: {name}: {e}");
     }
 }
 
-/// Runs until every container is done or a stop is requested. `tx` is the sender side of `rx`
-/// (the signal thread holds another).
+/// Runs until every container is done, a crash loop gives up, or a stop is requested. `tx` is
+/// the sender side of `rx` (the signal thread holds another).
 pub fn supervise(
     engine: &dyn Engine,
     plan: &Plan,
+    settings: Settings,
     stop: &StopFlag,
     tx: &Sender<Msg>,
     rx: &Receiver<Msg>,
@@ -213,15 +373,11 @@ pub fn supervise(
     if stop.is_set() {
         return Ok(Outcome::Stopped);
     }
-    let names: Vec<String> = app_containers(plan)
-        .iter()
-        .map(|c| c.name.clone())
-        .collect();
     let probes_done = StopFlag::new();
     thread::scope(|s| {
-        for c in app_containers(plan) {
-            if let Some(probe) = &c.liveness {
-                let (name, probes_done) = (c.name.as_str(), &probes_done);
+        for m in members(plan) {
+            if let Some(probe) = &m.plan.liveness {
+                let (name, probes_done) = (m.plan.name.as_str(), &probes_done);
                 let spawned = thread::Builder::new()
                     .name("liveness".into())
                     .stack_size(128 * 1024)
@@ -233,16 +389,24 @@ pub fn supervise(
                 }
             }
         }
-        let outcome = event_loop(engine, plan, &names, stop, tx, rx);
+        let outcome = event_loop(engine, plan, settings, stop, tx, rx);
         probes_done.set();
         outcome
     })
 }
 
+/// Waits for the next message, at most until `deadline` (if any).
+fn receive(rx: &Receiver<Msg>, deadline: Option<Instant>) -> Result<Msg, RecvTimeoutError> {
+    match deadline {
+        Some(deadline) => rx.recv_timeout(deadline.saturating_duration_since(Instant::now())),
+        None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+    }
+}
+
 fn event_loop(
     engine: &dyn Engine,
     plan: &Plan,
-    names: &[String],
+    settings: Settings,
     stop: &StopFlag,
     tx: &Sender<Msg>,
     rx: &Receiver<Msg>,
@@ -256,63 +420,54 @@ fn event_loop(
             None
         }
     };
-    let mut restarts = 0;
-    // (deadline, key) while every container looks exited but some might still be restarted.
-    let mut settling: Option<(Instant, Vec<String>)> = None;
+    let mut watch_restarts = 0;
+    let mut restarts = Restarts::new(plan, settings.backoff, Instant::now());
+    let mut status = restarts.status(plan.pods.len());
+    let mut recheck_at: Option<Instant> = None;
     // Containers may have died before the stream was listening: look once now.
     let mut check = true;
-    loop {
+    let outcome = loop {
         if stop.is_set() {
-            return Ok(Outcome::Stopped);
+            break Outcome::Stopped;
         }
         if check {
-            let finals = match standing(engine, names)? {
-                Standing::Running => {
-                    settling = None;
-                    None
-                }
-                Standing::Changing => {
-                    settling = Some((Instant::now() + RECHECK, Vec::new()));
-                    None
-                }
-                Standing::Done(states) => Some(states),
-                Standing::Settling(key, states) => match &settling {
-                    Some((deadline, seen)) if *seen == key && Instant::now() >= *deadline => {
-                        Some(states)
+            recheck_at = None;
+            match restarts.look(engine, Instant::now())? {
+                Look::Busy { recheck } => {
+                    if recheck {
+                        recheck_at = Some(Instant::now() + RECHECK);
                     }
-                    Some((_, seen)) if *seen == key => None,
-                    _ => {
-                        settling = Some((Instant::now() + SETTLE, key));
-                        None
-                    }
-                },
-            };
-            if let Some(states) = finals {
-                if let Some(mut w) = watch.take() {
-                    w.stop();
                 }
-                return Ok(Outcome::Done(propagate(
-                    plan.exit_code_propagation,
-                    &states,
-                )));
+                Look::GaveUp(g) => break Outcome::GaveUp(g),
+                Look::Done(states) => {
+                    break Outcome::Done(propagate(plan.exit_code_propagation, &states))
+                }
             }
         }
-        let msg = match (&settling, &watch) {
-            (Some((deadline, _)), _) => {
-                rx.recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            }
-            (None, Some(_)) => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-            (None, None) => rx.recv_timeout(FALLBACK_POLL),
-        };
+        // Restarts due now (a loop's first is immediate): start them, then look again.
+        if restarts.restart_due(engine, Instant::now()) {
+            check = true;
+            continue;
+        }
+        let now = restarts.status(plan.pods.len());
+        if now != status {
+            settings.notifier.status(&now);
+            status = now;
+        }
+        let poll = watch.is_none().then(|| Instant::now() + FALLBACK_POLL);
+        let deadline = [recheck_at, restarts.next_due(), poll]
+            .into_iter()
+            .flatten()
+            .min();
         check = false;
-        match msg {
-            Ok(Msg::Signal(_)) => return Ok(Outcome::Stopped),
+        match receive(rx, deadline) {
+            Ok(Msg::Signal(_)) => break Outcome::Stopped,
             Ok(Msg::Watch(WatchEvent::Died { .. })) => check = true,
             Ok(Msg::Watch(WatchEvent::Ended)) => {
                 watch = None;
                 check = true;
-                if restarts < MAX_WATCH_RESTARTS && !stop.sleep(Duration::from_secs(1)) {
-                    restarts += 1;
+                if watch_restarts < MAX_WATCH_RESTARTS && !stop.sleep(Duration::from_secs(1)) {
+                    watch_restarts += 1;
                     match start_watch(engine, plan, tx) {
                         Ok(w) => watch = Some(w),
                         Err(e) => eprintln!("quadplay: event stream: {e}; polling instead"),
@@ -320,13 +475,17 @@ fn event_loop(
                 }
             }
             Ok(Msg::Liveness(name)) => on_liveness_failure(engine, plan, &name),
-            Ok(Msg::Control(pending)) => return Ok(Outcome::Control(pending)),
+            Ok(Msg::Control(pending)) => break Outcome::Control(pending),
             Err(RecvTimeoutError::Timeout) => check = true,
             Err(RecvTimeoutError::Disconnected) => {
                 return Err(PlayError::Internal("supervisor channel closed".into()))
             }
         }
+    };
+    if let Some(mut w) = watch.take() {
+        w.stop();
     }
+    Ok(outcome)
 }
 
 #[cfg(test)]
@@ -341,6 +500,62 @@ mod tests {
             restart_policy: "no".into(),
             finished_at: String::new(),
         }
+    }
+
+    #[test]
+    fn status_names_containers_in_a_crash_loop_else_sums_up() {
+        let c = |pod: &str, short: &str| ContainerPlan {
+            name: format!("{pod}-{short}"),
+            short_name: short.into(),
+            ..ContainerPlan::default()
+        };
+        let pod = |name: &str, containers| crate::plan::PodPlan {
+            name: name.into(),
+            containers,
+            ..crate::plan::PodPlan::default()
+        };
+        let plan = Plan {
+            pods: vec![
+                pod("web", vec![c("web", "app"), c("web", "proxy")]),
+                pod("db", vec![c("db", "pg")]),
+            ],
+            ..Plan::default()
+        };
+        let t0 = Instant::now();
+        let mut r = Restarts::new(&plan, Backoff::kubelet(10), t0);
+        assert_eq!(r.status(2), "running: 2 pod(s), 3 container(s)");
+        let lp = r.loops.get_mut("web-app").unwrap();
+        for _ in 0..6 {
+            lp.exited(t0, 1, &Backoff::kubelet(10));
+            lp.restarted(t0);
+        }
+        assert_eq!(
+            r.status(2),
+            "running: 2 pod(s), 3 container(s), 6 restart(s)"
+        );
+        r.loops
+            .get_mut("web-app")
+            .unwrap()
+            .exited(t0, 1, &Backoff::kubelet(10));
+        r.loops
+            .get_mut("db-pg")
+            .unwrap()
+            .exited(t0, 1, &Backoff::kubelet(10));
+        assert_eq!(
+            r.status(2),
+            "web/app: CrashLoopBackOff, 6 restarts; db/pg: CrashLoopBackOff, 0 restarts"
+        );
+        // db/pg's first restart is due at once; web/app's seventh after 5 minutes.
+        assert_eq!(r.next_due(), Some(t0));
+        assert_eq!(r.loops["web-app"].due, Some(t0 + Duration::from_secs(300)));
+    }
+
+    #[test]
+    fn restart_policy_decides_which_exits_come_back() {
+        assert!(restarts(RestartPolicy::Always, 0));
+        assert!(restarts(RestartPolicy::OnFailure, 137));
+        assert!(!restarts(RestartPolicy::OnFailure, 0));
+        assert!(!restarts(RestartPolicy::Never, 1));
     }
 
     #[test]

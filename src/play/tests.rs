@@ -81,6 +81,7 @@ fn plan(policy: RestartPolicy, dir: &std::path::Path) -> Plan {
 }
 
 struct Run {
+    backoff: crashloop::Backoff,
     stop: StopFlag,
     tx: mpsc::Sender<Msg>,
     rx: mpsc::Receiver<Msg>,
@@ -90,6 +91,7 @@ impl Run {
     fn new() -> Run {
         let (tx, rx) = mpsc::channel();
         Run {
+            backoff: crashloop::Backoff::kubelet(5),
             stop: StopFlag::new(),
             tx,
             rx,
@@ -104,6 +106,7 @@ impl Run {
                 detach,
                 rescue_helpers: false,
                 port_wait: None,
+                backoff: self.backoff,
             },
             Notifier::disabled(),
             &self.stop,
@@ -345,12 +348,28 @@ fn exit_code_propagation_when_all_containers_are_done() {
     assert_eq!(run_to_completion(ExitCodePropagation::None, [2, 1]), 0);
 }
 
+/// Back-off in milliseconds instead of seconds, so that crash loops run in a test.
+fn fast_backoff(max_restarts: u32) -> crashloop::Backoff {
+    crashloop::Backoff {
+        initial: std::time::Duration::from_millis(10),
+        max: std::time::Duration::from_millis(40),
+        reset_after: std::time::Duration::from_secs(600),
+        max_restarts,
+    }
+}
+
+fn starts_of(fake: &Fake, name: &str) -> usize {
+    let line = format!("start {name}");
+    fake.calls().iter().filter(|c| **c == line).count()
+}
+
 #[test]
-fn supervisor_wakes_on_death_events() {
+fn supervisor_wakes_on_death_events_and_restarts_on_failure() {
     let tmp = tempfile::tempdir().unwrap();
     let fake = Fake::new();
     let plan = plan(RestartPolicy::OnFailure, tmp.path());
-    let run = Run::new();
+    let mut run = Run::new();
+    run.backoff = fast_backoff(5);
     let code = std::thread::scope(|s| {
         let (f, p) = (&fake, &plan);
         let handle = s.spawn(move || run.exec(f, p, false));
@@ -358,18 +377,87 @@ fn supervisor_wakes_on_death_events() {
         while !fake.calls().iter().any(|c| c.starts_with("watch")) {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
-        // A failure under OnFailure is restarted by Podman: not done yet.
+        // A failure under OnFailure is restarted by the supervisor after the back-off.
         fake.exit("web1-app", 1);
         fake.exit("web2-app", 0);
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        assert!(
-            !handle.is_finished(),
-            "on-failure container counted as done"
-        );
+        while starts_of(&fake, "web1-app") < 2 {
+            assert!(
+                !handle.is_finished(),
+                "on-failure container counted as done"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(starts_of(&fake, "web2-app"), 1, "exit 0 restarted");
         fake.exit("web1-app", 0);
         handle.join().unwrap()
     });
     assert_eq!(code.unwrap(), 0);
+}
+
+#[test]
+fn a_crash_loop_backs_off_then_fails_the_app_and_removes_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let plan = plan(RestartPolicy::Always, tmp.path());
+    // web1 exits 1 at every start (before supervision begins, too); web2 runs.
+    fake.lock().exit_on_start.insert("web1-app".into(), 1);
+    let mut run = Run::new();
+    run.backoff = fast_backoff(3);
+    let start = std::time::Instant::now();
+    let err = run.exec(&fake, &plan, false).unwrap_err();
+    // The first restart at once, then back-offs of 10 and 20 ms; the fourth exit gives up.
+    assert!(start.elapsed() >= std::time::Duration::from_millis(30));
+    let PlayError::CrashLoop(gave_up, output) = &err else {
+        panic!("not a crash loop: {err}")
+    };
+    assert_eq!(
+        (
+            gave_up.container.as_str(),
+            gave_up.exit_code,
+            gave_up.restarts
+        ),
+        ("web1/app", 1, 3)
+    );
+    assert_eq!(output, "output of web1-app");
+    assert_eq!(starts_of(&fake, "web1-app"), 1 + 3);
+    assert_eq!(starts_of(&fake, "web2-app"), 1);
+    let message = err.to_string();
+    assert!(
+        message.starts_with("web1/app: exited with code 1 after 3 restart(s) in a crash loop"),
+        "{message}"
+    );
+    assert!(fake.lock().pods.is_empty(), "pods left after giving up");
+    assert!(
+        fake.lock().secrets.is_empty(),
+        "secrets left after giving up"
+    );
+}
+
+#[test]
+fn a_stopped_always_container_is_started_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let plan = plan(RestartPolicy::Always, tmp.path());
+    let mut run = Run::new();
+    run.backoff = fast_backoff(0);
+    let tx = run.tx.clone();
+    std::thread::scope(|s| {
+        let (f, p) = (&fake, &plan);
+        let handle = s.spawn(move || run.exec(f, p, false));
+        while !fake.calls().iter().any(|c| c.starts_with("watch")) {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        // `podman stop` (exit 0) of an Always container: restarted as the kubelet would, and
+        // with --max-restarts 0 the first such exit ends the app instead.
+        fake.exit("web2-app", 0);
+        let err = handle.join().unwrap().unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("web2/app: exited with code 0 after 0 restart(s)"),
+            "{err}"
+        );
+        drop(tx);
+    });
 }
 
 #[test]
@@ -552,10 +640,12 @@ fn host_paths_are_created_or_checked_before_any_pod() {
         HostPathPlan {
             path: dir.clone(),
             kind: HostPathType::DirectoryOrCreate,
+            ..HostPathPlan::default()
         },
         HostPathPlan {
             path: file.clone(),
             kind: HostPathType::FileOrCreate,
+            ..HostPathPlan::default()
         },
     ];
     Run::new().exec(&fake, &p, true).unwrap();
@@ -565,6 +655,7 @@ fn host_paths_are_created_or_checked_before_any_pod() {
     p.host_paths = vec![HostPathPlan {
         path: file.clone(),
         kind: HostPathType::Directory,
+        ..HostPathPlan::default()
     }];
     let err = Run::new().exec(&fake, &p, true).unwrap_err().to_string();
     assert!(
@@ -608,33 +699,6 @@ fn only_read_only_executable_file_mappings_are_dropped() {
             (0x7f00_0020_0000, 0x7f00_0030_0000)
         ]
     );
-}
-
-#[test]
-fn a_deliberately_stopped_always_container_ends_the_app_after_settling() {
-    let tmp = tempfile::tempdir().unwrap();
-    let fake = Fake::new();
-    let plan = plan(RestartPolicy::Always, tmp.path());
-    let run = Run::new();
-    let start = std::time::Instant::now();
-    let code = std::thread::scope(|s| {
-        let (f, p) = (&fake, &plan);
-        let handle = s.spawn(move || run.exec(f, p, false));
-        while !fake.calls().iter().any(|c| c.starts_with("watch")) {
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-        // Both stopped by hand (`podman stop`): Podman will not restart them.
-        fake.exit("web1-app", 0);
-        fake.exit("web2-app", 0);
-        std::thread::sleep(std::time::Duration::from_millis(200));
-        assert!(
-            !handle.is_finished(),
-            "an Always container must get time to be restarted"
-        );
-        handle.join().unwrap()
-    });
-    assert_eq!(code.unwrap(), 0);
-    assert!(start.elapsed() >= std::time::Duration::from_secs(4));
 }
 
 /// Kubernetes creates a `workingDir` the image lacks; Podman refuses to start in it. After that

@@ -197,7 +197,14 @@ pub fn container_create_args(pod: &str, c: &ContainerPlan, csv_annotations: bool
         out.push(annotation_arg(key, value, csv_annotations));
     }
     out.push("--restart".into());
-    out.push(restart_name(c.restart_policy).into());
+    out.push(
+        if c.podman_restarts {
+            restart_name(c.restart_policy)
+        } else {
+            "no"
+        }
+        .into(),
+    );
     for (key, value) in &c.env {
         out.push("--env".into());
         out.push(format!("{key}={value}"));
@@ -466,7 +473,15 @@ mod tests {
         let argv = container_create_args("web", &c, true);
         let joined = argv.join(" ");
         assert!(joined.starts_with("create --pod web --name web-app --pull never"));
-        assert!(joined.contains("--restart on-failure"));
+        // The supervisor restarts (with back-off); Podman only without one (--detach).
+        assert!(joined.contains("--restart no"), "{joined}");
+        let detached = ContainerPlan {
+            podman_restarts: true,
+            ..c.clone()
+        };
+        assert!(container_create_args("web", &detached, true)
+            .join(" ")
+            .contains("--restart on-failure"));
         assert!(joined.contains("--env A=b c"));
         assert!(joined.contains("--secret web-db,type=env,target=PASSWORD"));
         assert!(joined.contains("--volume data:/data:ro"));

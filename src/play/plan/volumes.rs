@@ -393,10 +393,18 @@ fn host_path(
             ))
         }
         Some(_) => {}
-        None => ctx.host_paths.push(HostPathPlan {
-            path: path.clone(),
-            kind,
-        }),
+        None => {
+            let field = format!("{field}.path");
+            ctx.host_paths.push(HostPathPlan {
+                path: path.clone(),
+                kind,
+                origin: Origin {
+                    location: w.obj.location(&field),
+                    object: w.obj.describe(),
+                    field,
+                },
+            })
+        }
     }
     Ok(match kind {
         HostPathType::CharDevice | HostPathType::BlockDevice => PodVolume::Device(path),

@@ -11,7 +11,7 @@ use crate::unit::UnitFile;
 
 const GROUP: &str = "Kube";
 
-/// Keys of `[Kube]` (Quadlet v5.8.2).
+/// Keys of `[Kube]` (Quadlet v5.8.2, plus quadplay's `MaxRestarts`).
 pub const KEYS: &[&str] = &[
     "AutoUpdate",
     "ConfigMap",
@@ -21,6 +21,8 @@ pub const KEYS: &[&str] = &[
     "KubeDownForce",
     "LogDriver",
     "LogOpt",
+    // quadplay's own: restarts in one crash loop before the unit fails (`--max-restarts`).
+    "MaxRestarts",
     "Network",
     "PodmanArgs",
     "PublishPort",
@@ -109,6 +111,8 @@ pub fn convert(src: &Source, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
     if let Some(secs) = stop_timeout(unit, &mut warnings) {
         play.push(format!("--stop-timeout={secs}"));
     }
+    // Always written, so that `systemctl cat` shows the limit in force.
+    play.push(format!("--max-restarts={}", max_restarts(unit)?));
     play.extend(yaml.iter().cloned());
     service.add_cmdline(SERVICE, "ExecStart", &play);
 
@@ -147,6 +151,21 @@ pub fn convert(src: &Source, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
 }
 
 /// `ContainersConfModule` / `GlobalArgs` as executor options (one word each).
+/// `[Kube] MaxRestarts=`: a count (the last one wins), else the executor's default.
+fn max_restarts(unit: &UnitFile) -> Result<u32, ConvertError> {
+    let Some(v) = unit.lookup_last(GROUP, "MaxRestarts") else {
+        return Ok(crate::plan::DEFAULT_MAX_RESTARTS);
+    };
+    let text = unit.lookup(GROUP, "MaxRestarts").unwrap_or_default();
+    text.trim().parse().map_err(|_| {
+        invalid_value(
+            v,
+            "MaxRestarts",
+            format!("invalid value '{text}' (expected a number of restarts, 0 or more)"),
+        )
+    })
+}
+
 fn executor_globals(unit: &UnitFile) -> Vec<String> {
     let mut out: Vec<String> = unit
         .lookup_all(GROUP, "ContainersConfModule")
@@ -242,7 +261,7 @@ mod tests {
         let out = convert1("basic.kube", "[Kube]\nYaml=deployment.yml\n").unwrap();
         assert_eq!(
             out,
-            "[X-Kube]\nYaml=deployment.yml\n\n[Unit]\nWants=network-online.target\nAfter=network-online.target\nSourcePath=/etc/containers/systemd/basic.kube\nRequiresMountsFor=%t/containers\n\n[Service]\nKillMode=mixed\nEnvironment=PODMAN_SYSTEMD_UNIT=%n\nType=notify\nNotifyAccess=main\nSyslogIdentifier=%N\nExecStart=/usr/bin/quadplay play /etc/containers/systemd/deployment.yml\nExecReload=/usr/bin/quadplay reload /etc/containers/systemd/deployment.yml\nExecStopPost=/usr/bin/quadplay down /etc/containers/systemd/deployment.yml\n"
+            "[X-Kube]\nYaml=deployment.yml\n\n[Unit]\nWants=network-online.target\nAfter=network-online.target\nSourcePath=/etc/containers/systemd/basic.kube\nRequiresMountsFor=%t/containers\n\n[Service]\nKillMode=mixed\nEnvironment=PODMAN_SYSTEMD_UNIT=%n\nType=notify\nNotifyAccess=main\nSyslogIdentifier=%N\nExecStart=/usr/bin/quadplay play --max-restarts=5 /etc/containers/systemd/deployment.yml\nExecReload=/usr/bin/quadplay reload /etc/containers/systemd/deployment.yml\nExecStopPost=/usr/bin/quadplay down /etc/containers/systemd/deployment.yml\n"
         );
     }
 
@@ -252,7 +271,7 @@ mod tests {
         let out = convert1("app.kube", text).unwrap();
         assert_eq!(
             line(&out, "ExecStart").unwrap(),
-            "/usr/bin/quadplay play --podman-module=/m.conf --podman-global-arg=--log-level=debug --exit-code-propagation=any --log-driver=journald --log-opt=tag=x --log-opt=max-size=1m --userns=keep-id --network=host --auto-update=registry --auto-update=web/local --configmap=/etc/containers/systemd/cm.yml --publish=8080:80 --podman-arg=--annotation \"--podman-arg=a=b\\x20c\" --stop-timeout=55 /etc/containers/systemd/a.yml /abs/b.yml %h/c.yml"
+            "/usr/bin/quadplay play --podman-module=/m.conf --podman-global-arg=--log-level=debug --exit-code-propagation=any --log-driver=journald --log-opt=tag=x --log-opt=max-size=1m --userns=keep-id --network=host --auto-update=registry --auto-update=web/local --configmap=/etc/containers/systemd/cm.yml --publish=8080:80 --podman-arg=--annotation \"--podman-arg=a=b\\x20c\" --stop-timeout=55 --max-restarts=5 /etc/containers/systemd/a.yml /abs/b.yml %h/c.yml"
         );
         assert_eq!(
             line(&out, "ExecStopPost").unwrap(),
@@ -279,6 +298,22 @@ mod tests {
         let e = convert1("x.kube", "[Quadlet]\nFoo=1\n[Kube]\nYaml=a\n").unwrap_err();
         assert!(
             e.contains(":2: Foo: unsupported key 'Foo' in group 'Quadlet'"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn max_restarts_default_is_written_and_the_key_overrides_it() {
+        let out = K.convert("").unwrap();
+        let exec = line(&out, "ExecStart").unwrap();
+        assert!(exec.contains(" --max-restarts=5 "), "{exec}");
+        let out = K.convert("MaxRestarts=2\nMaxRestarts=0\n").unwrap();
+        assert!(line(&out, "ExecStart")
+            .unwrap()
+            .contains(" --max-restarts=0 "));
+        let e = K.convert("MaxRestarts=many\n").unwrap_err();
+        assert!(
+            e.starts_with("/etc/containers/systemd/x.kube:3: MaxRestarts: invalid value 'many'"),
             "{e}"
         );
     }
@@ -498,7 +533,7 @@ mod tests {
     fn yaml_with_space_is_quoted() {
         let out = convert1("x.kube", "[Kube]\nYaml=\"my app.yml\"\n").unwrap();
         assert!(
-            out.contains("play \"/etc/containers/systemd/my\\x20app.yml\"\n"),
+            out.contains("play --max-restarts=5 \"/etc/containers/systemd/my\\x20app.yml\"\n"),
             "{out}"
         );
     }
