@@ -143,7 +143,9 @@ pub enum KubeError {
     },
 }
 
-fn field_prefix(field: &str) -> String {
+/// `field: ` before a message about that field; nothing for a message about the whole object
+/// (shared by the planner's and the executor's errors, which name fields the same way).
+pub fn field_prefix(field: &str) -> String {
     if field.is_empty() {
         String::new()
     } else {
