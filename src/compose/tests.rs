@@ -1070,3 +1070,24 @@ fn relative_container_paths_are_refused_where_they_are() {
         "{e}"
     );
 }
+
+/// Found by the `compose` fuzz target: two services publishing one host port converted into
+/// YAML our executor refuses ("both publish host port 8082/tcp").
+#[test]
+fn a_host_port_published_twice_is_refused_where_it_is() {
+    let e = err("services:\n  a:\n    image: x\n    ports: [\"8082:80\"]\n  b:\n    image: x\n    ports: [\"9000:90\", \"8082:81\"]\n");
+    assert!(
+        e.contains(":7:")
+            && e.contains(
+                "services.b.ports[1]: host port 8082/tcp: service a already publishes it"
+            ),
+        "{e}"
+    );
+    let e = err("services:\n  a:\n    image: x\n    ports: [\"8082:80\", \"8082:81\"]\n");
+    assert!(
+        e.contains("host port 8082/tcp: this service already publishes it"),
+        "{e}"
+    );
+    // Other protocol or other address: no clash.
+    conv("services:\n  a:\n    image: x\n    ports: [\"8082:80\", \"8082:80/udp\"]\n  b:\n    image: x\n    ports: [\"127.0.0.2:8082:80\"]\n");
+}

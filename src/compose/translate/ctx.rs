@@ -20,6 +20,8 @@ pub(super) struct Ctx<'a> {
     pub used_volumes: BTreeSet<String>,
     /// Secrets and ConfigMaps, emitted before the pods.
     pub extra: Vec<Object>,
+    /// Each host binding (IP, port, protocol) published so far, with the service that did.
+    pub host_ports: BTreeMap<(String, u16, String), String>,
 }
 
 impl Ctx<'_> {

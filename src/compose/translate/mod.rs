@@ -42,6 +42,7 @@ pub fn project(project: &Project) -> Result<Converted, ComposeError> {
         notes: Vec::new(),
         used_volumes: BTreeSet::new(),
         extra: Vec::new(),
+        host_ports: BTreeMap::new(),
     };
     let root = &project.root;
     let start = At::default();

@@ -36,6 +36,8 @@ pub(super) struct Parts {
     pub ports: Vec<ContainerPort>,
     /// Where each published host port was asked for (line, key path, port).
     pub published: Vec<(At, String, u16)>,
+    /// Each host binding (IP, port, protocol) with where it was asked for.
+    pub host_binds: Vec<(At, String, (String, u16, String))>,
     pub mounts: Vec<VolumeMount>,
     pub volumes: Vec<Volume>,
     pub restart: Option<&'static str>,
@@ -97,6 +99,7 @@ pub(super) fn convert_service(
         }
     }
     refuse_shared_host_port(ctx, &s)?;
+    refuse_taken_host_port(ctx, &s)?;
     let image = image(ctx, &mut s)?;
     let container = container(&s.name, image, &mut s.p);
     Ok(pod_doc(ctx, s, container))
@@ -114,6 +117,26 @@ fn refuse_shared_host_port(ctx: &Ctx, s: &Svc) -> Result<(), ComposeError> {
         )),
         _ => Ok(()),
     }
+}
+
+/// Two services (or one service twice) binding one host port: compose fails to start the
+/// second, quadplay's executor refuses the YAML (found by the `compose` fuzz target, which
+/// checks that what convert accepts plans). Said at conversion, where the port is written.
+fn refuse_taken_host_port(ctx: &mut Ctx, s: &Svc) -> Result<(), ComposeError> {
+    for (line, key, bind) in &s.p.host_binds {
+        if let Some(other) = ctx.host_ports.get(bind) {
+            let by = if *other == s.name {
+                "this service already publishes it".to_string()
+            } else {
+                format!("service {other} already publishes it")
+            };
+            let (_, port, proto) = bind;
+            let message = format!("host port {port}/{}: {by}", proto.to_lowercase());
+            return Err(ctx.invalid(*line, key, message));
+        }
+        ctx.host_ports.insert(bind.clone(), s.name.clone());
+    }
+    Ok(())
 }
 
 /// The image to run: `image:`, else the one `build:` would make (with the command to make it).
@@ -299,8 +322,11 @@ fn container_key(ctx: &mut Ctx, s: &mut Svc, e: &Entry, key: &str) -> Result<boo
             for (i, it) in items.iter().enumerate() {
                 let k = format!("{key}[{i}]");
                 let found = ports::port(ctx, it, &k)?;
-                for h in found.iter().filter_map(|c| c.host_port) {
+                for c in &found {
+                    let Some(h) = c.host_port else { continue };
                     p.published.push((it.line, k.clone(), h));
+                    let bind = (c.host_ip.clone().unwrap_or_default(), h, c.protocol.clone());
+                    p.host_binds.push((it.line, k.clone(), bind));
                 }
                 p.ports.extend(found);
             }
