@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::{
-    ContainerInfo, ContainerState, Engine, LineSink, EngineError, EventSink, PodLabels, Version, Watch, WatchEvent,
+    ContainerInfo, ContainerState, Engine, EngineError, EventSink, LineSink, PodLabels, Version,
+    Watch, WatchEvent,
 };
 use crate::plan::{ContainerPlan, NetworkPlan, PodPlan, PullPolicy, VolumePlan};
 

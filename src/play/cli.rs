@@ -8,11 +8,11 @@ use std::time::Duration;
 use super::control::{self, Request};
 use super::crashloop::Backoff;
 use super::notify::Notifier;
-use super::status as view;
 use super::plan::{self, PlanOptions};
 use super::signals::{self, StopFlag};
+use super::status as view;
 use super::{execute_down, execute_with, report_warnings, PlayError, RunOptions};
-use crate::cli::{LogsArgs, StatusArgs, DownArgs, PlayArgs, ReloadArgs};
+use crate::cli::{DownArgs, LogsArgs, PlayArgs, ReloadArgs, StatusArgs};
 use crate::engine::podman::runtime_dir;
 use crate::engine::{Engine, Podman};
 
@@ -141,10 +141,7 @@ pub fn reload(args: &ReloadArgs) -> Result<u8, PlayError> {
 
 /// The app of a `status`/`logs` target: its plan when named by YAML, and the supervisor's
 /// restart counts.
-fn app_view(
-    target: &view::Target,
-    engine: &Podman,
-) -> Result<Vec<view::Row>, PlayError> {
+fn app_view(target: &view::Target, engine: &Podman) -> Result<Vec<view::Row>, PlayError> {
     let (plan, app) = match target {
         view::Target::Yaml(path) => {
             let files = vec![path.clone()];
@@ -224,6 +221,34 @@ pub fn down(args: &DownArgs) -> Result<(), PlayError> {
 mod tests {
     use super::*;
     use crate::plan::ExitCodePropagation;
+
+    #[test]
+    fn status_and_logs_command_lines() {
+        use clap::Parser;
+        let parse = |argv: &[&str]| crate::cli::Cli::try_parse_from(argv).map(|c| c.command);
+        let Ok(crate::cli::Command::Status(a)) = parse(&["quadplay", "status", "web"]) else {
+            panic!("status web")
+        };
+        assert_eq!(a.target, "web");
+        assert!(
+            parse(&["quadplay", "status"]).is_err(),
+            "status needs its target"
+        );
+        let Ok(crate::cli::Command::Logs(a)) =
+            parse(&["quadplay", "logs", "-f", "web.service", "web-pod/app"])
+        else {
+            panic!("logs")
+        };
+        assert_eq!(
+            (a.target.as_str(), a.workload.as_deref(), a.follow),
+            ("web.service", Some("web-pod/app"), true)
+        );
+        let Ok(crate::cli::Command::Logs(a)) = parse(&["quadplay", "logs", "app.yaml"]) else {
+            panic!("logs yaml")
+        };
+        assert_eq!((a.workload, a.follow), (None, false));
+        assert!(parse(&["quadplay", "logs", "a", "b", "c"]).is_err());
+    }
 
     #[test]
     fn options_from_the_cli_contract() {

@@ -41,7 +41,7 @@ use self::signals::StopFlag;
 use self::supervise::{Msg, Outcome};
 use crate::plan::Plan;
 
-pub use self::cli::{logs, status, down, play, reload};
+pub use self::cli::{down, logs, play, reload, status};
 
 /// Why `play` or `down` failed. Messages name the workload, the container and Podman's words.
 #[derive(Debug, Error)]
@@ -263,7 +263,10 @@ pub fn execute_with(
         return Ok(0);
     }
     release_free_memory();
-    let restarts_file = options.record_restarts.then(|| restarts_file(&plan.app)).flatten();
+    let restarts_file = options
+        .record_restarts
+        .then(|| restarts_file(&plan.app))
+        .flatten();
     let settings = supervise::Settings {
         backoff: options.backoff,
         notifier,
@@ -374,7 +377,9 @@ fn answer(
 /// `$XDG_RUNTIME_DIR/quadplay/<app>/restarts`, its directory made (owner only) if missing.
 fn restarts_file(app: &str) -> Option<PathBuf> {
     use std::os::unix::fs::DirBuilderExt;
-    let dir = crate::engine::podman::runtime_dir().join("quadplay").join(app);
+    let dir = crate::engine::podman::runtime_dir()
+        .join("quadplay")
+        .join(app);
     let made = std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -382,7 +387,10 @@ fn restarts_file(app: &str) -> Option<PathBuf> {
     match made {
         Ok(()) => Some(dir.join(status::RESTARTS_FILE)),
         Err(e) => {
-            eprintln!("quadplay: {}: {e}; restarts are not recorded", dir.display());
+            eprintln!(
+                "quadplay: {}: {e}; restarts are not recorded",
+                dir.display()
+            );
             None
         }
     }

@@ -111,7 +111,9 @@ pub fn rows(
 /// Kubernetes' readiness: running, and its readiness probe (if any) passes now.
 fn ready(engine: &dyn Engine, info: Option<&ContainerInfo>, probe: Option<&Probe>) -> bool {
     match info {
-        Some(i) if i.status == "running" => probe.map_or(true, |p| probe::check(engine, &i.name, p)),
+        Some(i) if i.status == "running" => {
+            probe.map_or(true, |p| probe::check(engine, &i.name, p))
+        }
         _ => false,
     }
 }
@@ -138,7 +140,12 @@ pub fn table(rows: &[Row]) -> String {
                 i.image.clone(),
                 short_digest(&i.image_digest),
             ),
-            None => ("missing".into(), String::new(), String::new(), String::new()),
+            None => (
+                "missing".into(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ),
         };
         let ready = if r.ready { "yes" } else { "no" };
         lines.push([
@@ -152,7 +159,13 @@ pub fn table(rows: &[Row]) -> String {
         ]);
     }
     let widths: Vec<usize> = (0..7)
-        .map(|i| lines.iter().map(|l| l[i].chars().count()).max().unwrap_or(0))
+        .map(|i| {
+            lines
+                .iter()
+                .map(|l| l[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut out = String::new();
     for l in &lines {
@@ -217,7 +230,11 @@ pub fn selects(workload: &str, label: &str) -> bool {
 /// trims trailing zeros, which would misorder `…42.89Z` and `…42.8908Z` as text).
 fn time_key(ts: &str) -> String {
     // `YYYY-MM-DDTHH:MM:SS`, then an optional fraction, then the zone.
-    let Some(end) = ts.find('T').map(|t| t + 9).filter(|e| ts.is_char_boundary(*e)) else {
+    let Some(end) = ts
+        .find('T')
+        .map(|t| t + 9)
+        .filter(|e| ts.is_char_boundary(*e))
+    else {
         return ts.to_string();
     };
     let (head, rest) = ts.split_at(end.min(ts.len()));
@@ -291,8 +308,14 @@ mod tests {
     #[test]
     fn targets_are_units_or_yaml() {
         assert_eq!(Target::parse("web"), Target::Unit("web.service".into()));
-        assert_eq!(Target::parse("web@1.service"), Target::Unit("web@1.service".into()));
-        assert_eq!(Target::parse("x/app.yaml"), Target::Yaml("x/app.yaml".into()));
+        assert_eq!(
+            Target::parse("web@1.service"),
+            Target::Unit("web@1.service".into())
+        );
+        assert_eq!(
+            Target::parse("x/app.yaml"),
+            Target::Yaml("x/app.yaml".into())
+        );
         let tmp = tempfile::NamedTempFile::new().unwrap();
         let p = tmp.path().to_str().unwrap();
         assert_eq!(Target::parse(p), Target::Yaml(p.into()));
@@ -365,9 +388,18 @@ mod tests {
         let text = table(&rows);
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].starts_with("POD/CONTAINER  STATE"), "{text}");
-        assert!(lines[1].starts_with("web/app        running     yes    3"), "{text}");
-        assert!(lines[2].starts_with("web/proxy      missing     no     0"), "{text}");
-        assert!(lines[3].starts_with("db/pg          exited (2)  no     0"), "{text}");
+        assert!(
+            lines[1].starts_with("web/app        running     yes    3"),
+            "{text}"
+        );
+        assert!(
+            lines[2].starts_with("web/proxy      missing     no     0"),
+            "{text}"
+        );
+        assert!(
+            lines[3].starts_with("db/pg          exited (2)  no     0"),
+            "{text}"
+        );
         // By unit: what runs under its label, sorted by pod.
         let rows = rows_by_unit(&fake);
         let labels: Vec<&str> = rows.iter().map(|r| r.label.as_str()).collect();
@@ -375,7 +407,13 @@ mod tests {
     }
 
     fn rows_by_unit(fake: &Fake) -> Vec<Row> {
-        rows(fake, &Target::Unit("app.service".into()), None, &BTreeMap::new()).unwrap()
+        rows(
+            fake,
+            &Target::Unit("app.service".into()),
+            None,
+            &BTreeMap::new(),
+        )
+        .unwrap()
     }
 
     #[test]

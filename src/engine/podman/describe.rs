@@ -45,8 +45,16 @@ struct PsPort {
 }
 
 fn port_text(p: &PsPort) -> String {
-    let host = if p.host_ip.is_empty() { "0.0.0.0" } else { &p.host_ip };
-    let proto = if p.protocol.is_empty() { "tcp" } else { &p.protocol };
+    let host = if p.host_ip.is_empty() {
+        "0.0.0.0"
+    } else {
+        &p.host_ip
+    };
+    let proto = if p.protocol.is_empty() {
+        "tcp"
+    } else {
+        &p.protocol
+    };
     if p.range > 1 {
         let last = p.range - 1;
         format!(
@@ -210,7 +218,12 @@ mod tests {
         assert_eq!(infos.len(), 2);
         let app = &infos[0];
         assert_eq!(
-            (app.name.as_str(), app.pod.as_str(), app.status.as_str(), app.exit_code),
+            (
+                app.name.as_str(),
+                app.pod.as_str(),
+                app.status.as_str(),
+                app.exit_code
+            ),
             ("web-app", "web", "exited", 3)
         );
         assert_eq!(app.ports, ["0.0.0.0:5353-5354->53-54/udp"]);
@@ -225,7 +238,10 @@ mod tests {
         let json = r#"[{"Name": "web-app", "RestartCount": 2, "ImageDigest": "sha256:9b75"},
                        {"Name": "other", "RestartCount": 9}]"#;
         merge_inspect(&mut infos, json).unwrap();
-        assert_eq!((infos[0].restarts, infos[0].image_digest.as_str()), (2, "sha256:9b75"));
+        assert_eq!(
+            (infos[0].restarts, infos[0].image_digest.as_str()),
+            (2, "sha256:9b75")
+        );
         assert_eq!(infos[1].restarts, 0);
     }
 }

@@ -19,7 +19,10 @@ use self::argv::{
     secret_create_args, ANNOTATION_WHOLE, INSPECT_FORMAT, SECRET_REPLACE,
 };
 use self::process::{is_missing, Call, Cli};
-use super::{ContainerInfo, ContainerState, Engine, LineSink, EngineError, EventSink, PodLabels, Version, Watch};
+use super::{
+    ContainerInfo, ContainerState, Engine, EngineError, EventSink, LineSink, PodLabels, Version,
+    Watch,
+};
 use crate::plan::{ContainerPlan, Mount, NetworkPlan, PodPlan, PullPolicy, VolumePlan};
 
 /// The `podman` CLI, with the global arguments of the unit and the version detected once.
