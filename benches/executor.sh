@@ -7,7 +7,8 @@
 #   * the supervising executor's resident memory and CPU time while the app idles (and those of a
 #     `podman events` child, if the executor had to fall back to one).
 # Usage: sudo benches/executor.sh [ROUNDS] (default 3). QUADPLAY_BIN picks the binary (default: the
-# installed /usr/local/bin/quadplay). Prints figures; asserts nothing.
+# installed /usr/local/bin/quadplay). Prints each round, the medians and the load average before and
+# after (the machine is shared: read the figures with it); asserts nothing.
 # E2E_ENV=debian13 runs it in the Debian 13 tree (Podman 5.4): set up and installed from the host,
 # as tests/e2e/run.sh does, then this script again inside.
 set -euo pipefail
@@ -75,7 +76,11 @@ ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 rss_kib() { awk '/^VmRSS/{print $2}' "/proc/$1/status"; }
 hz=$(getconf CLK_TCK)
 
-echo "executor benchmark: 12 pods / 24 containers, $ROUNDS round(s), $(nproc) cores, $(upodman version --format '{{.Client.Version}}')"
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+# median FILE — the median of the numbers in FILE, one a line.
+median() { sort -n "$1" | awk '{v[NR]=$1} END {if (NR % 2) print v[(NR+1)/2]; else printf "%.2f\n", (v[NR/2]+v[NR/2+1])/2}'; }
+samples=$(mktemp -d)
+echo "executor benchmark: 12 pods / 24 containers, $ROUNDS round(s), $(nproc) cores, $(upodman version --format '{{.Client.Version}}'), load average $(load)"
 printf '%-6s %14s %14s %16s %14s\n' round quadplay-ready quadplay-stop kube-play-replace kube-down
 for r in $(seq 1 "$ROUNDS"); do
   t=$(now); uctl start "$unit.service"; a=$(since "$t")
@@ -97,7 +102,12 @@ for r in $(seq 1 "$ROUNDS"); do
   t=$(now); upodman kube play --replace "$yaml" >/dev/null; c=$(since "$t")
   t=$(now); upodman kube down "$yaml" >/dev/null; d=$(since "$t")
   printf '%-6s %13ss %13ss %15ss %13ss\n' "$r" "$a" "$b" "$c" "$d"
+  echo "$a" >> "$samples/a"; echo "$b" >> "$samples/b"; echo "$c" >> "$samples/c"; echo "$d" >> "$samples/d"
 done
+printf '%-6s %13ss %13ss %15ss %13ss\n' median "$(median "$samples/a")" "$(median "$samples/b")" \
+  "$(median "$samples/c")" "$(median "$samples/d")"
+rm -rf "$samples"
+echo "load average after: $(load)"
 echo "supervising executor (pid $main): RSS ${rss} KiB, CPU while idle ${idle_cpu} over ${IDLE}s, CPU total incl. start ${total_cpu}"
 if [ -n "$events" ]; then
   echo "its podman events child (fallback watch): RSS ${ev_rss} KiB, CPU while idle ${ev_cpu}"

@@ -246,7 +246,12 @@ where
             for (cand, found) in newer {
                 let entry = &mut entries[cand.index];
                 entry.updated = Outcome::Pending;
-                entry.message = format!("{}; would restart {unit}", found.reason);
+                let c = &containers[cand.index];
+                entry.message = if c.labels.contains_key(LABEL_APP) && !c.pod.is_empty() {
+                    format!("{}; would replace pod {} of {unit}", found.reason, c.pod)
+                } else {
+                    format!("{}; would restart {unit}", found.reason)
+                };
             }
             return;
         }

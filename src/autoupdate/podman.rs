@@ -3,7 +3,8 @@
 //! Only the `podman` CLI is used (path from `$PODMAN`), with commands whose output is the same from
 //! Podman 4.3 through 5.x:
 //!
-//! * `podman ps --filter label=io.containers.autoupdate --format json` — running candidates;
+//! * `podman ps --pod --filter label=io.containers.autoupdate --format json` — running candidates
+//!   with their pod's name;
 //! * `podman image inspect --format json ID` — the digests a local image is known by;
 //! * `podman image exists NAME` + `podman image inspect --format {{.Id}} NAME` — a tag's image;
 //! * the registry's digest: `podman manifest inspect docker://…` cannot do it on 4.3 ("Treating single
@@ -31,7 +32,7 @@ pub struct Container {
     /// The ID of the image the container runs.
     pub image_id: String,
     pub labels: BTreeMap<String, String>,
-    /// The pod it belongs to (`PodName` in `podman ps`), empty outside a pod.
+    /// The pod it belongs to (`PodName` in `podman ps --pod`), empty outside a pod.
     pub pod: String,
 }
 
@@ -206,7 +207,15 @@ struct ManifestEntry {
 impl Podman for PodmanCli {
     fn auto_update_containers(&self) -> Result<Vec<Container>, PodmanError> {
         let filter = format!("label={LABEL_AUTOUPDATE}");
-        let args = ["ps", "--filter", filter.as_str(), "--format", "json"];
+        // `--pod` fills in `PodName` (empty without it).
+        let args = [
+            "ps",
+            "--pod",
+            "--filter",
+            filter.as_str(),
+            "--format",
+            "json",
+        ];
         let out = self.run(&args, None)?;
         parse_ps(&out).map_err(|e| self.output_error(&args, e))
     }
@@ -401,6 +410,9 @@ mod tests {
        "ImageID": "8024f79275b1b3fb", "IsInfra": false,
        "Labels": {"PODMAN_SYSTEMD_UNIT": "x.service", "io.containers.autoupdate": "registry"},
        "Names": ["probe-ctr"], "Pod": "", "State": "running", "Status": "Up 1 second"},
+      {"Id": "cc33", "Image": "127.0.0.1:5000/demo/web:stable", "ImageID": "77aa", "IsInfra": false,
+       "Labels": {"io.quadplay.app": "app.service", "io.containers.autoupdate": "registry"},
+       "Names": ["web-pod-web"], "Pod": "5e1f0b2c", "PodName": "web-pod", "State": "running"},
       {"Id": "aa11", "Image": "localhost/busybox:latest", "ImageID": "8024", "IsInfra": false,
        "Labels": null, "Names": ["kp-anno-test2"], "State": "created"},
       {"Id": "bb22", "Image": "localhost/podman-pause:4.3.1-0", "ImageID": "ab53", "IsInfra": true,
@@ -412,7 +424,8 @@ mod tests {
     fn ps_keeps_running_non_infra_containers_and_copes_with_null_labels() {
         let cs = parse_ps(PS).unwrap();
         let names: Vec<&str> = cs.iter().map(|c| c.name.as_str()).collect();
-        assert_eq!(names, ["probe-ctr"]);
+        assert_eq!(names, ["probe-ctr", "web-pod-web"]);
+        assert_eq!((cs[0].pod.as_str(), cs[1].pod.as_str()), ("", "web-pod"));
         assert_eq!(cs[0].image, "127.0.0.1:5000/demo/app:stable");
         assert_eq!(cs[0].image_id, "8024f79275b1b3fb");
         assert_eq!(cs[0].labels["io.containers.autoupdate"], "registry");
@@ -423,7 +436,10 @@ mod tests {
 
     #[test]
     fn infra_containers_are_not_watched() {
-        assert_eq!(parse_non_infra_ids(PS).unwrap(), ["2a8720f7f399", "aa11"]);
+        assert_eq!(
+            parse_non_infra_ids(PS).unwrap(),
+            ["2a8720f7f399", "cc33", "aa11"]
+        );
         assert!(parse_non_infra_ids(" \n").unwrap().is_empty());
         assert!(parse_non_infra_ids("{not json").is_err());
     }
@@ -474,7 +490,8 @@ mod tests {
         let cli = PodmanCli::with_program("/nonexistent/podman");
         let err = cli.auto_update_containers().unwrap_err();
         assert!(
-            err.to_string().contains("/nonexistent/podman ps --filter"),
+            err.to_string()
+                .contains("/nonexistent/podman ps --pod --filter"),
             "{err}"
         );
     }

@@ -25,45 +25,35 @@ pub struct Check {
 }
 
 impl Check {
-    pub(crate) fn ok(id: &'static str, summary: impl Into<String>) -> Self {
+    fn new(id: &'static str, status: Status, summary: String, fix: Option<String>) -> Self {
         Self {
             id,
-            status: Status::Ok,
-            summary: summary.into(),
-            fix: None,
+            status,
+            summary,
+            fix,
         }
+    }
+    pub(crate) fn ok(id: &'static str, summary: impl Into<String>) -> Self {
+        Self::new(id, Status::Ok, summary.into(), None)
     }
     pub(crate) fn skip(id: &'static str, summary: impl Into<String>) -> Self {
-        Self {
-            id,
-            status: Status::Skip,
-            summary: summary.into(),
-            fix: None,
-        }
+        Self::new(id, Status::Skip, summary.into(), None)
     }
+    /// A warning, with the fix to print.
     pub(crate) fn warn(
         id: &'static str,
         summary: impl Into<String>,
         fix: impl Into<String>,
     ) -> Self {
-        Self {
-            id,
-            status: Status::Warn,
-            summary: summary.into(),
-            fix: Some(fix.into()),
-        }
+        Self::new(id, Status::Warn, summary.into(), Some(fix.into()))
     }
+    /// A failure, with the fix to print.
     pub(crate) fn fail(
         id: &'static str,
         summary: impl Into<String>,
         fix: impl Into<String>,
     ) -> Self {
-        Self {
-            id,
-            status: Status::Fail,
-            summary: summary.into(),
-            fix: Some(fix.into()),
-        }
+        Self::new(id, Status::Fail, summary.into(), Some(fix.into()))
     }
 }
 

@@ -143,7 +143,9 @@ pub enum KubeError {
     },
 }
 
-fn field_prefix(field: &str) -> String {
+/// `field: ` before a message about that field; nothing for a message about the whole object
+/// (shared by the planner's and the executor's errors, which name fields the same way).
+pub fn field_prefix(field: &str) -> String {
     if field.is_empty() {
         String::new()
     } else {
@@ -394,7 +396,7 @@ fn add_document(
         if u.empty {
             continue;
         }
-        if let Some(message) = classify(&u.path, u.suggestion) {
+        if let Some(message) = classify(&u.path, || u.suggestion()) {
             docs.findings.push(Finding {
                 location: loc(u.pos),
                 object: object.clone(),
@@ -542,7 +544,7 @@ const SERVER_SET: &[&str] = &[
 ];
 
 /// The message for an unknown field at `path`, or `None` when it is not worth one.
-fn classify(path: &str, suggestion: Option<&str>) -> Option<String> {
+fn classify(path: &str, suggestion: impl FnOnce() -> Option<&'static str>) -> Option<String> {
     let normal = strip_indexes(path);
     let matches = |pattern: &str| {
         normal == pattern
@@ -564,7 +566,7 @@ fn classify(path: &str, suggestion: Option<&str>) -> Option<String> {
             "not supported; log in with `podman login` (or use an auth file) instead".into(),
         );
     }
-    Some(match suggestion {
+    Some(match suggestion() {
         Some(s) => format!("unknown or unsupported field, ignored (did you mean `{s}`?)"),
         None => "unknown or unsupported field, ignored".into(),
     })

@@ -467,6 +467,7 @@ impl<'a> Builder<'a> {
             self.path.pop();
             items.push(item?);
         }
+        items.shrink_to_fit();
         Ok(Node {
             value: Value::Seq(items),
             pos,
@@ -512,6 +513,8 @@ impl<'a> Builder<'a> {
                 value,
             });
         }
+        // The tree lives as long as the run (it locates errors): no growth slack in it.
+        entries.shrink_to_fit();
         Ok(Node {
             value: Value::Map(entries),
             pos,

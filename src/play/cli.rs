@@ -87,10 +87,19 @@ pub fn play(args: &PlayArgs) -> Result<u8, PlayError> {
     signals::install(Arc::clone(&stop), tx.clone())
         .map_err(|e| PlayError::Internal(format!("cannot handle signals: {e}")))?;
     // A detached run exits after READY: nobody would answer on the socket.
-    let _server = (!args.detach)
-        .then(|| control::listen(&control::socket_path(&plan.app), tx.clone()))
-        .transpose()
-        .map_err(|e| PlayError::Internal(format!("control socket: {e}")))?;
+    // Without the socket the app still runs; only reloads fail (saying there is no executor).
+    let socket = control::socket_path(&plan.app);
+    let _server = match (!args.detach).then(|| control::listen(&socket, tx.clone())) {
+        Some(Err(e)) => {
+            eprintln!(
+                "quadplay: warning: {}: {e}; reload and per-pod auto-update are off for this run",
+                socket.display()
+            );
+            None
+        }
+        Some(Ok(server)) => Some(server),
+        None => None,
+    };
     // A reload reads the files again with the options of this start.
     let replan = || -> Result<crate::plan::Plan, PlayError> {
         let docs = crate::kube::load(&args.yaml, &args.configmap)?;

@@ -2,10 +2,11 @@
 # Auto-update of a .kube unit against a real registry (loopback), over the user manager's D-Bus API.
 # An image is released by pushing a build to the :stable tag that the pod runs:
 #   v1 running -> v2 released: --dry-run reports "pending" and changes nothing; JSON parses
-#              -> real run: the unit is restarted once (new invocation) and serves v2, exit 0
+#              -> real run: the pod is replaced inside the running unit (same invocation: a .kube
+#                 unit's pods are updated one by one through its executor) and serves v2, exit 0
 #   v3 released (exits at once; the unit itself stays active: restartPolicy Always lets Podman restart it)
 #              -> the run sees the container fail (exit code or restart count) within the settle time,
-#                 retags v2, restarts, the unit serves v2 again, exit non-zero, report says "rolled back".
+#                 retags v2, replaces the pod again, the unit (never restarted) serves v2 again, exit non-zero, report says "rolled back".
 # QUADPLAY_BIN=PATH runs auto-update from another build (default: the installed $PREFIX/bin/quadplay).
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -94,8 +95,8 @@ python3 -m json.tool "$WORK/out" >/dev/null || fail "dry-run JSON does not parse
 [ "$(ctr_image)" = "$v1" ] || fail "dry run changed the container"
 [ "$(image_id "$IMG")" = "$v1" ] || fail "dry run moved the local tag"
 au --dry-run
-grep -q "pending" "$WORK/out" && grep -q "would restart $UNIT" "$WORK/out" || fail "dry-run table does not say what it would do"
-ok "v2 released: --dry-run says pending / would restart, changes nothing (unit, container, tag)"
+grep -q "pending" "$WORK/out" && grep -q "would replace pod qpau of $UNIT" "$WORK/out" || fail "dry-run table does not say what it would do"
+ok "v2 released: --dry-run says pending / would replace pod qpau, changes nothing (unit, container, tag)"
 
 start=$SECONDS
 au
@@ -103,9 +104,10 @@ au
 grep -Eq "^$UNIT .* registry +true " "$WORK/out" || fail "table does not report the update"
 grep -q "systemd reached through unix:path=$XDG_RUNTIME_DIR/bus" "$WORK/out" || fail "the run did not use the session bus"
 [ "$(unit_prop "$UNIT" ActiveState)" = active ] || { unit_debug "$UNIT"; fail "$UNIT not active after update"; }
-restarted_onto "$inv" v2
+[ "$(unit_prop "$UNIT" InvocationID)" = "$inv" ] || fail "$UNIT was restarted: a .kube unit's pod is replaced in place"
+wait_for 10 serves v2 || fail "v2 not served after the update"
 [ "$(ctr_image)" = "$v2" ] || fail "container does not run v2"
-ok "update: $UNIT restarted once onto v2 and serves it ($((SECONDS - start)) s including the 5 s settle)"
+ok "update: pod qpau replaced onto v2 inside the running $UNIT, serves it ($((SECONDS - start)) s including the 5 s settle)"
 
 release v3
 inv=$(unit_prop "$UNIT" InvocationID)
@@ -113,6 +115,7 @@ start=$SECONDS
 au --format json
 python3 -m json.tool "$WORK/out" >/dev/null || fail "JSON does not parse"
 rolled_back_to "$v2" v2
+[ "$(unit_prop "$UNIT" InvocationID)" = "$inv" ] || fail "$UNIT was restarted during the rollback"
 [ "$(ctr_image)" = "$v2" ] || fail "container does not run v2 after rollback"
 [ "$v3" != "$v2" ] || fail "v3 and v2 are the same image"
 ok "broken v3: rolled back to v2, unit active and serving, exit $rc ($((SECONDS - start)) s): $(field Message)"

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
+pub(crate) use crate::kube::field_prefix;
 use crate::kube::model::{ConfigMap, ObjectMeta, PersistentVolumeClaim, PodSpec, Secret};
 use crate::kube::{Object, Resource};
 use crate::plan::*;
@@ -79,15 +80,6 @@ pub enum PlanError {
     },
     #[error("the YAML defines no Pod, Deployment, DaemonSet or Job")]
     NoWorkload,
-}
-
-/// `field: ` before a message about that field; nothing for a message about the whole object.
-pub(crate) fn field_prefix(field: &str) -> String {
-    if field.is_empty() {
-        String::new()
-    } else {
-        format!("{field}: ")
-    }
 }
 
 fn strict_message(warnings: &[Warning]) -> String {

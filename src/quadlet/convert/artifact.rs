@@ -3,7 +3,7 @@
 //! `podman artifact` exists from Podman 5.4 on: for an older Podman the unit is refused at
 //! generation time, naming the file, rather than written to fail at every start.
 
-use super::common::{base_podman, init_service, missing, set_default, Flags, SERVICE};
+use super::common::{init_service, missing, pull_service, PullSpec};
 use super::{Converted, Ctx};
 use crate::engine::Version;
 use crate::quadlet::{ConvertError, Kind, Source};
@@ -31,7 +31,15 @@ pub const KEYS: &[&str] = &[
 /// The first Podman with `podman artifact pull`.
 pub const MIN_PODMAN: Version = Version::new(5, 4, 0);
 
-/// Flags taking the key's value, in a fixed order (Quadlet's is a Go map's).
+/// `podman artifact pull` and its flags, in a fixed order (Quadlet's is a Go map's).
+const PULL: PullSpec = PullSpec {
+    group: GROUP,
+    command: "artifact",
+    strings: STRING_FLAGS,
+    booleans: &[("Quiet", "--quiet"), ("TLSVerify", "--tls-verify")],
+};
+
+/// Flags taking the key's value.
 const STRING_FLAGS: &[(&str, &str)] = &[
     ("AuthFile", "--authfile"),
     ("CertDir", "--cert-dir"),
@@ -43,26 +51,11 @@ const STRING_FLAGS: &[(&str, &str)] = &[
 
 pub fn convert(src: &Source, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
     let unit = &src.unit;
-    let mut service = init_service(src, Kind::Artifact, KEYS, ctx)?;
+    let service = init_service(src, Kind::Artifact, KEYS, ctx)?;
     let artifact = resource_name(unit)
         .ok_or_else(|| missing(unit, "Artifact", "no Artifact key specified"))?;
     check_podman(unit, ctx)?;
-    let mut start = base_podman(unit, GROUP, &ctx.settings.podman);
-    start.extend(["artifact".to_string(), "pull".to_string()]);
-    let mut f = Flags::new(unit, GROUP, start);
-    f.strings(STRING_FLAGS);
-    f.boolean("Quiet", "--quiet");
-    f.boolean("TLSVerify", "--tls-verify");
-    f.podman_args();
-    f.push(artifact);
-    service.add_cmdline(SERVICE, "ExecStart", &f.args);
-    set_default(&mut service, "SyslogIdentifier", "%N");
-    set_default(&mut service, "Type", "oneshot");
-    set_default(&mut service, "RemainAfterExit", "yes");
-    Ok(Converted {
-        unit: service,
-        warnings: f.warnings,
-    })
+    Ok(pull_service(&PULL, unit, ctx, service, artifact))
 }
 
 /// Refuses the unit when the Podman it will run with has no `podman artifact`.

@@ -696,6 +696,45 @@ pub fn default_syslog_identifier(service: &mut UnitFile) {
     }
 }
 
+/// What a `podman … pull` service takes from its group (`.image`: `podman image pull`,
+/// `.artifact`: `podman artifact pull`): flags with the key's value and boolean flags, in order.
+pub struct PullSpec {
+    pub group: &'static str,
+    /// `image` or `artifact`.
+    pub command: &'static str,
+    pub strings: &'static [(&'static str, &'static str)],
+    pub booleans: &'static [(&'static str, &'static str)],
+}
+
+/// The oneshot pull service: `podman [globals] COMMAND pull FLAGS [PodmanArgs] REFERENCE` as
+/// `ExecStart=`, with Quadlet's `SyslogIdentifier=%N`, `Type=oneshot`, `RemainAfterExit=yes`
+/// unless `[Service]` sets them.
+pub fn pull_service(
+    spec: &PullSpec,
+    unit: &UnitFile,
+    ctx: &Ctx,
+    mut service: UnitFile,
+    reference: String,
+) -> Converted {
+    let mut start = base_podman(unit, spec.group, &ctx.settings.podman);
+    start.extend([spec.command.to_string(), "pull".to_string()]);
+    let mut f = Flags::new(unit, spec.group, start);
+    f.strings(spec.strings);
+    for (key, flag) in spec.booleans {
+        f.boolean(key, flag);
+    }
+    f.podman_args();
+    f.push(reference);
+    service.add_cmdline(SERVICE, "ExecStart", &f.args);
+    set_default(&mut service, "SyslogIdentifier", "%N");
+    set_default(&mut service, "Type", "oneshot");
+    set_default(&mut service, "RemainAfterExit", "yes");
+    Converted {
+        unit: service,
+        warnings: f.warnings,
+    }
+}
+
 /// Sets `key=value` in `[Service]` unless the user already set the key.
 pub fn set_default(service: &mut UnitFile, key: &str, value: &str) {
     if !service.has_key(SERVICE, key) {

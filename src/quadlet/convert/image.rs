@@ -2,7 +2,7 @@
 //! before the containers, pods and volumes that name it (`Image=x.image`) start. Its resource
 //! name, the image those units run, is `ImageTag=` or else `Image=`.
 
-use super::common::{base_podman, init_service, missing, set_default, Flags, SERVICE};
+use super::common::{init_service, missing, pull_service, PullSpec};
 use super::{Converted, Ctx};
 use crate::quadlet::{ConvertError, Kind, Source};
 use crate::unit::UnitFile;
@@ -31,8 +31,16 @@ pub const KEYS: &[&str] = &[
     "Variant",
 ];
 
-/// `podman image pull` flags taking the key's value (Quadlet iterates a Go map, so its order
-/// varies from run to run; ours is fixed).
+/// `podman image pull` and its flags (Quadlet iterates a Go map, so its order varies from run to
+/// run; ours is fixed).
+const PULL: PullSpec = PullSpec {
+    group: GROUP,
+    command: "image",
+    strings: STRING_FLAGS,
+    booleans: &[("AllTags", "--all-tags"), ("TLSVerify", "--tls-verify")],
+};
+
+/// Flags taking the key's value.
 const STRING_FLAGS: &[(&str, &str)] = &[
     ("Arch", "--arch"),
     ("AuthFile", "--authfile"),
@@ -48,24 +56,9 @@ const STRING_FLAGS: &[(&str, &str)] = &[
 
 pub fn convert(src: &Source, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
     let unit = &src.unit;
-    let mut service = init_service(src, Kind::Image, KEYS, ctx)?;
+    let service = init_service(src, Kind::Image, KEYS, ctx)?;
     let image = pulled_image(unit)?;
-    let mut start = base_podman(unit, GROUP, &ctx.settings.podman);
-    start.extend(["image".to_string(), "pull".to_string()]);
-    let mut f = Flags::new(unit, GROUP, start);
-    f.strings(STRING_FLAGS);
-    f.boolean("AllTags", "--all-tags");
-    f.boolean("TLSVerify", "--tls-verify");
-    f.podman_args();
-    f.push(image);
-    service.add_cmdline(SERVICE, "ExecStart", &f.args);
-    set_default(&mut service, "SyslogIdentifier", "%N");
-    set_default(&mut service, "Type", "oneshot");
-    set_default(&mut service, "RemainAfterExit", "yes");
-    Ok(Converted {
-        unit: service,
-        warnings: f.warnings,
-    })
+    Ok(pull_service(&PULL, unit, ctx, service, image))
 }
 
 /// `Image=`, which must name something.
