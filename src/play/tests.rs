@@ -107,6 +107,7 @@ impl Run {
                 rescue_helpers: false,
                 port_wait: None,
                 backoff: self.backoff,
+                record_restarts: false,
             },
             Notifier::disabled(),
             &self.stop,
