@@ -33,6 +33,10 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Convert a Docker Compose file into Kubernetes YAML (one pod per service) and a `.kube` unit.
     Convert(ConvertArgs),
+    /// Show an app's pods and containers: state, readiness, restarts, published ports, image digest.
+    Status(StatusArgs),
+    /// Print the logs of an app's containers merged in time order, each line prefixed `pod/container`.
+    Logs(LogsArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
 }
@@ -245,6 +249,26 @@ pub struct ConvertArgs {
     /// List every note (substituted variables, renamed services...) instead of a summary.
     #[arg(long, short)]
     pub verbose: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// The app: its unit (`web`, `web.service`) or its YAML file.
+    #[arg(value_name = "UNIT|YAML")]
+    pub target: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LogsArgs {
+    /// The app: its unit (`web`, `web.service`) or its YAML file.
+    #[arg(value_name = "UNIT|YAML")]
+    pub target: String,
+    /// Only this workload: a pod (`web-pod-1`), a controller's name (`web`) or `pod/container`.
+    #[arg(value_name = "WORKLOAD")]
+    pub workload: Option<String>,
+    /// Keep printing new lines as they come, until the containers stop.
+    #[arg(long, short)]
+    pub follow: bool,
 }
 
 #[derive(Debug, Clone, Args)]

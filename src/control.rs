@@ -43,11 +43,29 @@ impl Request {
     }
 }
 
-/// `$XDG_RUNTIME_DIR/quadplay/<app>.control` (or under `/run` as root).
+/// `$XDG_RUNTIME_DIR/quadplay/<app>.control` (or under `/run` as root). A unix socket path has
+/// at most 107 bytes, and a unit name up to 255: a long app name is shortened to its first 40
+/// bytes plus a hash of the whole (server and clients compute the same).
 pub fn socket_path(app: &str) -> PathBuf {
     crate::engine::podman::runtime_dir()
         .join("quadplay")
-        .join(format!("{app}.control"))
+        .join(format!("{}.control", short_name(app)))
+}
+
+fn short_name(app: &str) -> String {
+    const KEEP: usize = 40;
+    if app.len() <= KEEP + 17 {
+        return app.to_string();
+    }
+    let mut cut = KEEP;
+    while !app.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    // FNV-1a: stable across builds, which the server and an older or newer client must share.
+    let hash = app.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    format!("{}-{hash:016x}", &app[..cut])
 }
 
 /// Why a client got no verdict.
@@ -105,6 +123,16 @@ pub fn send(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_app_names_fit_a_socket_path() {
+        assert_eq!(short_name("app.service"), "app.service");
+        let long = format!("{}.service", "x".repeat(240));
+        let short = short_name(&long);
+        assert_eq!(short.len(), 40 + 1 + 16);
+        assert_ne!(short, short_name(&format!("{}y.service", "x".repeat(240))));
+        assert!(short_name(&"é".repeat(100)).len() <= 57);
+    }
 
     #[test]
     fn requests_round_trip() {

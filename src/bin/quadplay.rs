@@ -29,6 +29,8 @@ fn main() -> ExitCode {
             Ok(u8::from(log.error_count() > 0))
         }
         Command::Convert(args) => convert(&args),
+        Command::Status(args) => quadplay::play::status(&args).map_err(Into::into),
+        Command::Logs(args) => quadplay::play::logs(&args).map_err(Into::into),
         Command::Completions(args) => {
             use std::io::Write;
             let script = quadplay::docs::completions(args.shell);

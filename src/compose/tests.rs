@@ -1049,3 +1049,24 @@ fn vendor_example_converts_and_plans() {
         .contains(&"catalog".to_string()));
     assert!(plan.pods.iter().all(|p| p.name != "vendor-debug"));
 }
+
+/// Found by the `compose` fuzz target: a container path that is not absolute (here after a
+/// space, as a folded flow scalar gives it) converted into a mountPath the executor refuses.
+#[test]
+fn relative_container_paths_are_refused_where_they_are() {
+    let e = err("services:\n  db:\n    image: x\n    volumes: [\"./data: /srv\"]\n");
+    assert!(
+        e.contains(":4:15: services.db.volumes[0]: container path \" /srv\" is not absolute"),
+        "{e}"
+    );
+    let e = err("services:\n  db:\n    image: x\n    volumes:\n      - type: volume\n        target: var/lib\n");
+    assert!(
+        e.contains("services.db.volumes[0]: container path \"var/lib\" is not absolute"),
+        "{e}"
+    );
+    let e = err("services:\n  db:\n    image: x\n    tmpfs: [run]\n");
+    assert!(
+        e.contains("services.db.tmpfs: container path \"run\" is not absolute"),
+        "{e}"
+    );
+}

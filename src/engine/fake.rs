@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::{
-    ContainerState, Engine, EngineError, EventSink, PodLabels, Version, Watch, WatchEvent,
+    ContainerInfo, ContainerState, Engine, EngineError, EventSink, LineSink, PodLabels, Version,
+    Watch, WatchEvent,
 };
 use crate::plan::{ContainerPlan, NetworkPlan, PodPlan, PullPolicy, VolumePlan};
 
@@ -37,6 +38,8 @@ pub struct FakeState {
     pub failures: Vec<(String, String)>,
     /// Container name → exit code it has right after `start` (else it runs).
     pub exit_on_start: BTreeMap<String, i32>,
+    /// Container name → the lines `logs` gives (`TIMESTAMP TEXT`).
+    pub log_lines: BTreeMap<String, Vec<String>>,
     /// Container name → exit code of every `exec` in it (default 0).
     pub exec_codes: BTreeMap<String, i32>,
     /// Working directories the images lack: `start` refuses them as Podman does, until made.
@@ -311,6 +314,45 @@ impl Engine for Fake {
                     c.state.exit_code = code;
                 }
                 None => c.state.status = "running".into(),
+            }
+        }
+        Ok(())
+    }
+
+    fn describe(&self, filter: &str) -> Result<Vec<ContainerInfo>, EngineError> {
+        let state = self.call(format!("describe {filter}"))?;
+        let (key, value) = match filter.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (filter, None),
+        };
+        Ok(state
+            .containers
+            .iter()
+            .filter(|(_, c)| match (c.labels.get(key), value) {
+                (Some(have), Some(want)) => have == want,
+                (Some(_), None) => true,
+                (None, _) => false,
+            })
+            .map(|(name, c)| ContainerInfo {
+                name: name.clone(),
+                pod: c.pod.clone(),
+                status: c.state.status.clone(),
+                exit_code: c.state.exit_code,
+                image: "localhost/busybox:latest".into(),
+                labels: c.labels.clone(),
+                ..ContainerInfo::default()
+            })
+            .collect())
+    }
+
+    fn logs(&self, name: &str, _follow: bool, sink: LineSink<'_>) -> Result<(), EngineError> {
+        let lines = {
+            let state = self.call(format!("logs {name}"))?;
+            state.log_lines.get(name).cloned().unwrap_or_default()
+        };
+        for line in lines {
+            if !sink(&line) {
+                break;
             }
         }
         Ok(())

@@ -97,6 +97,28 @@ impl ContainerState {
     }
 }
 
+/// One container as `quadplay status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ContainerInfo {
+    pub name: String,
+    /// The pod's name.
+    pub pod: String,
+    /// Podman's state: `running`, `exited`, ...
+    pub status: String,
+    pub exit_code: i32,
+    /// Restarts done by Podman's own `--restart` (the supervisor's are counted by the executor).
+    pub restarts: u32,
+    pub image: String,
+    /// The image's manifest digest (`sha256:…`), empty when unknown (a local build).
+    pub image_digest: String,
+    /// Published ports, `HOSTIP:HOSTPORT->PORT/PROTO` (shared by the containers of a pod).
+    pub ports: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Receives log lines (`TIMESTAMP TEXT`, Podman's `--timestamps` form); false ends the stream.
+pub type LineSink<'a> = &'a mut dyn FnMut(&str) -> bool;
+
 /// A running watch over container deaths; dropping or stopping it ends the stream.
 pub trait Watch: Send {
     fn stop(&mut self);
@@ -170,6 +192,11 @@ pub trait Engine: Send + Sync {
     /// file system, owned by the container's user: the working directory the image lacks
     /// ([`workdir`]).
     fn make_dir(&self, container: &str, path: &str) -> Result<(), EngineError>;
+    /// Every container (infra excluded) carrying the label `filter` (`KEY` or `KEY=VALUE`).
+    fn describe(&self, filter: &str) -> Result<Vec<ContainerInfo>, EngineError>;
+    /// Streams a container's output (stdout and stderr) line by line with timestamps, until it
+    /// ends (`follow`: until the container stops or `sink` returns false).
+    fn logs(&self, name: &str, follow: bool, sink: LineSink<'_>) -> Result<(), EngineError>;
     /// Blocks until the container exits; its exit code.
     fn wait(&self, name: &str) -> Result<i32, EngineError>;
     fn inspect(&self, names: &[String]) -> Result<Vec<ContainerState>, EngineError>;

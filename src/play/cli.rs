@@ -10,10 +10,11 @@ use super::crashloop::Backoff;
 use super::notify::Notifier;
 use super::plan::{self, PlanOptions};
 use super::signals::{self, StopFlag};
+use super::status as view;
 use super::{execute_down, execute_with, report_warnings, PlayError, RunOptions};
-use crate::cli::{DownArgs, PlayArgs, ReloadArgs};
+use crate::cli::{DownArgs, LogsArgs, PlayArgs, ReloadArgs, StatusArgs};
 use crate::engine::podman::runtime_dir;
-use crate::engine::Podman;
+use crate::engine::{Engine, Podman};
 
 /// What `play`'s command line adds to the YAML, as the planner's plain options.
 pub fn play_options(args: &PlayArgs, runtime_dir: PathBuf) -> PlanOptions {
@@ -86,10 +87,19 @@ pub fn play(args: &PlayArgs) -> Result<u8, PlayError> {
     signals::install(Arc::clone(&stop), tx.clone())
         .map_err(|e| PlayError::Internal(format!("cannot handle signals: {e}")))?;
     // A detached run exits after READY: nobody would answer on the socket.
-    let _server = (!args.detach)
-        .then(|| control::listen(&control::socket_path(&plan.app), tx.clone()))
-        .transpose()
-        .map_err(|e| PlayError::Internal(format!("control socket: {e}")))?;
+    // Without the socket the app still runs; only reloads fail (saying there is no executor).
+    let socket = control::socket_path(&plan.app);
+    let _server = match (!args.detach).then(|| control::listen(&socket, tx.clone())) {
+        Some(Err(e)) => {
+            eprintln!(
+                "quadplay: warning: {}: {e}; reload and per-pod auto-update are off for this run",
+                socket.display()
+            );
+            None
+        }
+        Some(Ok(server)) => Some(server),
+        None => None,
+    };
     // A reload reads the files again with the options of this start.
     let replan = || -> Result<crate::plan::Plan, PlayError> {
         let docs = crate::kube::load(&args.yaml, &args.configmap)?;
@@ -105,6 +115,7 @@ pub fn play(args: &PlayArgs) -> Result<u8, PlayError> {
             rescue_helpers: std::env::var_os("NOTIFY_SOCKET").is_some(),
             port_wait: (!engine.is_remote()).then_some(PORT_WAIT),
             backoff: Backoff::kubelet(args.max_restarts),
+            record_restarts: true,
         },
         Notifier::from_env(),
         &stop,
@@ -137,6 +148,75 @@ pub fn reload(args: &ReloadArgs) -> Result<u8, PlayError> {
     }
 }
 
+/// The app of a `status`/`logs` target: its plan when named by YAML, and the supervisor's
+/// restart counts.
+fn app_view(target: &view::Target, engine: &Podman) -> Result<Vec<view::Row>, PlayError> {
+    let (plan, app) = match target {
+        view::Target::Yaml(path) => {
+            let files = vec![path.clone()];
+            let docs = crate::kube::load(&files, &[])?;
+            let options = PlanOptions {
+                runtime_dir: app_dir(None, &docs),
+                down: true,
+                ..PlanOptions::default()
+            };
+            let plan = plan::plan(&docs, &options)?;
+            // The unit that runs it names the app, when one does.
+            let running = engine.describe(crate::plan::LABEL_APP)?;
+            let app = plan
+                .pods
+                .iter()
+                .flat_map(|p| &p.containers)
+                .find_map(|c| {
+                    let info = running.iter().find(|i| i.name == c.name)?;
+                    info.labels.get(crate::plan::LABEL_APP).cloned()
+                })
+                .unwrap_or_else(|| plan.app.clone());
+            (Some(plan), app)
+        }
+        view::Target::Unit(unit) => (None, unit.clone()),
+    };
+    let counts = view::read_restarts(
+        &runtime_dir()
+            .join("quadplay")
+            .join(&app)
+            .join(view::RESTARTS_FILE),
+    );
+    view::rows(engine, target, plan.as_ref(), &counts)
+}
+
+/// `quadplay status`: the app's table on stdout; exit 1 when a container is missing or not ready.
+pub fn status(args: &StatusArgs) -> Result<u8, PlayError> {
+    let engine = Podman::new(&[], &[])?;
+    let target = view::Target::parse(&args.target);
+    let rows = app_view(&target, &engine)?;
+    if rows.is_empty() {
+        eprintln!("quadplay: {}: no containers found", args.target);
+        return Ok(1);
+    }
+    print!("{}", view::table(&rows));
+    Ok(u8::from(rows.iter().any(|r| !r.ready)))
+}
+
+/// `quadplay logs`: the app's (or one workload's) logs, merged, prefixed `pod/container`.
+pub fn logs(args: &LogsArgs) -> Result<u8, PlayError> {
+    let engine = Podman::new(&[], &[])?;
+    let target = view::Target::parse(&args.target);
+    let mut rows = app_view(&target, &engine)?;
+    if let Some(w) = &args.workload {
+        rows.retain(|r| view::selects(w, &r.label));
+    }
+    if rows.iter().all(|r| r.info.is_none()) {
+        let what = args.workload.as_deref().unwrap_or(&args.target);
+        eprintln!("quadplay: {what}: no containers found");
+        return Ok(1);
+    }
+    let out: std::sync::Mutex<Box<dyn std::io::Write + Send>> =
+        std::sync::Mutex::new(Box::new(std::io::stdout()));
+    view::print_logs(&engine, &rows, args.follow, &out)?;
+    Ok(0)
+}
+
 /// `quadplay down`: remove what `play` made for the same YAML.
 pub fn down(args: &DownArgs) -> Result<(), PlayError> {
     let docs = crate::kube::load(&args.yaml, &[])?;
@@ -150,6 +230,34 @@ pub fn down(args: &DownArgs) -> Result<(), PlayError> {
 mod tests {
     use super::*;
     use crate::plan::ExitCodePropagation;
+
+    #[test]
+    fn status_and_logs_command_lines() {
+        use clap::Parser;
+        let parse = |argv: &[&str]| crate::cli::Cli::try_parse_from(argv).map(|c| c.command);
+        let Ok(crate::cli::Command::Status(a)) = parse(&["quadplay", "status", "web"]) else {
+            panic!("status web")
+        };
+        assert_eq!(a.target, "web");
+        assert!(
+            parse(&["quadplay", "status"]).is_err(),
+            "status needs its target"
+        );
+        let Ok(crate::cli::Command::Logs(a)) =
+            parse(&["quadplay", "logs", "-f", "web.service", "web-pod/app"])
+        else {
+            panic!("logs")
+        };
+        assert_eq!(
+            (a.target.as_str(), a.workload.as_deref(), a.follow),
+            ("web.service", Some("web-pod/app"), true)
+        );
+        let Ok(crate::cli::Command::Logs(a)) = parse(&["quadplay", "logs", "app.yaml"]) else {
+            panic!("logs yaml")
+        };
+        assert_eq!((a.workload, a.follow), (None, false));
+        assert!(parse(&["quadplay", "logs", "a", "b", "c"]).is_err());
+    }
 
     #[test]
     fn options_from_the_cli_contract() {

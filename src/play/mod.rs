@@ -22,6 +22,7 @@ pub mod probe;
 pub mod reload;
 pub mod scope;
 pub mod signals;
+pub mod status;
 pub mod supervise;
 pub mod workdir;
 
@@ -40,7 +41,7 @@ use self::signals::StopFlag;
 use self::supervise::{Msg, Outcome};
 use crate::plan::Plan;
 
-pub use self::cli::{down, play, reload};
+pub use self::cli::{down, logs, play, reload, status};
 
 /// Why `play` or `down` failed. Messages name the workload, the container and Podman's words.
 #[derive(Debug, Error)]
@@ -176,6 +177,8 @@ pub struct RunOptions {
     pub port_wait: Option<Duration>,
     /// When and how often the supervisor restarts exited containers.
     pub backoff: crashloop::Backoff,
+    /// Keep restart counts for `quadplay status` in the app's runtime directory.
+    pub record_restarts: bool,
 }
 
 /// Prints the plan's warnings on stderr; with `strict` they are an error.
@@ -260,18 +263,26 @@ pub fn execute_with(
         return Ok(0);
     }
     release_free_memory();
+    let restarts_file = options
+        .record_restarts
+        .then(|| restarts_file(&plan.app))
+        .flatten();
     let settings = supervise::Settings {
         backoff: options.backoff,
         notifier,
+        restarts_file: restarts_file.clone(),
     };
     let outcome = loop {
-        match supervise::supervise(engine, &plan, settings, stop, tx, rx) {
+        match supervise::supervise(engine, &plan, settings.clone(), stop, tx, rx) {
             Ok(Outcome::Control(pending)) => {
                 plan = answer(&ctx, plan, pending, replan, options.port_wait);
             }
             other => break other,
         }
     };
+    if let Some(path) = &restarts_file {
+        let _ = std::fs::remove_file(path);
+    }
     let code = match outcome {
         Ok(Outcome::GaveUp(g)) => {
             notifier.stopping(&format!(
@@ -361,6 +372,28 @@ fn answer(
     ));
     pending.finish(&result);
     plan
+}
+
+/// `$XDG_RUNTIME_DIR/quadplay/<app>/restarts`, its directory made (owner only) if missing.
+fn restarts_file(app: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    let dir = crate::engine::podman::runtime_dir()
+        .join("quadplay")
+        .join(app);
+    let made = std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir);
+    match made {
+        Ok(()) => Some(dir.join(status::RESTARTS_FILE)),
+        Err(e) => {
+            eprintln!(
+                "quadplay: {}: {e}; restarts are not recorded",
+                dir.display()
+            );
+            None
+        }
+    }
 }
 
 /// Hands memory used only during start-up back to the kernel, so that the long-running

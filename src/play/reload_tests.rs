@@ -246,6 +246,7 @@ fn the_executor_answers_a_reload_between_two_looks() {
         rescue_helpers: false,
         port_wait: None,
         backoff: crate::play::crashloop::Backoff::kubelet(5),
+        record_restarts: false,
     };
     let plan = app(tmp.path());
     let code = crate::play::execute_with(

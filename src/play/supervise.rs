@@ -70,10 +70,12 @@ pub struct GaveUp {
 }
 
 /// How the supervisor behaves beyond the plan.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     pub backoff: Backoff,
     pub notifier: Notifier,
+    /// Where to keep restart counts for `quadplay status` ([`super::status::RESTARTS_FILE`]).
+    pub restarts_file: Option<std::path::PathBuf>,
 }
 
 /// How often to look when the event stream cannot be kept up.
@@ -453,6 +455,16 @@ fn event_loop(
         if now != status {
             settings.notifier.status(&now);
             status = now;
+            if let Some(path) = &settings.restarts_file {
+                let counts = restarts
+                    .loops
+                    .iter()
+                    .map(|(name, l)| (name.clone(), l.restarts))
+                    .collect();
+                if let Err(e) = super::status::write_restarts(path, &counts) {
+                    eprintln!("quadplay: {}: {e}", path.display());
+                }
+            }
         }
         let poll = watch.is_none().then(|| Instant::now() + FALLBACK_POLL);
         let deadline = [recheck_at, restarts.next_due(), poll]

@@ -107,6 +107,7 @@ impl Run {
                 rescue_helpers: false,
                 port_wait: None,
                 backoff: self.backoff,
+                record_restarts: false,
             },
             Notifier::disabled(),
             &self.stop,
@@ -655,12 +656,20 @@ fn host_paths_are_created_or_checked_before_any_pod() {
     p.host_paths = vec![HostPathPlan {
         path: file.clone(),
         kind: HostPathType::Directory,
-        ..HostPathPlan::default()
+        origin: Origin {
+            location: "/apps/app.yaml:14:15".into(),
+            object: "Pod/web".into(),
+            field: "spec.volumes[0].hostPath.path".into(),
+        },
     }];
     let err = Run::new().exec(&fake, &p, true).unwrap_err().to_string();
     assert!(
         err.contains("file.txt: hostPath is not a directory"),
         "{err}"
+    );
+    assert!(
+        err.starts_with("/apps/app.yaml:14:15: Pod/web: spec.volumes[0].hostPath.path: /"),
+        "located where the YAML asks for it: {err}"
     );
     assert!(!fake.calls().iter().any(|c| c.starts_with("create_pod")));
     assert!(fake.lock().secrets.is_empty());

@@ -63,6 +63,7 @@ pub(super) fn volume(
         Node::Map(entries) => long_volume(ctx, entries, it.line, key)?,
         _ => short_volume(ctx, it, key)?,
     };
+    absolute_target(ctx, it.line, key, &spec.target)?;
     let name = format!("{}-vol-{index}", s.name);
     let volume = match spec.kind.as_str() {
         "volume" => {
@@ -122,6 +123,20 @@ pub(super) fn volume(
     Ok(())
 }
 
+/// Compose refuses a container path that is not absolute ("mount path must be absolute"), and
+/// so does the Kubernetes side (found by the `compose` fuzz target: `./data: relative` converted
+/// into a mountPath our own executor refuses).
+fn absolute_target(ctx: &mut Ctx, line: At, key: &str, target: &str) -> Result<(), ComposeError> {
+    if target.starts_with('/') {
+        return Ok(());
+    }
+    Err(ctx.invalid(
+        line,
+        key,
+        format!("container path {target:?} is not absolute"),
+    ))
+}
+
 fn named_volume(name: &str) -> Volume {
     Volume {
         name: name.to_string(),
@@ -140,6 +155,7 @@ fn empty_dir(name: &str, medium: Option<&'static str>, size_limit: Option<String
 pub(super) fn tmpfs(ctx: &mut Ctx, p: &mut Parts, v: &Item, key: &str) -> Result<(), ComposeError> {
     for (i, target) in ctx.strings(v, key)?.into_iter().enumerate() {
         let target = target.split(':').next().unwrap_or("").to_string();
+        absolute_target(ctx, v.line, key, &target)?;
         let name = format!("tmpfs-{i}");
         p.volumes.push(empty_dir(&name, Some("Memory"), None));
         p.mounts.push(VolumeMount {

@@ -4,6 +4,7 @@
 //! in [`events`]; a bridge a removed network left behind is repaired in [`network`].
 
 pub mod argv;
+pub mod describe;
 pub mod events;
 pub mod network;
 pub mod process;
@@ -18,7 +19,10 @@ use self::argv::{
     secret_create_args, ANNOTATION_WHOLE, INSPECT_FORMAT, SECRET_REPLACE,
 };
 use self::process::{is_missing, Call, Cli};
-use super::{ContainerState, Engine, EngineError, EventSink, PodLabels, Version, Watch};
+use super::{
+    ContainerInfo, ContainerState, Engine, EngineError, EventSink, LineSink, PodLabels, Version,
+    Watch,
+};
 use crate::plan::{ContainerPlan, Mount, NetworkPlan, PodPlan, PullPolicy, VolumePlan};
 
 /// The `podman` CLI, with the global arguments of the unit and the version detected once.
@@ -292,6 +296,14 @@ impl Engine for Podman {
         argv.extend(names.iter().cloned());
         self.run(&format!("start {}", names.join(" ")), &argv)
             .map(|_| ())
+    }
+
+    fn describe(&self, filter: &str) -> Result<Vec<ContainerInfo>, EngineError> {
+        describe::describe(&self.cli, filter)
+    }
+
+    fn logs(&self, name: &str, follow: bool, sink: LineSink<'_>) -> Result<(), EngineError> {
+        describe::logs(&self.cli, name, follow, sink)
     }
 
     fn make_dir(&self, container: &str, path: &str) -> Result<(), EngineError> {
