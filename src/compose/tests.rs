@@ -239,6 +239,60 @@ fn unsupported_keys_warn_with_line_and_path() {
     assert_eq!(limits["memory"], "1Gi");
 }
 
+/// Fuzz finding: `mem_limit: "files*"` passed through convert and failed only at planning
+/// ("is not a Kubernetes quantity"); sizes and CPU counts are now checked where they are written.
+#[test]
+fn sizes_and_cpus_that_make_no_quantity_are_refused_where_written() {
+    for (key, value, message) in [
+        ("mem_limit", "files*", "\"files*\" is not a size"),
+        ("mem_reservation", "-1g", "\"-1g\" is not a size"),
+        ("shm_size", "lots", "\"lots\" is not a size"),
+        ("cpus", "two", "\"two\" is not a number of CPUs"),
+    ] {
+        let e = err(&format!(
+            "services:\n  web:\n    image: x\n    {key}: \"{value}\"\n"
+        ));
+        let want = format!(
+            "/srv/shop/compose.yaml:4:{}: services.web.{key}: {message}",
+            key.len() + 7
+        );
+        assert!(e.starts_with(&want), "{e}\nwant {want}");
+    }
+    let e = err("services:\n  web:\n    image: x\n    deploy:\n      resources:\n        limits: {memory: 1x, cpus: \"0.5\"}\n");
+    assert!(
+        e.contains(
+            "compose.yaml:6:26: services.web.deploy.resources.limits.memory: \"1x\" is not a size"
+        ),
+        "{e}"
+    );
+    let c = conv("services:\n  web:\n    image: x\n    mem_limit: 1.5G\n    cpus: 0.25\n    shm_size: 64mb\n    mem_reservation: 1048576\n");
+    let d = &docs(&c)[0]["spec"];
+    let r = &d["containers"][0]["resources"];
+    assert_eq!(r["limits"]["memory"], "1.5Gi");
+    assert_eq!(r["limits"]["cpu"], "0.25");
+    assert_eq!(r["requests"]["memory"], "1048576");
+    assert_eq!(d["volumes"][0]["emptyDir"]["sizeLimit"], "64Mi");
+}
+
+/// Fuzz finding: an environment key holding `=` (`TZ=X: UTC`) passed through convert and was
+/// refused only by the executor's planner; empty names likewise. Now refused where written.
+#[test]
+fn variable_names_no_runtime_can_set_are_refused_where_written() {
+    let e = err("services:\n  web:\n    image: x\n    environment:\n      TZ=X: UTC\n");
+    assert_eq!(e, "/srv/shop/compose.yaml:5:7: services.web.environment.TZ=X: \"TZ=X\" is not a valid variable name (empty, or holds =)");
+    let e = err("services:\n  web:\n    image: x\n    environment: [A=1, =2]\n");
+    assert_eq!(e, "/srv/shop/compose.yaml:4:24: services.web.environment[1]: \"\" is not a valid variable name (empty, or holds =)");
+    let (tmp, file) =
+        project("services:\n  web:\n    image: x\n    env_file: {path: raw.env, format: raw}\n");
+    std::fs::write(file.with_file_name("raw.env"), "A=1\n=2\n").unwrap_or_else(|e| panic!("{e}"));
+    let e = convert(&opts(&file, None))
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    let dir = tmp.path().display().to_string();
+    assert_eq!(e.replace(&dir, "/srv"), "/srv/shop/compose.yaml:4:15: services.web.env_file[0] (/srv/shop/raw.env): \"\" is not a valid variable name (empty, or holds =)");
+}
+
 #[test]
 fn missing_image_and_bad_values_are_errors() {
     assert_eq!(err("services:\n  web:\n    command: x\n"), "/srv/shop/compose.yaml:2:3: services.web: no image: name one with image:, or give build: to build it");

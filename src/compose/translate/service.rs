@@ -12,7 +12,7 @@ use super::super::ComposeError;
 use super::ctx::Ctx;
 use super::env::{command_words, env_files, environment, escape_k8s_vars, merge_env};
 use super::health::{depends_on, healthcheck, Dependency};
-use super::runtime::{self, duration_secs, no_equivalent, quantity};
+use super::runtime::{self, duration_secs, no_equivalent};
 use super::{ports, sanitize_name, secrets, volumes, Shared};
 use crate::plan::{AFTER_ANNOTATION, AFTER_COMPLETED_ANNOTATION, ALIASES_ANNOTATION};
 
@@ -352,15 +352,15 @@ fn container_key(ctx: &mut Ctx, s: &mut Svc, e: &Entry, key: &str) -> Result<boo
         "healthcheck" => p.probes = healthcheck(ctx, v, key)?,
         "stop_signal" => p.stop_signal = Some(ctx.string(v, key)?),
         "mem_limit" => {
-            let s = ctx.string(v, key)?;
-            p.limits.insert("memory".into(), quantity(&s));
+            let s = runtime::size(ctx, v, key)?;
+            p.limits.insert("memory".into(), s);
         }
         "mem_reservation" => {
-            let s = ctx.string(v, key)?;
-            p.requests.insert("memory".into(), quantity(&s));
+            let s = runtime::size(ctx, v, key)?;
+            p.requests.insert("memory".into(), s);
         }
         "cpus" => {
-            let s = ctx.string(v, key)?;
+            let s = runtime::cpus(ctx, v, key)?;
             p.limits.insert("cpu".into(), s);
         }
         _ => return Ok(false),
