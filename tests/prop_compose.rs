@@ -21,12 +21,14 @@ fn service_name(odd: bool) -> impl Strategy<Value = String> {
 /// `odd` adds replica counts that convert must refuse (out of range, or several replicas
 /// with one published host port).
 fn service_body(odd: bool) -> impl Strategy<Value = String> {
-    // `@P` and `@Q` become host ports of this service's own (two services never share one).
+    // `@P`, `@Q` and `@R` become host ports of this service's own (two services never share
+    // one); `@P-@R:80` is a host range of one port per replica for 3 replicas.
     let port = prop::sample::select(vec![
         "\"@P:80\"",
         "\"127.0.0.1:@P:80/udp\"",
         "\"80\"",
         "\"@P-@Q:9000-9001\"",
+        "\"@P-@R:80\"",
         "{target: 80, published: \"@P\"}",
     ]);
     let volume = prop::sample::select(vec![
@@ -64,7 +66,8 @@ fn compose_file(odd: bool) -> impl Strategy<Value = String> {
         for (i, (name, body)) in services.iter().enumerate() {
             let body = body
                 .replace("@P", &(8000 + 10 * i).to_string())
-                .replace("@Q", &(8001 + 10 * i).to_string());
+                .replace("@Q", &(8001 + 10 * i).to_string())
+                .replace("@R", &(8002 + 10 * i).to_string());
             text.push_str(&format!("  \"{name}\":\n{body}"));
         }
         text.push_str("volumes:\n  data: {}\n");

@@ -37,7 +37,12 @@ pub fn check(text: &str) -> bool {
     let result = convert_file(&path, Some("fuzzapp"));
     if secret_only(text) {
         let messages = match &result {
-            Ok(conv) => [&conv.warnings[..], &conv.notes[..], &[conv.kube.clone()]].concat(),
+            Ok(conv) => [
+                &conv.warnings[..],
+                &conv.notes[..],
+                std::slice::from_ref(&conv.kube),
+            ]
+            .concat(),
             Err(e) => vec![e.to_string()],
         };
         for m in &messages {
