@@ -32,6 +32,7 @@ pub fn play_options(args: &PlayArgs, runtime_dir: PathBuf) -> PlanOptions {
         stop_timeout: args.stop_timeout,
         runtime_dir,
         down: false,
+        credentials: Default::default(),
     }
 }
 
@@ -79,7 +80,7 @@ pub fn play(args: &PlayArgs) -> Result<u8, PlayError> {
     }
     let docs = crate::kube::load(&args.yaml, &args.configmap)?;
     let options = play_options(args, app_dir(args.podman.unit.as_deref(), &docs));
-    let plan = plan::plan(&docs, &options)?;
+    let plan = plan::plan(&docs, &super::credentials::options_for(&options, &docs))?;
     report_warnings(&plan, args.strict)?;
     let engine = Podman::new(&args.podman.podman_modules, &args.podman.podman_global_args)?;
     let stop = Arc::new(StopFlag::new());
@@ -103,7 +104,7 @@ pub fn play(args: &PlayArgs) -> Result<u8, PlayError> {
     // A reload reads the files again with the options of this start.
     let replan = || -> Result<crate::plan::Plan, PlayError> {
         let docs = crate::kube::load(&args.yaml, &args.configmap)?;
-        let plan = plan::plan(&docs, &options)?;
+        let plan = plan::plan(&docs, &super::credentials::options_for(&options, &docs))?;
         report_warnings(&plan, args.strict)?;
         Ok(plan)
     };
