@@ -61,8 +61,8 @@ $(QUADPLAY): build
 man: $(MAN_PAGES)
 
 # Every page is man/*.md converted by the xtask crate (no pandoc needed); quadplay(1) gets its
-# COMMANDS section from the CLI definition (src/cli.rs), so it cannot drift from the binary.
-$(MAN_PAGES) &: $(MAN_SRC) src/cli.rs
+# COMMANDS section from the CLI definition (src/cli/mod.rs), so it cannot drift from the binary.
+$(MAN_PAGES) &: $(MAN_SRC) src/cli/mod.rs
 	@mkdir -p $(BUILD)/man
 	QUADPLAY_BINDIR=$(BINDIR) $(CARGO) run $(PROFILE_FLAG) $(CARGO_FLAGS) -q -p xtask -- man man $(BUILD)/man >/dev/null
 

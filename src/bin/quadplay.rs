@@ -9,9 +9,11 @@ use quadplay::quadlet::{generator, log::Log};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: Result<u8, Box<dyn std::error::Error>> = match cli.command {
-        Command::Play(args) => quadplay::play::play(&args).map_err(Into::into),
-        Command::Down(args) => quadplay::play::down(&args).map(|()| 0).map_err(Into::into),
-        Command::Reload(args) => quadplay::play::reload(&args).map_err(Into::into),
+        Command::Play(args) => quadplay::cli::play::play(&args).map_err(Into::into),
+        Command::Down(args) => quadplay::cli::play::down(&args)
+            .map(|()| 0)
+            .map_err(Into::into),
+        Command::Reload(args) => quadplay::cli::play::reload(&args).map_err(Into::into),
         Command::AutoUpdate(args) => auto_update(&args),
         Command::Doctor(args) => {
             let host = quadplay::doctor::RealHost::new(generate_for_doctor);
@@ -29,8 +31,8 @@ fn main() -> ExitCode {
             Ok(u8::from(log.error_count() > 0))
         }
         Command::Convert(args) => convert(&args),
-        Command::Status(args) => quadplay::play::status(&args).map_err(Into::into),
-        Command::Logs(args) => quadplay::play::logs(&args).map_err(Into::into),
+        Command::Status(args) => quadplay::cli::play::status(&args).map_err(Into::into),
+        Command::Logs(args) => quadplay::cli::play::logs(&args).map_err(Into::into),
         Command::Completions(args) => {
             use std::io::Write;
             let script = quadplay::docs::completions(args.shell);

@@ -8,7 +8,6 @@
 //! ```
 
 pub mod apply;
-pub mod cli;
 mod completion;
 pub mod control;
 pub mod crashloop;
@@ -41,8 +40,6 @@ use self::notify::Notifier;
 use self::signals::StopFlag;
 use self::supervise::{Msg, Outcome};
 use crate::plan::Plan;
-
-pub use self::cli::{down, logs, play, reload, status};
 
 /// Why `play` or `down` failed. Messages name the workload, the container and Podman's words.
 #[derive(Debug, Error)]

@@ -55,7 +55,7 @@ echo "$out" | grep -Eq "^qsl-web/web +running +yes " || fail "status by YAML lac
 ok "status by YAML (the readiness probe ran and passed)"
 sleep 2
 out=$(qp logs qsl) || fail "logs exited $?"
-echo "$out" | head -4 | sed 's/^/    /'
+sed -n '1,4s/^/    /p' <<<"$out"   # not echo | head: under pipefail, echo can die of SIGPIPE once head has its lines
 echo "$out" | grep -Eq '^qsl-web/web +\| web-started$' || fail "logs lack the web line"
 echo "$out" | grep -Eq '^qsl-tick-pod/tick +\| tick-1$' || fail "logs lack tick-1"
 out=$(qp logs qsl qsl-tick) || fail "logs qsl qsl-tick exited $?"

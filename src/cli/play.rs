@@ -1,20 +1,22 @@
-//! The `play` and `down` subcommands: load, plan, then run through the real engine.
+//! The executor's subcommands (`play`, `down`, `reload`, `status`, `logs`): turn their clap
+//! arguments into the executor's plain options, then load, plan and run through the real engine.
+//! It lives here, above `play`, so that the executor never sees a clap struct.
 
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::control::{self, Request};
-use super::crashloop::Backoff;
-use super::notify::Notifier;
-use super::plan::{self, PlanOptions};
-use super::signals::{self, StopFlag};
-use super::status as view;
-use super::{execute_down, execute_with, report_warnings, PlayError, RunOptions};
-use crate::cli::{DownArgs, LogsArgs, PlayArgs, ReloadArgs, StatusArgs};
+use super::{DownArgs, LogsArgs, PlayArgs, ReloadArgs, StatusArgs};
 use crate::engine::podman::runtime_dir;
 use crate::engine::{Engine, Podman};
+use crate::play::control::{self, Request};
+use crate::play::crashloop::Backoff;
+use crate::play::notify::Notifier;
+use crate::play::plan::{self, PlanOptions};
+use crate::play::signals::{self, StopFlag};
+use crate::play::status as view;
+use crate::play::{execute_down, execute_with, report_warnings, PlayError, RunOptions};
 
 /// What `play`'s command line adds to the YAML, as the planner's plain options.
 pub fn play_options(args: &PlayArgs, runtime_dir: PathBuf) -> PlanOptions {
@@ -63,7 +65,7 @@ fn dry_run(args: &PlayArgs) -> Result<u8, PlayError> {
     let options = play_options(args, app_dir(args.podman.unit.as_deref(), &docs));
     let engine = Podman::new(&args.podman.podman_modules, &args.podman.podman_global_args)?;
     let local = !engine.is_remote();
-    super::dryrun::run(
+    crate::play::dryrun::run(
         &args.yaml,
         &args.configmap,
         &options,

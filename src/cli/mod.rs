@@ -4,6 +4,8 @@
 //! long option names, man pages and shell completions are generated from them, and the binary
 //! dispatches on them. Changing an option name here is a change of the generator's output format.
 
+pub mod play;
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
