@@ -2,16 +2,12 @@
 //!
 //! A generator cannot call `systemctl enable`; Quadlet instead writes the `.wants/`,
 //! `.requires/`, `.upholds/` and `Alias=` links itself, next to the generated service
-//! (reference §1.10). Link failures are logged but are not errors, as upstream; a value that is
-//! not a unit name systemd accepts (`Alias=../x.service`, `DefaultInstance=../../y`) is an error
-//! of the unit, found before anything of it is written.
+//! (reference §1.10). This module decides the links; `output` creates them (failures logged, not
+//! errors, as upstream). A value that is not a unit name systemd accepts (`Alias=../x.service`,
+//! `DefaultInstance=../../y`) is an error of the unit, found before anything of it is written.
 
-use std::collections::HashSet;
-use std::fs;
-use std::os::unix::fs::symlink;
 use std::path::{Component, Path, PathBuf};
 
-use super::log::Log;
 use crate::unit::name::{self, Form};
 use crate::unit::{UnitFile, Value};
 
@@ -129,65 +125,6 @@ pub fn confined(out_dir: &Path, rel: &Path, depth: usize) -> std::io::Result<Pat
         ));
     }
     Ok(out_dir.join(rel))
-}
-
-/// Creates links under one output dir, remembering the directories it already made
-/// (`default.target.wants/` is wanted by nearly every unit).
-#[derive(Default)]
-pub struct Creator {
-    made: HashSet<PathBuf>,
-}
-
-impl Creator {
-    /// Create `links` under `out_dir`, replacing whatever is at each link path.
-    pub fn create(&mut self, out_dir: &Path, links: &[Link], log: &mut Log) {
-        for link in links {
-            // A link is `name` or `dir/name`: anything else is a bug upstream, never followed.
-            let path = match confined(out_dir, &link.path, 2) {
-                Ok(path) => path,
-                Err(e) => {
-                    log.error(&e.to_string());
-                    continue;
-                }
-            };
-            if let Some(dir) = path.parent() {
-                if !self.made.contains(dir) {
-                    if let Err(e) = make_real_dir(dir) {
-                        log.info(&format!("Can't create dir {}: {e}", dir.display()));
-                        continue;
-                    }
-                    self.made.insert(dir.to_path_buf());
-                }
-            }
-            if let Err(e) = replace_symlink(&link.target, &path) {
-                log.info(&format!("Failed creating symlink {}: {e}", path.display()));
-            }
-        }
-    }
-}
-
-/// `mkdir -p dir`, refusing a `dir` that is a symlink: a `default.target.wants` planted as a
-/// link to `/etc` must not make the generator write there.
-fn make_real_dir(dir: &Path) -> std::io::Result<()> {
-    fs::create_dir_all(dir)?;
-    if fs::symlink_metadata(dir)?.file_type().is_symlink() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "it is a symlink, not a directory",
-        ));
-    }
-    Ok(())
-}
-
-/// `ln -sf`: only removes what is in the way when there is something.
-fn replace_symlink(target: &Path, path: &Path) -> std::io::Result<()> {
-    match symlink(target, path) {
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            fs::remove_file(path)?;
-            symlink(target, path)
-        }
-        other => other,
-    }
 }
 
 #[cfg(test)]
@@ -317,38 +254,5 @@ mod tests {
         for bad in ["../a", "/etc/a", "a/../../b", "", ".", "a/b/c"] {
             assert!(confined(out, Path::new(bad), 2).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn create_replaces_existing_files_and_refuses_planted_symlinks() {
-        let t = tempfile::tempdir().unwrap();
-        let out = t.path().join("out");
-        let outside = t.path().join("outside");
-        fs::create_dir_all(out.join("default.target.wants")).unwrap();
-        fs::create_dir_all(&outside).unwrap();
-        fs::write(out.join("default.target.wants/x.service"), "stale").unwrap();
-        symlink(&outside, out.join("multi-user.target.wants")).unwrap();
-        let install = Install {
-            wanted_by: words(&["default.target", "multi-user.target"]),
-            alias: words(&["alias.service"]),
-            ..Install::default()
-        };
-        let links = links("x.service", &install).unwrap();
-        let mut log = Log::capturing(false);
-        Creator::default().create(&out, &links, &mut log);
-        assert_eq!(
-            fs::read_link(out.join("default.target.wants/x.service")).unwrap(),
-            Path::new("../x.service")
-        );
-        assert_eq!(
-            fs::read_link(out.join("alias.service")).unwrap(),
-            Path::new("x.service")
-        );
-        assert_eq!(fs::read_dir(&outside).unwrap().count(), 0);
-        assert!(
-            log.captured()[0].contains("symlink, not a directory"),
-            "{:?}",
-            log.captured()
-        );
     }
 }

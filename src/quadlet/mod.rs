@@ -11,6 +11,7 @@ pub mod dropins;
 pub mod generator;
 pub mod install;
 pub mod log;
+pub mod output;
 pub mod paths;
 pub mod podman_version;
 pub mod rpmdb;
