@@ -345,6 +345,19 @@ fn variable_names_no_runtime_can_set_are_refused_where_written() {
     assert_eq!(e.replace(&dir, "/srv"), "/srv/shop/compose.yaml:4:15: services.web.env_file[0] (/srv/shop/raw.env): \"\" is not a valid variable name (empty, or holds =)");
 }
 
+/// Fuzz finding: `image: >` (a folded scalar with nothing in it) gave `image: ""`, which the
+/// executor refuses ("has no image"); now an error where it is written.
+#[test]
+fn an_empty_image_is_refused_where_written() {
+    for image in ["\"\"", "\" \"", ">\n"] {
+        let e = err(&format!("services:\n  web:\n    image: {image}\n"));
+        assert!(
+            e.starts_with("/srv/shop/compose.yaml:3:12: services.web.image: empty image name"),
+            "{image}: {e}"
+        );
+    }
+}
+
 #[test]
 fn missing_image_and_bad_values_are_errors() {
     assert_eq!(err("services:\n  web:\n    command: x\n"), "/srv/shop/compose.yaml:2:3: services.web: no image: name one with image:, or give build: to build it");
