@@ -47,9 +47,9 @@ serves() { [ "$(http_get "http://127.0.0.1:$PORT/$1")" = "$2" ]; }
 # The places no value may be; prints each one that holds VALUE.
 leaks() {
   local value=$1 f
-  for f in /proc/[0-9]*/cmdline; do
-    if tr '\0' ' ' < "$f" 2>/dev/null | grep -qF -- "$value"; then
-      echo "argv of pid $(basename "$(dirname "$f")"): $(tr '\0' ' ' < "$f" | cut -c1-200)"
+  for f in /proc/[0-9]*/cmdline; do   # processes come and go while this runs
+    if { tr '\0' ' ' < "$f"; } 2>/dev/null | grep -qF -- "$value"; then
+      echo "argv of pid $(basename "$(dirname "$f")"): $({ tr '\0' ' ' < "$f"; } 2>/dev/null | cut -c1-200)"
     fi
   done
   grep -rlF -- "$value" "$XDG_RUNTIME_DIR/systemd/generator" "$UNIT_DIR" 2>/dev/null | sed 's/^/unit file: /'
