@@ -34,6 +34,7 @@ pub fn play_options(args: &PlayArgs, runtime_dir: PathBuf) -> PlanOptions {
         stop_timeout: args.stop_timeout,
         runtime_dir,
         down: false,
+        credentials: Default::default(),
     }
 }
 
@@ -81,7 +82,10 @@ pub fn play(args: &PlayArgs) -> Result<u8, PlayError> {
     }
     let docs = crate::kube::load(&args.yaml, &args.configmap)?;
     let options = play_options(args, app_dir(args.podman.unit.as_deref(), &docs));
-    let plan = plan::plan(&docs, &options)?;
+    let plan = plan::plan(
+        &docs,
+        &crate::play::credentials::options_for(&options, &docs),
+    )?;
     report_warnings(&plan, args.strict)?;
     let engine = Podman::new(&args.podman.podman_modules, &args.podman.podman_global_args)?;
     let stop = Arc::new(StopFlag::new());
@@ -105,7 +109,10 @@ pub fn play(args: &PlayArgs) -> Result<u8, PlayError> {
     // A reload reads the files again with the options of this start.
     let replan = || -> Result<crate::plan::Plan, PlayError> {
         let docs = crate::kube::load(&args.yaml, &args.configmap)?;
-        let plan = plan::plan(&docs, &options)?;
+        let plan = plan::plan(
+            &docs,
+            &crate::play::credentials::options_for(&options, &docs),
+        )?;
         report_warnings(&plan, args.strict)?;
         Ok(plan)
     };

@@ -1091,3 +1091,62 @@ fn a_host_port_published_twice_is_refused_where_it_is() {
     // Other protocol or other address: no clash.
     conv("services:\n  a:\n    image: x\n    ports: [\"8082:80\", \"8082:80/udp\"]\n  b:\n    image: x\n    ports: [\"127.0.0.2:8082:80\"]\n");
 }
+
+#[test]
+fn an_external_secret_becomes_a_reference_to_the_podman_secret() {
+    let c = conv("services:\n  api:\n    image: x\n    secrets:\n      - vendor_token\n      - source: tls\n        target: /etc/tls.key\n        mode: 0400\nsecrets:\n  vendor_token:\n    external: true\n  tls:\n    external: true\n    name: shop-tls-key\n");
+    let d = docs(&c);
+    let secret = |name: &str| {
+        d.iter()
+            .find(|o| o["kind"] == "Secret" && o["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("no Secret {name}: {}", c.yaml))
+            .clone()
+    };
+    let token = secret("shop-vendor-token");
+    assert_eq!(
+        token["metadata"]["annotations"]["io.quadplay.podman-secrets"],
+        "vendor_token=vendor_token"
+    );
+    assert!(
+        token["data"].as_object().is_none_or(|m| m.is_empty()),
+        "no value in the YAML"
+    );
+    assert_eq!(
+        secret("shop-tls")["metadata"]["annotations"]["io.quadplay.podman-secrets"],
+        "tls=shop-tls-key",
+        "`name:` is the engine's name"
+    );
+    // Planned as play plans it: mounted from the Podman secrets, never created or removed.
+    let mut loaded = crate::kube::Documents::default();
+    crate::kube::load_text(&mut loaded, Path::new("/apps/shop.yaml"), &c.yaml, false)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let plan = crate::play::plan::plan(&loaded, &crate::play::plan::PlanOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let refs: Vec<&str> = plan
+        .podman_secrets
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect();
+    assert_eq!(refs, ["shop-tls-key", "vendor_token"]);
+    assert!(plan.secrets.is_empty(), "{:?}", plan.secrets);
+    let mounts: Vec<(String, String, u32)> = plan.pods[0].containers[0]
+        .secret_mounts
+        .iter()
+        .map(|m| (m.secret.clone(), m.target.clone(), m.mode))
+        .collect();
+    assert_eq!(
+        mounts,
+        [
+            (
+                "vendor_token".to_string(),
+                "/run/secrets/vendor_token".to_string(),
+                0o644
+            ),
+            (
+                "shop-tls-key".to_string(),
+                "/etc/tls.key".to_string(),
+                0o400
+            ),
+        ]
+    );
+}

@@ -175,6 +175,11 @@ impl Engine for Fake {
         Ok(state.secrets.remove(name).is_some())
     }
 
+    fn secret_exists(&self, name: &str) -> Result<bool, EngineError> {
+        let state = self.call(format!("secret_exists {name}"))?;
+        Ok(state.secrets.contains_key(name))
+    }
+
     fn volume_exists(&self, name: &str) -> Result<bool, EngineError> {
         let state = self.call(format!("volume_exists {name}"))?;
         Ok(state.volumes.contains(name))

@@ -166,6 +166,8 @@ pub trait Engine: Send + Sync {
         labels: &BTreeMap<String, String>,
     ) -> Result<(), EngineError>;
     fn remove_secret(&self, name: &str) -> Result<bool, EngineError>;
+    /// Whether a secret of this name exists (one the user made, referenced by the YAML).
+    fn secret_exists(&self, name: &str) -> Result<bool, EngineError>;
 
     fn volume_exists(&self, name: &str) -> Result<bool, EngineError>;
     fn create_volume(&self, volume: &VolumePlan) -> Result<(), EngineError>;

@@ -199,24 +199,28 @@ enum Step<'a> {
     Index(usize),
 }
 
-/// Splits `a.b[2].c` into steps. Keys holding dots or brackets (annotation keys) are not
-/// addressed by path; positions fall back to the parent, which is good enough for messages.
+/// Splits `a.b[2].c` into steps; `metadata.annotations["io.quadplay.after"]` addresses a key
+/// that holds dots (no escapes inside the quotes: keys with a `"` fall back to the parent).
 fn split_path(path: &str) -> Vec<Step<'_>> {
     let mut steps = Vec::new();
-    for part in path.split('.').filter(|p| !p.is_empty()) {
-        let (key, mut rest) = match part.find('[') {
-            Some(i) => (&part[..i], &part[i..]),
-            None => (part, ""),
-        };
-        if !key.is_empty() {
-            steps.push(Step::Key(key));
-        }
-        while let Some(stripped) = rest.strip_prefix('[') {
-            let Some(end) = stripped.find(']') else { break };
-            if let Ok(i) = stripped[..end].parse() {
+    let mut rest = path;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix('.') {
+            rest = after;
+        } else if let Some(quoted) = rest.strip_prefix("[\"") {
+            let Some(end) = quoted.find("\"]") else { break };
+            steps.push(Step::Key(&quoted[..end]));
+            rest = &quoted[end + 2..];
+        } else if let Some(inner) = rest.strip_prefix('[') {
+            let Some(end) = inner.find(']') else { break };
+            if let Ok(i) = inner[..end].parse() {
                 steps.push(Step::Index(i));
             }
-            rest = &stripped[end + 1..];
+            rest = &inner[end + 1..];
+        } else {
+            let end = rest.find(['.', '[']).unwrap_or(rest.len());
+            steps.push(Step::Key(&rest[..end]));
+            rest = &rest[end..];
         }
     }
     steps

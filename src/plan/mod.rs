@@ -47,6 +47,9 @@ pub struct Plan {
     pub networks: Vec<NetworkPlan>,
     /// Podman secrets to (re)create before any container; removed by `down`.
     pub secrets: Vec<SecretPlan>,
+    /// Existing Podman secrets the YAML refers to (`io.quadplay.podman-secrets`): checked to
+    /// exist before anything is created, never created, replaced or removed.
+    pub podman_secrets: Vec<PodmanSecretRef>,
     /// Named volumes to ensure exist.
     pub volumes: Vec<VolumePlan>,
     /// Host directories whose files the apply step writes (ConfigMap/Secret volumes).
@@ -125,6 +128,27 @@ pub struct SecretPlan {
     pub name: String,
     /// The value. Passed to Podman on stdin only.
     pub data: Vec<u8>,
+    /// Where the value comes from, for `--dry-run` (which never shows the value).
+    pub source: SecretSource,
+}
+
+/// Where the value of a Secret's key comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum SecretSource {
+    /// `data` / `stringData` in the YAML.
+    #[default]
+    Yaml,
+    /// The systemd credential of this name (`$CREDENTIALS_DIRECTORY/<name>`).
+    Credential(String),
+}
+
+/// An existing Podman secret that a Secret's key names (`io.quadplay.podman-secrets`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodmanSecretRef {
+    /// The Podman secret's name.
+    pub name: String,
+    /// The annotation that names it, for the message when it does not exist.
+    pub origin: Origin,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -248,6 +272,9 @@ pub struct ContainerPlan {
     pub env: Vec<(String, String)>,
     /// Environment variables whose value comes from a Podman secret (`--secret NAME,type=env,target=VAR`).
     pub secret_env: Vec<SecretEnv>,
+    /// Files whose content is an existing Podman secret (`--secret NAME,type=mount,target=PATH`):
+    /// keys of a Secret volume taken from `io.quadplay.podman-secrets`.
+    pub secret_mounts: Vec<SecretMount>,
     pub mounts: Vec<Mount>,
     /// `uid[:gid]`.
     pub user: Option<String>,
@@ -290,6 +317,17 @@ pub struct SecretEnv {
     pub variable: String,
     /// Podman secret name (one of [`Plan::secrets`]).
     pub secret: String,
+}
+
+/// A Podman secret mounted as one file (`--secret NAME,type=mount,target=PATH,mode=MODE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretMount {
+    /// Podman secret name.
+    pub secret: String,
+    /// Absolute path in the container.
+    pub target: String,
+    /// The file's mode, as the Secret volume's `items[].mode`/`defaultMode` give it.
+    pub mode: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -31,3 +31,11 @@ pub const ALIASES_ANNOTATION: &str = "io.quadplay.aliases";
 /// with `replicas > 1` and a `hostPort` is refused, because every replica would bind the same
 /// host port. It is an annotation so the YAML stays valid Kubernetes.
 pub const REPLICA_HOST_PORTS: &str = "io.quadplay.replica-host-ports/";
+/// Secret annotation: keys whose value is a systemd credential of the `.kube` unit, read from
+/// `$CREDENTIALS_DIRECTORY` at every start and reload, `KEY=CREDENTIAL` (or `KEY` alone when
+/// both are named alike), comma-separated: `io.quadplay.credentials: "password=db-password"`.
+pub const CREDENTIALS_ANNOTATION: &str = "io.quadplay.credentials";
+/// Secret annotation: keys whose value is an existing Podman secret, `KEY=PODMAN_SECRET` (or
+/// `KEY`), comma-separated. The secret is referenced (`--secret NAME,type=env|mount`), never read,
+/// created or removed by quadplay: `io.quadplay.podman-secrets: "token=vendor-token"`.
+pub const PODMAN_SECRETS_ANNOTATION: &str = "io.quadplay.podman-secrets";

@@ -173,8 +173,23 @@ pub(super) fn check_stop(ctx: &Context<'_>) -> Result<(), PlayError> {
     }
 }
 
+/// The existing Podman secrets the YAML names must all exist: checked before anything is
+/// created, so that a missing one leaves nothing behind.
+pub(super) fn check_podman_secrets(engine: &dyn Engine, plan: &Plan) -> Result<(), PlayError> {
+    for r in &plan.podman_secrets {
+        if !engine.secret_exists(&r.name)? {
+            return Err(PlayError::PodmanSecretMissing {
+                origin: r.origin.to_string(),
+                name: r.name.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
 fn apply_steps(ctx: &Context<'_>, plan: &Plan, log: &UndoLog) -> Result<(), PlayError> {
     let engine = ctx.engine;
+    check_podman_secrets(engine, plan)?;
     let net_labels = [(LABEL_APP.to_string(), plan.app.clone())].into();
     for net in &plan.networks {
         engine.ensure_network(net, &net_labels)?;

@@ -273,6 +273,7 @@ mod tests {
                 .map(|n| SecretPlan {
                     name: format!("{n}-token"),
                     data: b"s3cret".to_vec(),
+                    source: crate::plan::SecretSource::Yaml,
                 })
                 .collect(),
             ..Plan::default()

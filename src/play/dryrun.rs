@@ -11,7 +11,7 @@ use std::time::Duration;
 use super::plan::{self, PlanOptions};
 use super::{hostports, report_warnings, PlayError};
 use crate::engine::Engine;
-use crate::plan::{HostPathType, Plan, PullPolicy, LABEL_APP};
+use crate::plan::{HostPathType, Plan, PullPolicy, SecretSource, LABEL_APP};
 
 /// What the check found: problems (a real start would fail) and notes (it would pull).
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -30,13 +30,15 @@ pub fn run(
     local: bool,
 ) -> Result<u8, PlayError> {
     let docs = crate::kube::load(yaml, configmaps)?;
-    let plan = plan::plan(&docs, options)?;
+    let (options, unread) = super::credentials::options_for_dry_run(options, &docs);
+    let plan = plan::plan(&docs, &options)?;
     report_warnings(&plan, strict)?;
     let running = running_pods(&plan, engine);
-    let findings = match &running {
+    let mut findings = match &running {
         Some(diff) => check(&reload_subplan(&plan, diff), engine, local),
         None => check(&plan, engine, local),
     };
+    findings.notes.extend(unread);
     match &running {
         Some(diff) => print!(
             "app {} runs: a reload would change\n{}",
@@ -161,7 +163,23 @@ pub fn check(plan: &Plan, engine: &dyn Engine, local: bool) -> Findings {
         }
     }
     images(plan, engine, &mut f);
+    podman_secrets(plan, engine, &mut f);
     f
+}
+
+/// The existing Podman secrets the YAML names must exist (a start checks it before creating
+/// anything; this says it first).
+fn podman_secrets(plan: &Plan, engine: &dyn Engine, f: &mut Findings) {
+    for r in &plan.podman_secrets {
+        match engine.secret_exists(&r.name) {
+            Ok(true) => {}
+            Ok(false) => f.problems.push(format!(
+                "{}Podman secret `{}` does not exist (create it: `printf %s VALUE | podman secret create {} -`)",
+                r.origin, r.name, r.name
+            )),
+            Err(e) => f.problems.push(format!("{}{e}", r.origin)),
+        }
+    }
 }
 
 fn images(plan: &Plan, engine: &dyn Engine, f: &mut Findings) {
@@ -235,7 +253,17 @@ pub fn describe(plan: &Plan) -> String {
         out.push_str(&format!("  volume {} (if missing)\n", v.name));
     }
     for s in &plan.secrets {
-        out.push_str(&format!("  secret {}\n", s.name));
+        let source = match &s.source {
+            SecretSource::Yaml => String::new(),
+            SecretSource::Credential(c) => format!(" (value from credential {c})"),
+        };
+        out.push_str(&format!("  secret {}{source}\n", s.name));
+    }
+    for r in &plan.podman_secrets {
+        out.push_str(&format!(
+            "  uses existing Podman secret {} (never created or removed)\n",
+            r.name
+        ));
     }
     for p in &plan.pods {
         let ports: Vec<String> = p

@@ -11,6 +11,7 @@ pub mod apply;
 mod completion;
 pub mod control;
 pub mod crashloop;
+pub mod credentials;
 pub mod diff;
 pub mod down;
 pub mod dryrun;
@@ -102,6 +103,9 @@ pub enum PlayError {
     },
     #[error(transparent)]
     PortUnavailable(#[from] hostports::PortUnavailable),
+    /// `origin` is the `io.quadplay.podman-secrets` annotation that names it.
+    #[error("{origin}Podman secret `{name}` does not exist; create it first (`podman secret create {name} FILE`, or `-` to read stdin)")]
+    PodmanSecretMissing { origin: String, name: String },
     #[error("pods wait for each other in a cycle: {0}")]
     Cycle(String),
     #[error("--strict: {0} unsupported field(s) or kind(s), listed above")]

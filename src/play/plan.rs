@@ -6,10 +6,12 @@
 //! and per-pod contexts, workloads) and every other module imports it; `build` is at the top
 //! (the entry point: workloads → pods, networks, DNS aliases) and imports the rest; in between,
 //! `containers` (image, command, security, resources, probes), `env` (Kubernetes env
-//! precedence and `$(VAR)` expansion), `volumes` (secrets, named volumes, file sets, host paths,
-//! mounts), `ports` (hostPorts, per-replica ports, `--publish`, conflicts) and `annotations`
-//! (Podman's and quadplay's own: `io.quadplay.after`, `io.quadplay.replica-host-ports/<port>`).
-//! `containers` uses `env`, `volumes` and `annotations`; `env` uses `volumes`' secret naming;
+//! precedence and `$(VAR)` expansion), `volumes` (named volumes, file sets, host paths,
+//! mounts), `secrets` (where each Secret key's value comes from — the YAML, a systemd
+//! credential, an existing Podman secret — and the Podman secrets quadplay owns), `ports`
+//! (hostPorts, per-replica ports, `--publish`, conflicts) and `annotations` (Podman's and
+//! quadplay's own: `io.quadplay.after`, `io.quadplay.replica-host-ports/<port>`).
+//! `containers` uses `env`, `volumes` and `annotations`; `env` and `volumes` use `secrets`;
 //! nothing below imports upward. Pods are linked to their workloads by index (`owners`).
 
 mod annotations;
@@ -18,11 +20,14 @@ mod containers;
 mod context;
 mod env;
 mod ports;
+mod secrets;
+#[cfg(test)]
+mod secrets_tests;
 #[cfg(test)]
 mod tests;
 mod volumes;
 
 pub use build::{app_name, plan};
 pub(crate) use context::field_prefix;
-pub use context::{PlanError, PlanOptions};
-pub use volumes::secret_name;
+pub use context::{Credentials, PlanError, PlanOptions};
+pub use secrets::{credential_names, secret_name};

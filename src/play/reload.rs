@@ -147,6 +147,7 @@ pub fn replace_pods(ctx: &Context<'_>, plan: &Plan, names: &[String]) -> Result<
 /// Networks, volumes and the images of the pods to start: done before any pod is touched, so
 /// that a missing image or an unreachable registry leaves the app as it was.
 fn prepare_shared(ctx: &Context<'_>, new: &Plan, diff: &Diff) -> Result<(), PlayError> {
+    apply::check_podman_secrets(ctx.engine, new)?;
     let net_labels = [(LABEL_APP.to_string(), new.app.clone())].into();
     for net in &new.networks {
         ctx.engine.ensure_network(net, &net_labels)?;

@@ -49,7 +49,9 @@ fn plan(policy: RestartPolicy, dir: &std::path::Path) -> Plan {
         secrets: vec![SecretPlan {
             name: "app-db".into(),
             data: SECRET_VALUE.to_vec(),
+            source: SecretSource::Yaml,
         }],
+        podman_secrets: vec![],
         volumes: vec![
             VolumePlan {
                 name: "data".into(),
@@ -770,4 +772,59 @@ fn another_refusal_to_start_is_not_taken_for_a_missing_working_dir() {
     let err = Run::new().exec(&fake, &plan, true).unwrap_err().to_string();
     assert!(err.contains("/elsewhere"), "{err}");
     assert!(!fake.calls().iter().any(|c| c.starts_with("make_dir")));
+}
+
+#[test]
+fn a_missing_podman_secret_fails_before_anything_is_created_and_one_that_exists_is_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = Fake::new();
+    let mut plan = plan(RestartPolicy::Always, tmp.path());
+    plan.podman_secrets = vec![PodmanSecretRef {
+        name: "vendor-token".into(),
+        origin: Origin {
+            location: "/apps/app.yaml:7:33".into(),
+            object: "Secret/db".into(),
+            field: "metadata.annotations[\"io.quadplay.podman-secrets\"]".into(),
+        },
+    }];
+    plan.pods[0].containers[0].secret_env.push(SecretEnv {
+        variable: "TOKEN".into(),
+        secret: "vendor-token".into(),
+    });
+    let err = Run::new().exec(&fake, &plan, false).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "/apps/app.yaml:7:33: Secret/db: metadata.annotations[\"io.quadplay.podman-secrets\"]: \
+         Podman secret `vendor-token` does not exist; create it first \
+         (`podman secret create vendor-token FILE`, or `-` to read stdin)"
+    );
+    let calls = fake.calls();
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c.starts_with("create_") || c.starts_with("ensure_")),
+        "nothing may be created: {calls:?}"
+    );
+    assert!(!plan.files[0].dir.exists());
+
+    // It exists: the run uses it, and neither the stop nor the rollback removes it.
+    fake.lock()
+        .secrets
+        .insert("vendor-token".into(), b"users-own".to_vec());
+    let run = Run::new();
+    run.tx.send(Msg::Signal(15)).unwrap();
+    assert_eq!(run.exec(&fake, &plan, false).unwrap(), 0);
+    let state = fake.lock();
+    assert!(
+        state.secrets.contains_key("vendor-token"),
+        "the user's secret stays"
+    );
+    assert!(
+        !state.secrets.contains_key("app-db"),
+        "quadplay's own is removed"
+    );
+    assert!(!state
+        .calls
+        .iter()
+        .any(|c| c.contains("create_secret vendor-token")));
 }

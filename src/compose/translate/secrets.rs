@@ -2,7 +2,9 @@
 //! one file at the service's target (`/run/secrets/<name>` for secrets, `/<name>` for configs)
 //! with its mode. Sources: `file:` (read now, so a missing or unreadable file is an error at
 //! conversion, not at start), `environment:` (the variable's value now), `content:` (configs).
-//! `external:` secrets are expected in Podman's secret store under their name.
+//! An `external:` secret is an existing Podman secret (its `name:`, else its compose name): it
+//! becomes a Secret with no data whose key names it (`io.quadplay.podman-secrets`), so that the
+//! value never passes through the conversion or the YAML and quadplay never removes it.
 
 use std::path::{Path, PathBuf};
 
@@ -47,9 +49,18 @@ pub(super) fn mounts(ctx: &mut Ctx, s: &mut Svc, e: &Entry, key: &str) -> Result
         let external = decl
             .get("external")
             .is_some_and(|x| matches!(x.node, Node::Bool(true)));
-        if !external && !ctx.extra.iter().any(|d| d.is(kind(section), &object)) {
-            let data = value(ctx, &decl, &format!("{section}.{source}"), &source)?;
-            ctx.extra.push(object_doc(section, &object, &source, &data));
+        if !ctx.extra.iter().any(|d| d.is(kind(section), &object)) {
+            let decl_key = format!("{section}.{source}");
+            if !external {
+                let data = value(ctx, &decl, &decl_key, &source)?;
+                ctx.extra.push(object_doc(section, &object, &source, &data));
+            } else if section == "secrets" {
+                let name = match decl.get("name") {
+                    Some(n) => ctx.string(n, &format!("{decl_key}.name"))?,
+                    None => source.clone(),
+                };
+                ctx.extra.push(podman_secret_doc(&object, &source, &name));
+            }
         }
         let vol = format!(
             "{}-{}-{i}",
@@ -71,15 +82,10 @@ pub(super) fn mounts(ctx: &mut Ctx, s: &mut Svc, e: &Entry, key: &str) -> Result
             ..Volume::default()
         };
         if section == "secrets" {
-            let secret_name = if external {
-                sanitize_name(&source)
-            } else {
-                object
-            };
             volume.secret = Some(SecretSource {
                 default_mode: None,
                 items,
-                secret_name,
+                secret_name: object,
             });
         } else {
             volume.config_map = Some(ConfigMapSource {
@@ -238,6 +244,21 @@ fn value(ctx: &mut Ctx, decl: &Item, key: &str, name: &str) -> Result<Vec<u8>, C
 
 fn read_secret(path: &Path) -> std::io::Result<Vec<u8>> {
     read_regular(path, MAX_SECRET_BYTES).map(String::into_bytes)
+}
+
+/// A Secret whose key `key` is the existing Podman secret `name`.
+fn podman_secret_doc(object: &str, key: &str, name: &str) -> Object {
+    let mut metadata = Metadata::named(object);
+    metadata.annotations.insert(
+        crate::plan::PODMAN_SECRETS_ANNOTATION.to_string(),
+        format!("{key}={name}"),
+    );
+    Object::Data(DataObject {
+        api_version: "v1",
+        data: Strings::new(),
+        kind: "Secret",
+        metadata,
+    })
 }
 
 fn object_doc(section: &str, object: &str, key: &str, data: &[u8]) -> Object {

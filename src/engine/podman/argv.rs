@@ -219,6 +219,14 @@ pub fn container_create_args(pod: &str, c: &ContainerPlan, csv_annotations: bool
     for mount in &c.mounts {
         mount_args(&mut out, mount);
     }
+    // After the binds: Podman mounts a secret over the placeholder its Secret volume holds.
+    for secret in &c.secret_mounts {
+        out.push("--secret".into());
+        out.push(format!(
+            "{},type=mount,target={},mode={:04o}",
+            secret.secret, secret.target, secret.mode
+        ));
+    }
     let single: [(&str, &Option<String>); 4] = [
         ("--workdir", &c.working_dir),
         ("--user", &c.user),
@@ -502,6 +510,32 @@ mod tests {
         assert_eq!(states[1].exit_code, 3);
         assert_eq!(states[1].finished_at, "2026-11-23 05:57:01.5 +0000 UTC");
         assert_eq!(states[2].restart_policy, "");
+    }
+
+    #[test]
+    fn podman_secret_files_are_mounted_after_the_binds_they_sit_in() {
+        let c = ContainerPlan {
+            name: "web-app".into(),
+            image: "localhost/busybox:latest".into(),
+            mounts: vec![Mount::Bind {
+                source: "/run/user/1001/quadplay/app/web/creds".into(),
+                target: "/etc/app".into(),
+                read_only: true,
+                options: vec![],
+            }],
+            secret_mounts: vec![crate::plan::SecretMount {
+                secret: "vendor-token".into(),
+                target: "/etc/app/token".into(),
+                mode: 0o400,
+            }],
+            ..ContainerPlan::default()
+        };
+        let argv = container_create_args("web", &c, true).join(" ");
+        let bind = argv.find("/etc/app:ro").expect(&argv);
+        let secret = argv
+            .find("--secret vendor-token,type=mount,target=/etc/app/token,mode=0400")
+            .expect(&argv);
+        assert!(bind < secret, "{argv}");
     }
 
     #[test]

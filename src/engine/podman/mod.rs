@@ -170,6 +170,18 @@ impl Engine for Podman {
         }
     }
 
+    fn secret_exists(&self, name: &str) -> Result<bool, EngineError> {
+        // `secret exists` is Podman 4.5+; `inspect` fails on a missing secret everywhere.
+        match self.run(
+            &format!("inspect secret {name}"),
+            &args(&["secret", "inspect", "--format", "{{.ID}}", name]),
+        ) {
+            Ok(_) => Ok(true),
+            Err(e) if is_missing(&e) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     fn volume_exists(&self, name: &str) -> Result<bool, EngineError> {
         self.status(&args(&["volume", "exists", name]))
     }

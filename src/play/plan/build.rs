@@ -13,7 +13,7 @@ use super::context::{
     check_name, invalid, AutoUpdate, Ctx, PlanError, PlanOptions, PodCtx, Workload,
 };
 use super::ports::{apply_publish, check_host_ports, container_ports, parse_publish};
-use super::volumes;
+use super::{secrets, volumes};
 use crate::kube::model::{IntOrString, Service};
 use crate::kube::{Documents, Object, Resource};
 use crate::plan::*;
@@ -28,6 +28,7 @@ pub fn plan(docs: &Documents, opts: &PlanOptions) -> Result<Plan, PlanError> {
         app: app_name(opts.unit.as_deref(), &docs.files),
         configmaps: BTreeMap::new(),
         secrets: BTreeMap::new(),
+        secret_keys: BTreeMap::new(),
         pvcs: BTreeMap::new(),
         warnings: docs.findings.clone(),
         auto_update: AutoUpdate::parse(&opts.auto_update)?,
@@ -72,7 +73,8 @@ pub fn plan(docs: &Documents, opts: &PlanOptions) -> Result<Plan, PlanError> {
         });
     }
 
-    let secrets = volumes::secret_plans(&ctx)?;
+    ctx.secret_keys = secrets::resolve_all(&ctx)?;
+    let (secrets, podman_secrets) = secrets::secret_plans(&ctx)?;
     volumes::pvc_volumes(&mut ctx)?;
 
     let mut pods: Vec<PodPlan> = Vec::new();
@@ -127,6 +129,7 @@ pub fn plan(docs: &Documents, opts: &PlanOptions) -> Result<Plan, PlanError> {
         unit: opts.unit.clone(),
         networks: networks.into_iter().filter_map(|(plan, _)| plan).collect(),
         secrets,
+        podman_secrets,
         volumes: ctx.volumes,
         files: ctx.files,
         pods,

@@ -71,7 +71,11 @@ pub(super) fn container(
     }
     let command = c.command.as_ref().map(|v| env::expand_all(v, &env));
     let args = c.args.as_ref().map(|v| env::expand_all(v, &env));
-    let (mounts, devices) = volumes::mounts(ctx, w, pod_volumes, c, path)?;
+    let volumes::ContainerMounts {
+        mounts,
+        devices,
+        secrets: secret_mounts,
+    } = volumes::mounts(ctx, w, pod_volumes, c, path)?;
     let mut labels = pod.labels.clone();
     if let Some(unit) = &ctx.opts.unit {
         labels.insert(LABEL_SYSTEMD_UNIT.to_string(), unit.clone());
@@ -109,6 +113,7 @@ pub(super) fn container(
         working_dir: c.working_dir.clone(),
         env,
         secret_env,
+        secret_mounts,
         mounts,
         devices,
         labels,

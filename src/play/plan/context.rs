@@ -38,6 +38,29 @@ pub struct PlanOptions {
     /// `--configmap` files are not given to `down`) are treated as optional and host ports are
     /// not checked, so teardown never fails on what `play` accepted.
     pub down: bool,
+    /// The systemd credentials the YAML's Secrets take keys from (`io.quadplay.credentials`),
+    /// read from `$CREDENTIALS_DIRECTORY` before planning: the planner itself does no I/O.
+    pub credentials: Credentials,
+}
+
+/// Values of systemd credentials, read before planning (`play::credentials`). Its `Debug`
+/// shows names only: options get printed in test failures, values must never be.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Credentials {
+    /// `$CREDENTIALS_DIRECTORY`; `None` when it is unset (not started by systemd with
+    /// `LoadCredential=`/`SetCredential=`/`SetCredentialEncrypted=`).
+    pub dir: Option<PathBuf>,
+    /// Credential name → its value, or why it could not be read (never quoting the value).
+    pub values: BTreeMap<String, Result<Vec<u8>, String>>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("dir", &self.dir)
+            .field("names", &self.values.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 impl Default for PlanOptions {
@@ -56,6 +79,7 @@ impl Default for PlanOptions {
             stop_timeout: 80,
             runtime_dir: PathBuf::new(),
             down: false,
+            credentials: Credentials::default(),
         }
     }
 }
@@ -109,6 +133,8 @@ pub(super) struct Ctx<'a> {
     pub app: String,
     pub configmaps: BTreeMap<&'a str, (&'a Object, &'a ConfigMap)>,
     pub secrets: BTreeMap<&'a str, (&'a Object, &'a Secret)>,
+    /// Every Secret's keys with their values or sources (`secrets::resolve_all`), by name.
+    pub secret_keys: BTreeMap<String, super::secrets::Keys>,
     pub pvcs: BTreeMap<&'a str, (&'a Object, &'a PersistentVolumeClaim)>,
     pub warnings: Vec<Warning>,
     /// `--auto-update` values.

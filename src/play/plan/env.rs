@@ -7,7 +7,7 @@
 //! they cannot be expanded into other variables or into an argv.
 
 use super::context::{invalid, Ctx, PlanError, Workload};
-use super::volumes::secret_name;
+use super::secrets::{secret_name, KeyValue};
 use crate::kube::model::{Container, EnvVar, EnvVarSource};
 use crate::kube::quantity::Quantity;
 
@@ -99,13 +99,14 @@ fn env_from(
                 ))
             }
         },
-        (None, Some(r)) => match ctx.secrets.get(r.name.as_str()) {
-            Some((_, s)) => {
-                let keys: Vec<String> =
-                    s.data.keys().chain(s.string_data.keys()).cloned().collect();
-                for k in keys {
-                    let value = EnvValue::Secret(secret_name(&r.name, &k));
-                    add_from(ctx, w, field, list, format!("{prefix}{k}"), value);
+        (None, Some(r)) => match ctx.secret_keys.get(r.name.as_str()) {
+            Some(keys) => {
+                let values: Vec<(String, EnvValue)> = keys
+                    .iter()
+                    .map(|(k, v)| (format!("{prefix}{k}"), secret_env(&r.name, k, v)))
+                    .collect();
+                for (name, value) in values {
+                    add_from(ctx, w, field, list, name, value);
                 }
             }
             None if ctx.optional(r.optional) => {}
@@ -126,6 +127,15 @@ fn env_from(
         }
     }
     Ok(())
+}
+
+/// The Podman secret behind key `key` of Secret `secret`: the one quadplay creates for it, or
+/// the existing one it names.
+fn secret_env(secret: &str, key: &str, value: &KeyValue) -> EnvValue {
+    match value {
+        KeyValue::Bytes(..) => EnvValue::Secret(secret_name(secret, key)),
+        KeyValue::Podman(name) => EnvValue::Secret(name.clone()),
+    }
 }
 
 /// Keys that are not variable names are skipped with a warning, as the kubelet does.
@@ -213,10 +223,9 @@ fn value_from(
     }
     if let Some(r) = &from.secret_key_ref {
         let field = format!("{field}.secretKeyRef");
-        return match ctx.secrets.get(r.name.as_str()) {
-            Some((_, s)) if s.data.contains_key(&r.key) || s.string_data.contains_key(&r.key) => {
-                Ok(Some(EnvValue::Secret(secret_name(&r.name, &r.key))))
-            }
+        let keys = ctx.secret_keys.get(r.name.as_str());
+        return match keys.map(|k| k.get(&r.key)) {
+            Some(Some(v)) => Ok(Some(secret_env(&r.name, &r.key, v))),
             _ if ctx.optional(r.optional) => Ok(None),
             Some(_) => Err(invalid(
                 w.obj,

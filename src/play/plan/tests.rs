@@ -106,7 +106,8 @@ fn seed_app_containers_env_secrets_and_files() {
         p.secrets,
         vec![SecretPlan {
             name: "creds-token".into(),
-            data: b"s3cr3t".to_vec()
+            data: b"s3cr3t".to_vec(),
+            source: SecretSource::Yaml,
         }]
     );
     assert_eq!(

@@ -3,103 +3,19 @@
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
-use base64::Engine;
-
 use super::context::{invalid, Ctx, PlanError, Workload};
+use super::secrets::{check_key, decode, KeyValue, Keys};
 use crate::kube::model::{Container, KeyToPath, Volume};
 use crate::kube::Object;
 use crate::plan::*;
 
-/// The Podman secret holding key `key` of Kubernetes Secret `secret`: `<secret>-<key>`, with
-/// any character Podman does not allow in a name (outside `A-Za-z0-9_.-`) replaced by `_`.
-/// Kubernetes' own name and key rules already keep to that set, so the replacement only
-/// matters for hand-made names; collisions (`a-b`+`c` vs `a`+`b-c`) are refused by the planner.
-pub fn secret_name(secret: &str, key: &str) -> String {
-    format!("{secret}-{key}")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-/// Kubernetes ConfigMap/Secret keys: `[-._a-zA-Z0-9]+`, and never `.` or `..`: they become
-/// file names, so anything else could escape the file set's directory.
-fn check_key(obj: &Object, field: &str, key: &str) -> Result<(), PlanError> {
-    let ok = !key.is_empty()
-        && key != "."
-        && key != ".."
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'));
-    if ok {
-        Ok(())
-    } else {
-        Err(invalid(
-            obj,
-            field,
-            format!("`{key}` is not a valid key (letters, digits, `-`, `.`, `_`)"),
-        ))
-    }
-}
-
-/// Decodes a `data` value. The message says where the value is wrong, never what it holds:
-/// base64's own message quotes the offending byte of what may be a secret.
-fn decode(obj: &Object, field: &str, text: &str) -> Result<Vec<u8>, PlanError> {
-    use base64::DecodeError;
-    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(compact)
-        .map_err(|e| {
-            let why = match e {
-                DecodeError::InvalidByte(at, _) => {
-                    format!("character {} is not a base64 character", at + 1)
-                }
-                DecodeError::InvalidLastSymbol(at, _) => {
-                    format!("character {} (the last) cannot end base64 text", at + 1)
-                }
-                DecodeError::InvalidLength(_) => "its length cannot be base64".into(),
-                DecodeError::InvalidPadding => "its `=` padding is wrong".into(),
-            };
-            invalid(
-                obj,
-                field,
-                format!("not valid base64: {why} (whitespace skipped)"),
-            )
-        })
-}
-
-/// The keys of a Secret with their decoded values (`stringData` wins over `data`).
-fn secret_data(
-    obj: &Object,
-    s: &crate::kube::model::Secret,
-) -> Result<BTreeMap<String, Vec<u8>>, PlanError> {
-    let mut out = BTreeMap::new();
-    for (k, v) in &s.data {
-        let field = format!("data.{k}");
-        check_key(obj, &field, k)?;
-        out.insert(k.clone(), decode(obj, &field, v)?);
-    }
-    for (k, v) in &s.string_data {
-        check_key(obj, &format!("stringData.{k}"), k)?;
-        out.insert(k.clone(), v.clone().into_bytes());
-    }
-    Ok(out)
-}
-
 /// The files of a ConfigMap (`data` as text, `binaryData` decoded).
-fn configmap_data(
-    obj: &Object,
-    cm: &crate::kube::model::ConfigMap,
-) -> Result<BTreeMap<String, Vec<u8>>, PlanError> {
-    let mut out = BTreeMap::new();
+fn configmap_data(obj: &Object, cm: &crate::kube::model::ConfigMap) -> Result<Keys, PlanError> {
+    let mut out = Keys::new();
+    let bytes = |v: Vec<u8>| KeyValue::Bytes(v, SecretSource::Yaml);
     for (k, v) in &cm.data {
         check_key(obj, &format!("data.{k}"), k)?;
-        out.insert(k.clone(), v.clone().into_bytes());
+        out.insert(k.clone(), bytes(v.clone().into_bytes()));
     }
     for (k, v) in &cm.binary_data {
         let field = format!("binaryData.{k}");
@@ -107,30 +23,7 @@ fn configmap_data(
         if out.contains_key(k) {
             return Err(invalid(obj, &field, format!("key `{k}` is also in data")));
         }
-        out.insert(k.clone(), decode(obj, &field, v)?);
-    }
-    Ok(out)
-}
-
-/// One Podman secret per key of every Secret in the YAML: `down` must know every name, and
-/// creating an unreferenced one costs nothing.
-pub(super) fn secret_plans(ctx: &Ctx) -> Result<Vec<SecretPlan>, PlanError> {
-    let mut out: Vec<SecretPlan> = Vec::new();
-    let mut owners: BTreeMap<String, String> = BTreeMap::new();
-    for (name, (obj, s)) in &ctx.secrets {
-        for (key, data) in secret_data(obj, s)? {
-            let podman = secret_name(name, &key);
-            if let Some(other) = owners.insert(podman.clone(), format!("{name}/{key}")) {
-                return Err(invalid(
-                    obj,
-                    "metadata.name",
-                    format!(
-                        "key `{key}` maps to Podman secret `{podman}`, as {other} does; rename one"
-                    ),
-                ));
-            }
-            out.push(SecretPlan { name: podman, data });
-        }
+        out.insert(k.clone(), bytes(decode(obj, &field, v)?));
     }
     Ok(out)
 }
@@ -200,12 +93,23 @@ pub(super) enum PodVolume {
     Tmpfs {
         size: Option<String>,
     },
-    Files(PathBuf),
+    /// A ConfigMap/Secret file set: its host directory, and the files that are existing Podman
+    /// secrets (mounted over an empty placeholder the file set holds for each).
+    Files(PathBuf, Vec<PodmanFile>),
     /// An optional ConfigMap/Secret that does not exist: mounts of it are skipped.
     Missing,
 }
 
 pub(super) type PodVolumes = BTreeMap<String, PodVolume>;
+
+/// A file of a Secret volume whose content is an existing Podman secret.
+#[derive(Debug, Clone)]
+pub(super) struct PodmanFile {
+    /// Relative path inside the volume (`items[].path`, else the key).
+    pub path: String,
+    pub secret: String,
+    pub mode: u32,
+}
 
 pub(super) fn pod_volumes(ctx: &mut Ctx, w: &Workload, pod: &str) -> Result<PodVolumes, PlanError> {
     let mut out = PodVolumes::new();
@@ -315,7 +219,7 @@ fn pod_volume(
     }
     if let Some(s) = &v.secret {
         let field = format!("{field}.secret");
-        let Some((obj, secret)) = ctx.secrets.get(s.secret_name.as_str()).copied() else {
+        let Some(keys) = ctx.secret_keys.get(s.secret_name.as_str()) else {
             return missing(
                 w,
                 ctx.optional(s.optional),
@@ -325,7 +229,7 @@ fn pod_volume(
             );
         };
         let source = FileSource {
-            data: secret_data(obj, secret)?,
+            data: keys.clone(),
             items: &s.items,
             default_mode: s.default_mode,
             optional: ctx.optional(s.optional),
@@ -605,7 +509,7 @@ fn check_relative(w: &Workload, field: &str, p: &str) -> Result<(), PlanError> {
 /// What a ConfigMap or Secret volume's files come from.
 struct FileSource<'v> {
     /// Key → content.
-    data: BTreeMap<String, Vec<u8>>,
+    data: Keys,
     /// `items`: the keys to project and where; empty projects every key.
     items: &'v [KeyToPath],
     default_mode: Option<i64>,
@@ -632,9 +536,24 @@ fn file_set(
     } = source;
     let default = mode(w, &format!("{field}.defaultMode"), default_mode, 0o644)?;
     let mut files = BTreeMap::new();
+    let mut podman = Vec::new();
+    let mut add = |path: String, value: &KeyValue, mode: u32| match value {
+        KeyValue::Bytes(content, _) => {
+            files.insert(path, (content.clone(), mode));
+        }
+        KeyValue::Podman(secret) => {
+            // The mount point: Podman mounts the secret over it, inside the read-only bind.
+            files.insert(path.clone(), (Vec::new(), mode));
+            podman.push(PodmanFile {
+                path,
+                secret: secret.clone(),
+                mode,
+            });
+        }
+    };
     if items.is_empty() {
-        for (k, content) in data {
-            files.insert(k, (content, default));
+        for (k, value) in &data {
+            add(k.clone(), value, default);
         }
     } else {
         for (i, item) in items.iter().enumerate() {
@@ -642,9 +561,7 @@ fn file_set(
             check_relative(w, &format!("{f}.path"), &item.path)?;
             let m = mode(w, &format!("{f}.mode"), item.mode, default)?;
             match data.get(&item.key) {
-                Some(content) => {
-                    files.insert(item.path.clone(), (content.clone(), m));
-                }
+                Some(value) => add(item.path.clone(), value, m),
                 None if optional => {}
                 None => {
                     return Err(invalid(
@@ -663,19 +580,62 @@ fn file_set(
         files,
         secret,
     });
-    Ok(PodVolume::Files(dir))
+    Ok(PodVolume::Files(dir, podman))
 }
 
-/// The mounts and devices of one container.
+/// What one container mounts.
+#[derive(Debug, Default)]
+pub(super) struct ContainerMounts {
+    pub mounts: Vec<Mount>,
+    pub devices: Vec<String>,
+    /// Existing Podman secrets mounted as files of Secret volumes.
+    pub secrets: Vec<SecretMount>,
+}
+
+/// The Podman-secret files of a Secret volume mounted at `target` (with `subPath`, only those
+/// inside it), and whether the volume's bind is still needed (not when `subPath` is one of them).
+fn podman_files(
+    podman: &[PodmanFile],
+    target: &str,
+    sub_path: Option<&str>,
+) -> (Vec<SecretMount>, bool) {
+    let mut out = Vec::new();
+    let mut bind = true;
+    for f in podman {
+        let rest = match sub_path {
+            None => Some(f.path.as_str()),
+            Some(sp) if sp == f.path => {
+                bind = false;
+                Some("")
+            }
+            Some(sp) => f.path.strip_prefix(sp).and_then(|r| r.strip_prefix('/')),
+        };
+        let Some(rest) = rest else { continue };
+        let target = if rest.is_empty() {
+            target.to_string()
+        } else {
+            format!("{}/{rest}", target.trim_end_matches('/'))
+        };
+        out.push(SecretMount {
+            secret: f.secret.clone(),
+            target,
+            mode: f.mode,
+        });
+    }
+    (out, bind)
+}
+
+/// The mounts, devices and Podman-secret files of one container.
 pub(super) fn mounts(
     ctx: &mut Ctx,
     w: &Workload,
     vols: &PodVolumes,
     c: &Container,
     path: &str,
-) -> Result<(Vec<Mount>, Vec<String>), PlanError> {
+) -> Result<ContainerMounts, PlanError> {
     let mut mounts = Vec::new();
     let mut devices = Vec::new();
+    let mut secrets = Vec::new();
     for (i, m) in c.volume_mounts.iter().enumerate() {
         let field = format!("{path}.volumeMounts[{i}]");
         let Some(vol) = vols.get(&m.name) else {
@@ -737,9 +697,17 @@ pub(super) fn mounts(
         };
         match vol {
             PodVolume::Missing => {}
-            PodVolume::HostPath(src) | PodVolume::Files(src) => {
-                let files = matches!(vol, PodVolume::Files(_));
-                read_only |= files;
+            PodVolume::HostPath(src) | PodVolume::Files(src, _) => {
+                let mut bind = true;
+                if let PodVolume::Files(_, podman) = vol {
+                    read_only = true;
+                    let (files, needed) = podman_files(podman, &target, m.sub_path.as_deref());
+                    secrets.extend(files);
+                    bind = needed;
+                }
+                if !bind {
+                    continue;
+                }
                 let source = match &m.sub_path {
                     Some(sp) => src.join(sp),
                     None => src.clone(),
@@ -795,5 +763,9 @@ pub(super) fn mounts(
             }
         }
     }
-    Ok((mounts, devices))
+    Ok(ContainerMounts {
+        mounts,
+        devices,
+        secrets,
+    })
 }
