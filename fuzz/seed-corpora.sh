@@ -92,6 +92,8 @@ printf 'kind: Secret\napiVersion: v1\nmetadata: {name: s}\nstringData: [%s-in-a-
 
 # compose: the example, plus files written here with anchors, extends, profiles, secrets.
 put compose <"$repo/examples/compose.yaml"
+find "$repo/tests/compose_oracle/corpus" "$repo/tests/bad_input/convert" "$repo/examples/vendor" \
+    -name '*.y*ml' -type f | while read -r f; do put compose <"$f"; done
 cat <<'YAML' | put compose
 name: shop
 x-common: &common
@@ -123,4 +125,7 @@ secrets:
 YAML
 printf 'services:\n  a-b: {image: busybox}\n  a_b: {image: busybox}\n  A-B: {image: busybox}\n  "!!!": {image: busybox}\n' | put compose
 printf 'services:\n  w:\n    image: busybox\n    volumes: ["/srv:/a:b:ro"]\n    deploy: {replicas: 1000000000}\n' | put compose
+# compose secrets whose content carries the marker (tests/props/compose.rs), well and badly formed.
+printf 'services:\n  web:\n    image: busybox\n    secrets: [pw, {source: pw, target: /run/pw, mode: 0400}]\nsecrets:\n  pw:\n    content: "%s-content"\n' "$marker" | put compose
+printf 'services:\n  web: {image: busybox, secrets: [{source: pw, mode: "x", uid: "1"}]}\nsecrets:\n  pw: {content: "%s", file: [x], bogus: 1}\n' "$marker" | put compose
 echo "seeded: $(for t in unit_syntax generator kube_plan compose; do printf '%s=%s ' "$t" "$(ls "$corpus/$t" | wc -l)"; done)"

@@ -198,6 +198,58 @@ fn replicas_with_a_published_host_port_are_refused_where_the_port_is() {
     assert_eq!(docs(&c)[0]["kind"], "Deployment");
 }
 
+/// Issue 9: a host range over one container port with as many ports as replicas gives each
+/// replica one port (compose binds one port of the range per container); quadplay's executor
+/// then plans replica i on the i-th port. Before, the range was refused ("ranges differ").
+#[test]
+fn a_host_range_gives_each_replica_one_port() {
+    let text = "services:\n  web:\n    image: x\n    ports: [\"8081-8083:80\", {target: 53, published: \"9053-9055\", protocol: udp}]\n    deploy: {replicas: 3}\n";
+    let (tmp, file) = project(text);
+    let c = convert(&opts(&file, None)).unwrap_or_else(|e| panic!("{e}"));
+    let d = &docs(&c)[0];
+    assert_eq!(d["kind"], "Deployment");
+    let notes = &d["metadata"]["annotations"];
+    assert_eq!(notes["io.quadplay.replica-host-ports/80"], "8081,8082,8083");
+    assert_eq!(notes["io.quadplay.replica-host-ports/53"], "9053,9054,9055");
+    let yaml = tmp.path().join("shop.yaml");
+    std::fs::write(&yaml, &c.yaml).unwrap_or_else(|e| panic!("{e}"));
+    let docs = crate::kube::load(&[yaml], &[]).unwrap_or_else(|e| panic!("{e}\n{}", c.yaml));
+    let opts = crate::play::plan::PlanOptions::default();
+    let plan = crate::play::plan::plan(&docs, &opts).unwrap_or_else(|e| panic!("{e}\n{}", c.yaml));
+    let ports: Vec<Vec<(u16, u16, &str)>> = plan
+        .pods
+        .iter()
+        .map(|p| {
+            p.ports
+                .iter()
+                .map(|m| (m.host_port, m.container_port, m.protocol.as_str()))
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        ports,
+        [
+            [(8081, 80, "tcp"), (9053, 53, "udp")],
+            [(8082, 80, "tcp"), (9054, 53, "udp")],
+            [(8083, 80, "tcp"), (9055, 53, "udp")]
+        ]
+    );
+}
+
+/// A range whose length is not the number of replicas, two ranges for one container port, and
+/// a range another service publishes from are errors where they are written.
+#[test]
+fn a_host_range_must_hold_one_port_per_replica() {
+    let e = err("services:\n  web:\n    image: x\n    ports: [\"8081-8083:80\"]\n    deploy: {replicas: 2}\n");
+    assert_eq!(e, "/srv/shop/compose.yaml:4:13: services.web.ports[0]: host ports 8081-8083 are 3 ports for 2 replica(s): each replica binds one port of the range; give as many ports as replicas (deploy.replicas or scale), or one host port");
+    let e = err("services:\n  web:\n    image: x\n    ports:\n      - target: 80\n        published: 8081-8082\n");
+    assert!(e.starts_with("/srv/shop/compose.yaml:5:9: services.web.ports[0]: host ports 8081-8082 are 2 ports for 1 replica(s)"), "{e}");
+    let e = err("services:\n  web:\n    image: x\n    scale: 2\n    ports: [\"8081-8082:80\", \"127.0.0.1:9081-9082:80\"]\n");
+    assert!(e.starts_with("/srv/shop/compose.yaml:5:29: services.web.ports[1]: container port 80 already takes host ports 8081-8082 per replica (services.web.ports[0])"), "{e}");
+    let e = err("services:\n  web:\n    image: x\n    scale: 2\n    ports: [\"8081-8082:80\"]\n  api:\n    image: x\n    ports: [\"8082:80\"]\n");
+    assert_eq!(e, "/srv/shop/compose.yaml:8:13: services.api.ports[0]: host port 8082/tcp: service web already publishes it");
+}
+
 #[test]
 fn dependency_cycle_and_unknown_service_are_errors_with_lines() {
     let e = err("services:\n  a:\n    image: x\n    depends_on: [b]\n  b:\n    image: x\n    depends_on: [a]\n");
@@ -237,6 +289,60 @@ fn unsupported_keys_warn_with_line_and_path() {
     assert!(!w.contains("version"), "version is silently obsolete: {w}");
     let limits = &docs(&c)[0]["spec"]["containers"][0]["resources"]["limits"];
     assert_eq!(limits["memory"], "1Gi");
+}
+
+/// Fuzz finding: `mem_limit: "files*"` passed through convert and failed only at planning
+/// ("is not a Kubernetes quantity"); sizes and CPU counts are now checked where they are written.
+#[test]
+fn sizes_and_cpus_that_make_no_quantity_are_refused_where_written() {
+    for (key, value, message) in [
+        ("mem_limit", "files*", "\"files*\" is not a size"),
+        ("mem_reservation", "-1g", "\"-1g\" is not a size"),
+        ("shm_size", "lots", "\"lots\" is not a size"),
+        ("cpus", "two", "\"two\" is not a number of CPUs"),
+    ] {
+        let e = err(&format!(
+            "services:\n  web:\n    image: x\n    {key}: \"{value}\"\n"
+        ));
+        let want = format!(
+            "/srv/shop/compose.yaml:4:{}: services.web.{key}: {message}",
+            key.len() + 7
+        );
+        assert!(e.starts_with(&want), "{e}\nwant {want}");
+    }
+    let e = err("services:\n  web:\n    image: x\n    deploy:\n      resources:\n        limits: {memory: 1x, cpus: \"0.5\"}\n");
+    assert!(
+        e.contains(
+            "compose.yaml:6:26: services.web.deploy.resources.limits.memory: \"1x\" is not a size"
+        ),
+        "{e}"
+    );
+    let c = conv("services:\n  web:\n    image: x\n    mem_limit: 1.5G\n    cpus: 0.25\n    shm_size: 64mb\n    mem_reservation: 1048576\n");
+    let d = &docs(&c)[0]["spec"];
+    let r = &d["containers"][0]["resources"];
+    assert_eq!(r["limits"]["memory"], "1.5Gi");
+    assert_eq!(r["limits"]["cpu"], "0.25");
+    assert_eq!(r["requests"]["memory"], "1048576");
+    assert_eq!(d["volumes"][0]["emptyDir"]["sizeLimit"], "64Mi");
+}
+
+/// Fuzz finding: an environment key holding `=` (`TZ=X: UTC`) passed through convert and was
+/// refused only by the executor's planner; empty names likewise. Now refused where written.
+#[test]
+fn variable_names_no_runtime_can_set_are_refused_where_written() {
+    let e = err("services:\n  web:\n    image: x\n    environment:\n      TZ=X: UTC\n");
+    assert_eq!(e, "/srv/shop/compose.yaml:5:7: services.web.environment.TZ=X: \"TZ=X\" is not a valid variable name (empty, or holds =)");
+    let e = err("services:\n  web:\n    image: x\n    environment: [A=1, =2]\n");
+    assert_eq!(e, "/srv/shop/compose.yaml:4:24: services.web.environment[1]: \"\" is not a valid variable name (empty, or holds =)");
+    let (tmp, file) =
+        project("services:\n  web:\n    image: x\n    env_file: {path: raw.env, format: raw}\n");
+    std::fs::write(file.with_file_name("raw.env"), "A=1\n=2\n").unwrap_or_else(|e| panic!("{e}"));
+    let e = convert(&opts(&file, None))
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    let dir = tmp.path().display().to_string();
+    assert_eq!(e.replace(&dir, "/srv"), "/srv/shop/compose.yaml:4:15: services.web.env_file[0] (/srv/shop/raw.env): \"\" is not a valid variable name (empty, or holds =)");
 }
 
 #[test]

@@ -102,6 +102,7 @@ pub(super) fn environment(
         Node::Map(entries) => {
             for e in entries {
                 let k = format!("{key}.{}", e.key);
+                env_name(ctx, &e.key, e.line, &k)?;
                 match &e.value.node {
                     Node::Null => out.extend(from_host_env(ctx, &e.key, e.line, &k)),
                     _ => out.push((e.key.clone(), ctx.string(&e.value, &k)?)),
@@ -113,7 +114,10 @@ pub(super) fn environment(
                 let k = format!("{key}[{i}]");
                 let s = ctx.string(it, &k)?;
                 match s.split_once('=') {
-                    Some((name, val)) => out.push((name.to_string(), val.to_string())),
+                    Some((name, val)) => {
+                        env_name(ctx, name, it.line, &k)?;
+                        out.push((name.to_string(), val.to_string()))
+                    }
                     None => out.extend(from_host_env(ctx, &s, it.line, &k)),
                 }
             }
@@ -128,6 +132,19 @@ pub(super) fn environment(
         }
     }
     Ok(out)
+}
+
+/// A variable name no container runtime can set (empty, or holding `=`) is an error where it
+/// is written (a mapping key `A=B` would otherwise reach the executor, which refuses it).
+fn env_name(ctx: &Ctx, name: &str, line: At, key: &str) -> Result<(), ComposeError> {
+    if name.is_empty() || name.contains('=') {
+        return Err(ctx.invalid(
+            line,
+            key,
+            format!("{name:?} is not a valid variable name (empty, or holds =)"),
+        ));
+    }
+    Ok(())
 }
 
 fn from_host_env(ctx: &mut Ctx, name: &str, line: At, key: &str) -> Option<(String, String)> {
@@ -212,6 +229,9 @@ pub(super) fn env_files(
                 )
             })?
         };
+        for (name, _) in &pairs {
+            env_name(ctx, name, it.line, &format!("{k} ({})", file.display()))?;
+        }
         out.extend(pairs);
     }
     Ok(out)

@@ -8,6 +8,7 @@ use super::super::ComposeError;
 use super::ctx::Ctx;
 use super::env::environment;
 use super::service::{Parts, MAX_REPLICAS};
+use crate::kube::quantity::Quantity;
 
 /// `deploy:` — replicas, resources (limits and reservations), restart_policy.
 pub(super) fn deploy(
@@ -69,8 +70,8 @@ fn resources(ctx: &mut Ctx, p: &mut Parts, v: &Item, key: &str) -> Result<(), Co
         for r in e.value.entries() {
             let rk = format!("{k}.{}", r.key);
             match r.key.as_str() {
-                "cpus" => found.push(("cpu", ctx.string(&r.value, &rk)?)),
-                "memory" => found.push(("memory", quantity(&ctx.string(&r.value, &rk)?))),
+                "cpus" => found.push(("cpu", cpus(ctx, &r.value, &rk)?)),
+                "memory" => found.push(("memory", size(ctx, &r.value, &rk)?)),
                 "pids" | "devices" | "generic_resources" => ctx.warn(
                     r.line,
                     &rk,
@@ -135,11 +136,46 @@ pub(super) fn no_equivalent(key: &str) -> &'static str {
     }
 }
 
+/// A compose size (`512m`, `1g`, `1.5G`, `1024kb`, bytes) as a Kubernetes quantity (`512Mi`,
+/// `1Gi`); a value that makes no quantity is an error where it is written, not at start.
+pub(super) fn size(ctx: &mut Ctx, v: &Item, key: &str) -> Result<String, ComposeError> {
+    let s = ctx.string(v, key)?;
+    let q = quantity(&s);
+    match Quantity::parse(&q) {
+        Ok(_) => Ok(q),
+        Err(_) => Err(ctx.invalid(
+            v.line,
+            key,
+            format!("{s:?} is not a size (e.g. 512m, 1g, 1024k, a number of bytes)"),
+        )),
+    }
+}
+
+/// A compose CPU count (`0.5`, `2`) as a Kubernetes quantity; anything else is an error where
+/// it is written.
+pub(super) fn cpus(ctx: &mut Ctx, v: &Item, key: &str) -> Result<String, ComposeError> {
+    let s = ctx.string(v, key)?;
+    match Quantity::parse(&s) {
+        Ok(_) => Ok(s.trim().to_string()),
+        Err(_) => Err(ctx.invalid(
+            v.line,
+            key,
+            format!("{s:?} is not a number of CPUs (e.g. 0.5, 2)"),
+        )),
+    }
+}
+
 /// Compose sizes (`512m`, `1g`, `1024k`, bytes) as Kubernetes quantities (`512Mi`, `1Gi`).
-pub(super) fn quantity(s: &str) -> String {
+fn quantity(s: &str) -> String {
     let t = s.trim().to_ascii_lowercase();
     let t = t.strip_suffix('b').unwrap_or(&t);
-    for (suffix, k8s) in [("k", "Ki"), ("m", "Mi"), ("g", "Gi"), ("t", "Ti")] {
+    for (suffix, k8s) in [
+        ("k", "Ki"),
+        ("m", "Mi"),
+        ("g", "Gi"),
+        ("t", "Ti"),
+        ("p", "Pi"),
+    ] {
         if let Some(n) = t.strip_suffix(suffix) {
             return format!("{n}{k8s}");
         }

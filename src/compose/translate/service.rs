@@ -12,9 +12,11 @@ use super::super::ComposeError;
 use super::ctx::Ctx;
 use super::env::{command_words, env_files, environment, escape_k8s_vars, merge_env};
 use super::health::{depends_on, healthcheck, Dependency};
-use super::runtime::{self, duration_secs, no_equivalent, quantity};
+use super::runtime::{self, duration_secs, no_equivalent};
 use super::{ports, sanitize_name, secrets, volumes, Shared};
-use crate::plan::{AFTER_ANNOTATION, AFTER_COMPLETED_ANNOTATION, ALIASES_ANNOTATION};
+use crate::plan::{
+    AFTER_ANNOTATION, AFTER_COMPLETED_ANNOTATION, ALIASES_ANNOTATION, REPLICA_HOST_PORTS,
+};
 
 /// One converted service.
 pub(super) struct ServiceDoc {
@@ -38,6 +40,8 @@ pub(super) struct Parts {
     pub published: Vec<(At, String, u16)>,
     /// Each host binding (IP, port, protocol) with where it was asked for.
     pub host_binds: Vec<(At, String, (String, u16, String))>,
+    /// Host ranges over one container port, one host port per replica (`8081-8083:80`).
+    pub replica_ports: Vec<ReplicaPorts>,
     pub mounts: Vec<VolumeMount>,
     pub volumes: Vec<Volume>,
     pub restart: Option<&'static str>,
@@ -60,6 +64,15 @@ pub(super) struct Parts {
     pub requests: Strings,
     pub stop_signal: Option<String>,
     pub grace: Option<u64>,
+}
+
+/// A host port range a service's replicas share out, one port each, and where it was written.
+#[derive(Debug, Clone)]
+pub(super) struct ReplicaPorts {
+    pub line: At,
+    pub key: String,
+    pub container_port: u16,
+    pub hosts: Vec<u16>,
 }
 
 /// The per-service context: what the project shares, the service's names and where it was
@@ -99,6 +112,7 @@ pub(super) fn convert_service(
         }
     }
     refuse_shared_host_port(ctx, &s)?;
+    check_replica_ranges(ctx, &s)?;
     refuse_taken_host_port(ctx, &s)?;
     let image = image(ctx, &mut s)?;
     let container = container(&s.name, image, &mut s.p);
@@ -113,10 +127,37 @@ fn refuse_shared_host_port(ctx: &Ctx, s: &Svc) -> Result<(), ComposeError> {
         Some((line, key, port)) if replicas > 1 => Err(ctx.invalid(
             *line,
             key,
-            format!("{replicas} replicas would each bind host port {port} (compose fails to start the second, too); publish it from a service with one replica, or leave out the host port and reach the replicas by service name"),
+            format!("{replicas} replicas would each bind host port {port} (compose fails to start the second, too); give a host range of one port per replica (8081-8083:80 for 3), or leave out the host port and reach the replicas by service name"),
         )),
         _ => Ok(()),
     }
+}
+
+/// A host range over one container port gives each replica one port of it (as compose does,
+/// binding a free port of the range per container): it must hold exactly one port per replica,
+/// and one container port takes one range. Said where the range is written.
+fn check_replica_ranges(ctx: &Ctx, s: &Svc) -> Result<(), ComposeError> {
+    let replicas = s.p.replicas.unwrap_or(1).max(1);
+    for (i, r) in s.p.replica_ports.iter().enumerate() {
+        let (first, last) = (r.hosts[0], r.hosts[r.hosts.len() - 1]);
+        if r.hosts.len() as u64 != replicas {
+            return Err(ctx.invalid(r.line, &r.key, format!(
+                "host ports {first}-{last} are {} ports for {replicas} replica(s): each replica binds one port of the range; give as many ports as replicas (deploy.replicas or scale), or one host port",
+                r.hosts.len()
+            )));
+        }
+        let earlier = &s.p.replica_ports[..i];
+        if let Some(o) = earlier
+            .iter()
+            .find(|o| o.container_port == r.container_port && o.hosts != r.hosts)
+        {
+            return Err(ctx.invalid(r.line, &r.key, format!(
+                "container port {} already takes host ports {}-{} per replica ({}); one range per container port",
+                r.container_port, o.hosts[0], o.hosts[o.hosts.len() - 1], o.key
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Two services (or one service twice) binding one host port: compose fails to start the
@@ -292,6 +333,11 @@ fn annotations(s: &mut Svc) -> Strings {
             out.insert(annotation.into(), names.join(","));
         }
     }
+    for r in &s.p.replica_ports {
+        let ports: Vec<String> = r.hosts.iter().map(u16::to_string).collect();
+        let key = format!("{REPLICA_HOST_PORTS}{}", r.container_port);
+        out.insert(key, ports.join(","));
+    }
     let aliases = &mut s.p.aliases;
     aliases.retain(|a| *a != s.name);
     aliases.sort();
@@ -322,13 +368,29 @@ fn container_key(ctx: &mut Ctx, s: &mut Svc, e: &Entry, key: &str) -> Result<boo
             for (i, it) in items.iter().enumerate() {
                 let k = format!("{key}[{i}]");
                 let found = ports::port(ctx, it, &k)?;
-                for c in &found {
-                    let Some(h) = c.host_port else { continue };
-                    p.published.push((it.line, k.clone(), h));
-                    let bind = (c.host_ip.clone().unwrap_or_default(), h, c.protocol.clone());
-                    p.host_binds.push((it.line, k.clone(), bind));
+                for c in &found.ports {
+                    let hosts = match &found.per_replica {
+                        Some(hosts) => {
+                            p.replica_ports.push(ReplicaPorts {
+                                line: it.line,
+                                key: k.clone(),
+                                container_port: c.container_port,
+                                hosts: hosts.clone(),
+                            });
+                            hosts.clone()
+                        }
+                        None => {
+                            let Some(h) = c.host_port else { continue };
+                            p.published.push((it.line, k.clone(), h));
+                            vec![h]
+                        }
+                    };
+                    for h in hosts {
+                        let bind = (c.host_ip.clone().unwrap_or_default(), h, c.protocol.clone());
+                        p.host_binds.push((it.line, k.clone(), bind));
+                    }
                 }
-                p.ports.extend(found);
+                p.ports.extend(found.ports);
             }
         }
         "volumes" => {
@@ -352,15 +414,15 @@ fn container_key(ctx: &mut Ctx, s: &mut Svc, e: &Entry, key: &str) -> Result<boo
         "healthcheck" => p.probes = healthcheck(ctx, v, key)?,
         "stop_signal" => p.stop_signal = Some(ctx.string(v, key)?),
         "mem_limit" => {
-            let s = ctx.string(v, key)?;
-            p.limits.insert("memory".into(), quantity(&s));
+            let s = runtime::size(ctx, v, key)?;
+            p.limits.insert("memory".into(), s);
         }
         "mem_reservation" => {
-            let s = ctx.string(v, key)?;
-            p.requests.insert("memory".into(), quantity(&s));
+            let s = runtime::size(ctx, v, key)?;
+            p.requests.insert("memory".into(), s);
         }
         "cpus" => {
-            let s = ctx.string(v, key)?;
+            let s = runtime::cpus(ctx, v, key)?;
             p.limits.insert("cpu".into(), s);
         }
         _ => return Ok(false),

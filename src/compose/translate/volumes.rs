@@ -170,13 +170,9 @@ pub(super) fn tmpfs(ctx: &mut Ctx, p: &mut Parts, v: &Item, key: &str) -> Result
 
 /// `shm_size:` → a memory-backed emptyDir of that size on `/dev/shm`.
 pub(super) fn shm(ctx: &mut Ctx, p: &mut Parts, v: &Item, key: &str) -> Result<(), ComposeError> {
-    let size = ctx.string(v, key)?;
+    let size = super::runtime::size(ctx, v, key)?;
     let name = "dshm";
-    p.volumes.push(empty_dir(
-        name,
-        Some("Memory"),
-        Some(super::runtime::quantity(&size)),
-    ));
+    p.volumes.push(empty_dir(name, Some("Memory"), Some(size)));
     p.mounts.push(VolumeMount {
         mount_path: "/dev/shm".into(),
         name: name.into(),
