@@ -131,6 +131,7 @@ fn main() -> ExitCode {
         output_dir,
         argv0: &argv0,
         settings: &settings,
+        exits_after: true,
     };
     let outcome = generator::run(&dirs, &options, &mut log);
     if args.dry_run {

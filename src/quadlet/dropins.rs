@@ -6,7 +6,8 @@
 //! wins (so a specific one masks a broader one, and a higher-precedence search dir masks a lower
 //! one); the winners are applied sorted by file name.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -47,6 +48,10 @@ pub fn dir_names(file_name: &str) -> Vec<String> {
 #[derive(Default)]
 pub struct Finder {
     listings: HashMap<PathBuf, Vec<(String, PathBuf)>>,
+    /// Every name that may be a directory in some search dir (made on first use; the search
+    /// dirs are the same for every unit of a run): most drop-in dir names of most units exist
+    /// nowhere, and one look-up here spares searching each dir for them.
+    present: Option<HashSet<OsString>>,
 }
 
 impl Finder {
@@ -54,7 +59,17 @@ impl Finder {
     pub fn find(&mut self, file_name: &str, dirs: &[SearchDir], log: &mut Log) -> Vec<PathBuf> {
         let mut winners: BTreeMap<&str, &Path> = BTreeMap::new();
         let mut wanted = Vec::new();
+        let present = self.present.get_or_insert_with(|| {
+            dirs.iter()
+                .flat_map(|d| &d.entries)
+                .filter(|e| e.file_type.map_or(true, |t| t.is_dir() || t.is_symlink()))
+                .map(|e| e.name.clone())
+                .collect()
+        });
         for name in dir_names(file_name) {
+            if !present.contains(OsStr::new(&name)) {
+                continue;
+            }
             for dir in dirs.iter().filter(|d| d.may_have_dir(&name)) {
                 let dropin_dir = dir.path.join(&name);
                 if !self.listings.contains_key(&dropin_dir) {

@@ -99,10 +99,15 @@ impl Group {
 pub struct UnitFile {
     path: Arc<Path>,
     groups: Vec<Group>,
-    /// Group name → index in `groups`: a unit with 100,000 groups must not cost 100,000²/2
-    /// string comparisons to parse.
-    index: HashMap<String, usize>,
+    /// Group name → index in `groups`, once there are more than [`INDEXED_FROM`] groups: a unit
+    /// with 100,000 groups must not cost 100,000²/2 string comparisons to parse. Real units have
+    /// a handful, found faster by comparing names than by hashing them (every lookup of every
+    /// key goes through here). `Some` exactly when there are more groups than that.
+    index: Option<HashMap<String, usize>>,
 }
+
+/// The number of groups past which they are found through a hash map.
+const INDEXED_FROM: usize = 16;
 
 /// A syntax error; Display is `<path>:<line>: <message>` (`<path>:<line>:<column>: …` when the
 /// column is known).
@@ -154,12 +159,15 @@ pub struct RenderError {
 
 /// Why `text` cannot stand on one line of a unit file as it is, if it cannot.
 fn line_problem(text: &str) -> Option<&'static str> {
-    if text.contains('\0') {
+    // One pass over the bytes for the common case (nothing wrong): every value of every
+    // generated unit goes through here.
+    let first = text
+        .bytes()
+        .position(|b| matches!(b, b'\0' | b'\n' | b'\r'))?;
+    if text.as_bytes()[first..].contains(&b'\0') {
         Some("contains a NUL byte, which cannot be written into a unit file")
-    } else if text.contains(['\n', '\r']) {
-        Some("contains a line break, which would start a new line in the unit")
     } else {
-        None
+        Some("contains a line break, which would start a new line in the unit")
     }
 }
 
@@ -222,7 +230,7 @@ impl UnitFile {
         UnitFile {
             path: Arc::from(path),
             groups: Vec::new(),
-            index: HashMap::new(),
+            index: None,
         }
     }
 
@@ -309,7 +317,10 @@ impl UnitFile {
     }
 
     fn group_index(&self, name: &str) -> Option<usize> {
-        self.index.get(name).copied()
+        match &self.index {
+            Some(index) => index.get(name).copied(),
+            None => self.groups.iter().position(|g| g.name == name),
+        }
     }
 
     fn group(&self, name: &str) -> Option<&Group> {
@@ -322,7 +333,13 @@ impl UnitFile {
             None => {
                 self.groups.push(Group::new(name));
                 let i = self.groups.len() - 1;
-                self.index.insert(name.to_string(), i);
+                match &mut self.index {
+                    Some(index) => {
+                        index.insert(name.to_string(), i);
+                    }
+                    None if self.groups.len() > INDEXED_FROM => self.reindex(),
+                    None => {}
+                }
                 i
             }
         }
@@ -330,12 +347,13 @@ impl UnitFile {
 
     /// Rebuilds the name index after groups were removed or renamed.
     fn reindex(&mut self) {
-        self.index = self
-            .groups
-            .iter()
-            .enumerate()
-            .map(|(i, g)| (g.name.clone(), i))
-            .collect();
+        self.index = (self.groups.len() > INDEXED_FROM).then(|| {
+            self.groups
+                .iter()
+                .enumerate()
+                .map(|(i, g)| (g.name.clone(), i))
+                .collect()
+        });
     }
 
     fn group_mut(&mut self, name: &str) -> &mut Group {
@@ -673,8 +691,10 @@ impl UnitFile {
         match self.group_index(to) {
             None => {
                 self.groups[i].name = to.to_string();
-                self.index.remove(from);
-                self.index.insert(to.to_string(), i);
+                if let Some(index) = &mut self.index {
+                    index.remove(from);
+                    index.insert(to.to_string(), i);
+                }
             }
             Some(j) => {
                 let g = self.groups.remove(i);
@@ -835,6 +855,31 @@ mod tests {
         u.rename_group("G7", "New");
         assert_eq!(u.lookup_all("New", "k").len(), 2);
         assert!(!u.has_group("G7"));
+    }
+
+    #[test]
+    fn groups_are_found_on_both_sides_of_the_index_threshold() {
+        for n in [3, INDEXED_FROM, INDEXED_FROM + 1, INDEXED_FROM + 2] {
+            let text: String = (0..n).map(|i| format!("[G{i}]\nk={i}\n")).collect();
+            let mut u = parse(&text);
+            assert_eq!(u.index.is_some(), n > INDEXED_FROM, "{n} groups");
+            for i in 0..n {
+                assert_eq!(u.lookup(&format!("G{i}"), "k"), Some(i.to_string()));
+            }
+            // A merge drops one group (below the threshold again for INDEXED_FROM + 1).
+            u.rename_group("G0", "G1");
+            assert_eq!(u.index.is_some(), n - 1 > INDEXED_FROM, "{n} groups");
+            assert_eq!(u.lookup_all("G1", "k"), ["1", "0"]);
+            u.rename_group(&format!("G{}", n - 1), "Last");
+            assert_eq!(u.lookup("Last", "k"), Some((n - 1).to_string()));
+            assert!(!u.has_group(&format!("G{}", n - 1)) && !u.has_group("G0"));
+            // Adding groups crosses it upwards.
+            u.add("New1", "k", "a");
+            u.add("New2", "k", "b");
+            assert_eq!(u.index.is_some(), n + 1 > INDEXED_FROM, "{n} groups");
+            assert_eq!(u.lookup("New2", "k").as_deref(), Some("b"));
+            assert_eq!(u.lookup("Last", "k"), Some((n - 1).to_string()));
+        }
     }
 
     fn render_err(key: &str, value: &str) -> String {

@@ -96,6 +96,7 @@ pub fn check(case: &Case) {
         output_dir: Some(&out),
         argv0: "quadplay-generator",
         settings: &settings,
+        exits_after: false,
     };
     generator::run(&dirs, &options, &mut log);
 
