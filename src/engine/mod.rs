@@ -57,7 +57,7 @@ pub enum EngineError {
 }
 
 /// The state of one container, as far as supervision needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ContainerState {
     pub name: String,
     /// Podman's state string: `created`, `running`, `exited`, `stopped`, `paused`, ...

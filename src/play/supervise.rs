@@ -313,14 +313,17 @@ fn start_watch(
 fn liveness_loop(
     engine: &dyn Engine,
     name: &str,
-    probe: &Probe,
+    probes: (&Probe, Option<&Probe>),
     tx: &Sender<Msg>,
     stop: &StopFlag,
 ) {
+    let (probe, startup) = probes;
     let period = Duration::from_secs(probe.period_seconds.max(1));
     let threshold = probe.failure_threshold.max(1);
-    let mut delay = Duration::from_secs(probe.initial_delay_seconds);
+    let initial = Duration::from_secs(probe.initial_delay_seconds);
+    let mut delay = initial;
     let mut failures = 0;
+    let mut life = Life::default();
     loop {
         if stop.sleep(delay) {
             return;
@@ -328,17 +331,102 @@ fn liveness_loop(
         delay = period;
         if probe::check(engine, name, probe) {
             failures = 0;
+            life.passed();
             continue;
         }
-        failures += 1;
+        match life.observe(engine, name) {
+            Seen::Down => {
+                failures = 0;
+                continue;
+            }
+            Seen::Restarted => {
+                failures = 0;
+                if !started_again(engine, name, startup, tx, stop) {
+                    return;
+                }
+                delay = initial;
+                continue;
+            }
+            Seen::Same => failures += 1,
+        }
         if failures >= threshold {
             failures = 0;
             if tx.send(Msg::Liveness(name.to_string())).is_err() {
                 return;
             }
-            // As Kubernetes: the restarted container gets its initial delay again.
-            delay = period + Duration::from_secs(probe.initial_delay_seconds);
         }
+    }
+}
+
+/// What a failed liveness check found the container doing.
+#[derive(Debug, PartialEq, Eq)]
+enum Seen {
+    /// Not running (stopped by us, exited, backing off): a failure of no one; do not count it.
+    Down,
+    /// Running again since the last look: a new container life, whose probes start over.
+    Restarted,
+    /// The same life as before: the failure counts.
+    Same,
+}
+
+/// The container's lives as a liveness thread sees them, told apart by Podman's `FinishedAt`
+/// (it changes at every exit) and by having been seen down since the last look.
+#[derive(Default)]
+struct Life {
+    /// `FinishedAt` at the last failed check; None after a passing one (no baseline needed).
+    finished_at: Option<String>,
+    was_down: bool,
+}
+
+impl Life {
+    fn passed(&mut self) {
+        *self = Life::default();
+    }
+
+    /// Only asked after a failed check, so a healthy container costs no `inspect`. An inspect
+    /// that fails counts the failure, as before this check existed.
+    fn observe(&mut self, engine: &dyn Engine, name: &str) -> Seen {
+        let Some(state) = inspect_one(engine, name) else {
+            return Seen::Same;
+        };
+        let exited_since = matches!(&self.finished_at, Some(f) if *f != state.finished_at);
+        let new_life = self.was_down || exited_since;
+        self.finished_at = Some(state.finished_at.clone());
+        if !state.is_running() {
+            self.was_down = true;
+            return Seen::Down;
+        }
+        self.was_down = false;
+        if new_life {
+            Seen::Restarted
+        } else {
+            Seen::Same
+        }
+    }
+}
+
+fn inspect_one(engine: &dyn Engine, name: &str) -> Option<ContainerState> {
+    engine.inspect(&[name.to_string()]).ok()?.into_iter().next()
+}
+
+/// As the kubelet: a restarted container's liveness probe waits for its startup probe again; a
+/// startup probe that gives up kills the container as a liveness failure does. False when the
+/// supervisor is gone or a stop was requested.
+fn started_again(
+    engine: &dyn Engine,
+    name: &str,
+    startup: Option<&Probe>,
+    tx: &Sender<Msg>,
+    stop: &StopFlag,
+) -> bool {
+    let Some(startup) = startup else {
+        return true;
+    };
+    let sleep = |d: Duration| stop.sleep(d);
+    match probe::wait_until_passing(engine, name, startup, probe::ProbeKind::Startup, &sleep) {
+        Ok(()) => true,
+        Err(probe::WaitFailure::Stopped) => false,
+        Err(probe::WaitFailure::Failed { .. }) => tx.send(Msg::Liveness(name.to_string())).is_ok(),
     }
 }
 
@@ -380,11 +468,12 @@ pub fn supervise(
         for m in members(plan) {
             if let Some(probe) = &m.plan.liveness {
                 let (name, probes_done) = (m.plan.name.as_str(), &probes_done);
+                let startup = m.plan.startup.as_ref();
                 let spawned = thread::Builder::new()
                     .name("liveness".into())
                     .stack_size(128 * 1024)
                     .spawn_scoped(s, move || {
-                        liveness_loop(engine, name, probe, tx, probes_done)
+                        liveness_loop(engine, name, (probe, startup), tx, probes_done)
                     });
                 if let Err(e) = spawned {
                     eprintln!("quadplay: {name}: liveness probe not run: {e}");
@@ -560,6 +649,81 @@ mod tests {
         // db/pg's first restart is due at once; web/app's seventh after 5 minutes.
         assert_eq!(r.next_due(), Some(t0));
         assert_eq!(r.loops["web-app"].due, Some(t0 + Duration::from_secs(300)));
+    }
+
+    fn probed(fake: &crate::engine::fake::Fake, status: &str, finished_at: &str) {
+        let state = ContainerState {
+            name: "app-web".into(),
+            status: status.into(),
+            finished_at: finished_at.into(),
+            ..ContainerState::default()
+        };
+        let mut st = fake.lock();
+        match st.containers.get_mut("app-web") {
+            Some(c) => c.state = state,
+            None => {
+                st.containers.insert(
+                    "app-web".into(),
+                    crate::engine::fake::FakeContainer {
+                        pod: "app".into(),
+                        labels: BTreeMap::new(),
+                        state,
+                        working_dir: None,
+                        made_dirs: Default::default(),
+                    },
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn liveness_failures_count_only_against_the_running_life() {
+        let fake = crate::engine::fake::Fake::new();
+        let mut life = Life::default();
+        probed(&fake, "running", "t0");
+        assert_eq!(life.observe(&fake, "app-web"), Seen::Same);
+        assert_eq!(life.observe(&fake, "app-web"), Seen::Same);
+        // Killed for failing: while it is down (backing off), failures are no one's.
+        probed(&fake, "exited", "t1");
+        assert_eq!(life.observe(&fake, "app-web"), Seen::Down);
+        assert_eq!(life.observe(&fake, "app-web"), Seen::Down);
+        // Back up: a new life, whose probes start over.
+        probed(&fake, "running", "t1");
+        assert_eq!(life.observe(&fake, "app-web"), Seen::Restarted);
+        assert_eq!(life.observe(&fake, "app-web"), Seen::Same);
+        // Restarted between two looks, never seen down: FinishedAt tells.
+        probed(&fake, "running", "t2");
+        assert_eq!(life.observe(&fake, "app-web"), Seen::Restarted);
+        // After a passing check there is no baseline: the next failure counts.
+        life.passed();
+        probed(&fake, "running", "t3");
+        assert_eq!(life.observe(&fake, "app-web"), Seen::Same);
+    }
+
+    #[test]
+    fn a_restarted_container_waits_for_its_startup_probe_and_dies_if_it_gives_up() {
+        let fake = crate::engine::fake::Fake::new();
+        probed(&fake, "running", "t1");
+        let startup = Probe {
+            action: crate::plan::ProbeAction::Exec(vec!["ready".into()]),
+            initial_delay_seconds: 0,
+            period_seconds: 1,
+            timeout_seconds: 1,
+            success_threshold: 1,
+            failure_threshold: 1,
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stop = StopFlag::new();
+        assert!(started_again(&fake, "app-web", None, &tx, &stop));
+        assert!(started_again(&fake, "app-web", Some(&startup), &tx, &stop));
+        assert!(
+            rx.try_recv().is_err(),
+            "a passing startup probe kills nothing"
+        );
+        assert!(fake.calls().contains(&"exec app-web ready".to_string()));
+        fake.lock().exec_codes.insert("app-web".into(), 1);
+        assert!(started_again(&fake, "app-web", Some(&startup), &tx, &stop));
+        assert!(matches!(rx.try_recv(), Ok(Msg::Liveness(n)) if n == "app-web"));
     }
 
     #[test]
