@@ -290,6 +290,19 @@ const CASES: &[Case] = &[
         )],
         Refused(&[&["secret-nested-value.yaml:8:", "stringData.password"]]),
     ),
+    case(
+        "secret: key also from a credential",
+        Play,
+        &[Corpus(
+            "play/secret-credential-twice.yaml",
+            "secret-credential-twice.yaml",
+        )],
+        Refused(&[&[
+            "secret-credential-twice.yaml:8:",
+            "metadata.annotations[\"io.quadplay.credentials\"]",
+            "key `password` is also given in data/stringData",
+        ]]),
+    ),
     // play: limits (item 4) and a colon in mountPath (item 9).
     case(
         "replicas: 1e9",

@@ -38,7 +38,9 @@ pub fn read<'a>(dir: Option<&Path>, objects: impl IntoIterator<Item = &'a Object
 /// `options` with the credentials the documents name, read now: at every plan, so that a
 /// reload sees a credential's new value.
 pub fn options_for(options: &PlanOptions, docs: &Documents) -> PlanOptions {
-    let dir = directory(options.unit.as_deref());
+    let dir = std::env::var_os(CREDENTIALS_DIRECTORY)
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from);
     PlanOptions {
         credentials: read(dir.as_deref(), &docs.objects),
         ..options.clone()
@@ -51,7 +53,11 @@ pub fn options_for_dry_run(
     options: &PlanOptions,
     docs: &Documents,
 ) -> (PlanOptions, Option<String>) {
-    let mut options = options_for(options, docs);
+    let dir = directory(options.unit.as_deref());
+    let mut options = PlanOptions {
+        credentials: read(dir.as_deref(), &docs.objects),
+        ..options.clone()
+    };
     let creds = &mut options.credentials;
     let mut unread = Vec::new();
     for name in credential_names(&docs.objects) {
@@ -75,9 +81,11 @@ pub fn options_for_dry_run(
     (options, note)
 }
 
-/// The directory to read from: `$CREDENTIALS_DIRECTORY`, else (for `play --dry-run --unit U`,
-/// run from a shell) the running unit's own, `$XDG_RUNTIME_DIR/credentials/U`, when it exists.
-pub fn directory(unit: Option<&str>) -> Option<PathBuf> {
+/// The directory a dry run reads from: `$CREDENTIALS_DIRECTORY`, else (`play --dry-run --unit U`
+/// run from a shell) the running unit's own, `$XDG_RUNTIME_DIR/credentials/U`, when it exists. A
+/// start or reload reads `$CREDENTIALS_DIRECTORY` only: a directory systemd left behind must not
+/// stand in for a credential the unit no longer passes.
+fn directory(unit: Option<&str>) -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os(CREDENTIALS_DIRECTORY).filter(|d| !d.is_empty()) {
         return Some(PathBuf::from(dir));
     }
