@@ -206,3 +206,14 @@ pub fn convert_all(
 ) -> Vec<(String, Result<Service, ConvertError>)> {
     convert::convert_all(sources, settings, podman)
 }
+
+/// [`convert_all`], handing each result to `each` as soon as it is made (the generator writes
+/// each service and frees it, instead of holding all of them at once).
+pub fn convert_each(
+    sources: &[Source],
+    settings: &Settings,
+    podman: Option<Version>,
+    each: impl FnMut(&str, Result<Service, ConvertError>),
+) {
+    convert::convert_each(sources, settings, podman, each)
+}

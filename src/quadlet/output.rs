@@ -7,9 +7,10 @@
 //! directory (`default.target.wants/`) is opened with `O_NOFOLLOW`.
 //!
 //! Why a service is written in place rather than as a temporary file renamed over its name:
-//! systemd hands a generator empty output dirs (it removes them and makes them anew before every
-//! run) and reads them only after the generator has exited, so there is no reader that could see
-//! a file while it is written. What a rename would still guard against is a run killed in the
+//! systemd hands a generator empty output dirs (at boot and at every daemon-reload the manager
+//! removes them, `lookup_paths_flush_generator`, before running the generators, and makes them
+//! anew) and loads units from them only after every generator has exited, so there is no reader
+//! that could see a file while it is written. What a rename would still guard against is a run killed in the
 //! middle of a file, and it does not do that job either: a killed run leaves an incomplete tree
 //! (some services missing) whatever each file's atomicity. A service is also written with a
 //! single `write` of a few KiB, which tmpfs completes or fails as a whole page, and an empty

@@ -19,6 +19,7 @@
 //! Podman accepts (Podman 4.3's), which work everywhere and only differ from Quadlet's text.
 
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::engine::Version;
@@ -46,12 +47,50 @@ pub fn from_dpkg(root: &Path, podman: &str) -> Option<Found> {
     if !list.lines().any(|l| l == podman) {
         return None;
     }
-    let status = fs::read_to_string(dpkg.join("status")).ok()?;
-    let version = dpkg_installed_version(&status, "podman")?;
+    let status = fs::File::open(dpkg.join("status")).ok()?;
+    let version = dpkg_status_version(status, "podman", STATUS_CHUNK)?;
     Some(Found {
         version: Version::parse(upstream_version(&version))?,
         source: format!("dpkg: podman {version}"),
     })
+}
+
+/// How much of the dpkg status file is read at a time.
+const STATUS_CHUNK: usize = 64 * 1024;
+
+/// [`dpkg_installed_version`] over a status file read `chunk` bytes at a time, complete stanzas
+/// only: the file lists every package (hundreds of KiB to MiBs), one stanza is wanted, and
+/// reading it whole cost a buffer as large as the file (a fresh mapping, faulted in page by
+/// page) at every boot. A chunk that is not UTF-8 is skipped (only its stanzas are lost).
+fn dpkg_status_version(mut status: impl Read, package: &str, chunk: usize) -> Option<String> {
+    let mut buf: Vec<u8> = Vec::with_capacity(2 * chunk);
+    loop {
+        let len = buf.len();
+        buf.resize(len + chunk, 0);
+        let read = status.read(&mut buf[len..]).ok()?;
+        buf.truncate(len + read);
+        let at_end = read == 0;
+        // The complete stanzas: up to the last blank line, or everything at the end.
+        let complete = match memchr::memmem::rfind(&buf, b"\n\n") {
+            _ if at_end => buf.len(),
+            Some(blank) => blank + 2,
+            None => continue,
+        };
+        // Each piece starts at a stanza's start (extra blank lines skipped).
+        let start = buf[..complete]
+            .iter()
+            .position(|&b| b != b'\n')
+            .unwrap_or(complete);
+        if let Ok(text) = std::str::from_utf8(&buf[start..complete]) {
+            if let Some(version) = dpkg_installed_version(text, package) {
+                return Some(version);
+            }
+        }
+        if at_end {
+            return None;
+        }
+        buf.drain(..complete);
+    }
 }
 
 /// The `Version:` of an installed package's stanza in a dpkg status file. The stanzas are
@@ -59,8 +98,9 @@ pub fn from_dpkg(root: &Path, podman: &str) -> Option<Found> {
 /// splitting all of it into stanzas and lines cost more than the rest of the lookup).
 pub fn dpkg_installed_version(status: &str, package: &str) -> Option<String> {
     let wanted = format!("Package: {package}\n");
+    let finder = memchr::memmem::Finder::new(&wanted);
     let mut from = 0;
-    while let Some(i) = status[from..].find(&wanted) {
+    while let Some(i) = finder.find(&status.as_bytes()[from..]) {
         let start = from + i;
         from = start + wanted.len();
         // Only a stanza's first line: at the start of the file or after a blank line.
@@ -206,6 +246,36 @@ mod tests {
         let inside = "Package: a\nStatus: install ok installed\nDescription: x\nPackage: podman\nVersion: 9.9\n";
         assert_eq!(dpkg_installed_version(inside, "podman"), None);
         assert_eq!(upstream_version("2:5.4.2+ds1-1"), "5.4.2+ds1-1");
+    }
+
+    #[test]
+    fn dpkg_status_read_in_chunks_finds_what_the_whole_text_does() {
+        let removed = STATUS.replacen("Status: install ok installed", "Status: deinstall", 1);
+        let texts = [
+            STATUS.to_string(),
+            removed.clone(),
+            format!("{removed}\n\n\n{STATUS}"),
+            "Package: podman\nStatus: install ok installed\nVersion: 5.4.2+ds1-1\n".to_string(),
+            "Package: a\nDescription: x\nPackage: podman\nVersion: 9.9\n".to_string(),
+            String::new(),
+        ];
+        for text in &texts {
+            let whole = dpkg_installed_version(text, "podman");
+            for chunk in [1, 2, 3, 7, 64, 1 << 16] {
+                assert_eq!(
+                    dpkg_status_version(text.as_bytes(), "podman", chunk),
+                    whole,
+                    "chunk {chunk} of {text:?}"
+                );
+            }
+        }
+        // Bytes that are not UTF-8 in another stanza do not hide podman's.
+        let mut bytes = b"Package: bad\nDescription: caf\xe9\n\n".to_vec();
+        bytes.extend_from_slice(STATUS.as_bytes());
+        assert_eq!(
+            dpkg_status_version(&bytes[..], "podman", 16).as_deref(),
+            Some("4.3.1+ds1-8+deb12u1+b3")
+        );
     }
 
     fn tree(files: &[(&str, &[u8])]) -> tempfile::TempDir {

@@ -68,6 +68,20 @@ pub fn convert_all(
     settings: &Settings,
     podman_version: Option<Version>,
 ) -> Vec<(String, Result<Service, ConvertError>)> {
+    let mut out = Vec::with_capacity(sources.len());
+    convert_each(sources, settings, podman_version, |name, result| {
+        out.push((name.to_string(), result))
+    });
+    out
+}
+
+/// See [`crate::quadlet::convert_each`].
+pub fn convert_each(
+    sources: &[Source],
+    settings: &Settings,
+    podman_version: Option<Version>,
+    mut each: impl FnMut(&str, Result<Service, ConvertError>),
+) {
     let mut ctx = Ctx {
         settings,
         units: HashMap::new(),
@@ -104,7 +118,6 @@ pub fn convert_all(
     // Stable sort: equal ranks keep the caller's (search-path) order, fixed from run to run.
     order.sort_by_key(|(_, k)| k.rank());
 
-    let mut out = Vec::with_capacity(order.len());
     for (i, kind) in order {
         let Some(src) = sources.get(i) else { continue };
         let upholds_links = !ctx.quadlet_before(compat::UPHELD_BY);
@@ -133,9 +146,8 @@ pub fn convert_all(
                 info.resource_name = Some(name);
             }
         }
-        out.push((src.file_name.clone(), result));
+        each(&src.file_name, result);
     }
-    out
 }
 
 fn convert_one(src: &Source, kind: Kind, ctx: &mut Ctx) -> Result<Converted, ConvertError> {
