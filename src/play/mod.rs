@@ -26,6 +26,7 @@ pub mod status;
 pub mod supervise;
 pub mod workdir;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender};
 use std::time::Duration;
@@ -273,10 +274,15 @@ pub fn execute_with(
         notifier,
         restarts_file: restarts_file.clone(),
     };
+    // Crash-loop counts live across reloads for the containers a reload leaves alone.
+    let mut loops = BTreeMap::new();
     let outcome = loop {
-        match supervise::supervise(engine, &plan, settings.clone(), stop, tx, rx) {
+        let chan = (tx, rx);
+        match supervise::supervise(engine, &plan, settings.clone(), stop, chan, &mut loops) {
             Ok(Outcome::Control(pending)) => {
-                plan = answer(&ctx, plan, pending, replan, options.port_wait);
+                let touched;
+                (plan, touched) = answer(&ctx, plan, pending, replan, options.port_wait);
+                forget_loops(&mut loops, &plan, &touched);
             }
             other => break other,
         }
@@ -323,16 +329,34 @@ pub fn execute_with(
     Ok(code)
 }
 
-/// Applies one control request to the running app; returns the plan that runs afterwards.
-/// systemd sees `RELOADING=1` until the verdict, then `READY=1` again (the app runs either way).
+/// Drops the crash-loop state of the containers of `touched` pods (new containers, or gone),
+/// and of every container no longer planned.
+fn forget_loops(
+    loops: &mut BTreeMap<String, crashloop::CrashLoop>,
+    plan: &Plan,
+    touched: &BTreeSet<String>,
+) {
+    let kept: BTreeSet<&str> = plan
+        .pods
+        .iter()
+        .filter(|p| !touched.contains(&p.name))
+        .flat_map(|p| p.containers.iter().map(|c| c.name.as_str()))
+        .collect();
+    loops.retain(|name, _| kept.contains(name.as_str()));
+}
+
+/// Applies one control request to the running app; returns the plan that runs afterwards and
+/// the pods it stopped, created or removed. systemd sees `RELOADING=1` until the verdict, then
+/// `READY=1` again (the app runs either way).
 fn answer(
     ctx: &Context<'_>,
     plan: Plan,
     pending: control::Pending,
     replan: Option<Replan<'_>>,
     port_wait: Option<Duration>,
-) -> Plan {
+) -> (Plan, BTreeSet<String>) {
     ctx.notifier.reloading("reloading");
+    let mut touched = BTreeSet::new();
     let (plan, result) = match &pending.request {
         control::Request::Reload => {
             let new = match replan {
@@ -347,12 +371,14 @@ fn answer(
                         pending.say(&format!("warning: {w}"));
                     }
                     let done = reload::reload(ctx, &plan, &new, port_wait);
+                    touched = done.touched;
                     (done.plan, done.result)
                 }
                 Err(e) => (plan, Err(e)),
             }
         }
         control::Request::Replace(pods) => {
+            touched = pods.iter().cloned().collect();
             let result = reload::replace_pods(ctx, &plan, pods);
             (plan, result)
         }
@@ -372,7 +398,7 @@ fn answer(
         }
     ));
     pending.finish(&result);
-    plan
+    (plan, touched)
 }
 
 /// `$XDG_RUNTIME_DIR/quadplay/<app>/restarts`, its directory made (owner only) if missing.

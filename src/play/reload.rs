@@ -32,6 +32,9 @@ pub struct Reloaded {
     pub plan: Plan,
     /// A summary for the caller on success; every workload's failure otherwise.
     pub result: Result<String, PlayError>,
+    /// The pods stopped, created or removed (their containers are new or gone; the others'
+    /// crash-loop counts carry on).
+    pub touched: BTreeSet<String>,
 }
 
 impl Reloaded {
@@ -39,6 +42,7 @@ impl Reloaded {
         Reloaded {
             plan: current.clone(),
             result: Err(error),
+            touched: BTreeSet::new(),
         }
     }
 }
@@ -61,6 +65,7 @@ pub fn reload(
         return Reloaded {
             plan: merge(&new, current, &BTreeSet::new(), &BTreeSet::new()),
             result: Ok(summary),
+            touched: BTreeSet::new(),
         };
     }
     if let Err(e) = prepare_shared(ctx, &new, &diff) {
@@ -99,7 +104,13 @@ pub fn reload(
     } else {
         Err(PlayError::Reload(failures))
     };
-    Reloaded { plan, result }
+    let touched = diff.starting().into_iter().map(str::to_string);
+    let touched = touched.chain(diff.remove.iter().cloned()).collect();
+    Reloaded {
+        plan,
+        result,
+        touched,
+    }
 }
 
 fn one_line(text: &str) -> String {

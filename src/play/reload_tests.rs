@@ -305,3 +305,59 @@ fn a_replacement_that_never_gets_ready_is_rolled_back() {
         "running"
     );
 }
+
+/// Issue 12: a reload must not forgive a crash loop of a container it leaves alone. `front`
+/// exits 1 at every start (limit 3 restarts); a reload arrives after its first restart. When the
+/// reload changes `api` only, `front`'s loop carries on: it gives up after 3 restarts in all
+/// (4 starts). When the reload replaces `front` itself, its new container starts a new loop.
+#[test]
+fn a_reload_keeps_the_crash_loop_of_pods_it_leaves_alone() {
+    let starts = |replaced: &str| {
+        let tmp = tempfile::tempdir().unwrap();
+        let fake = Fake::new();
+        fake.lock().exit_on_start.insert("front-httpd".into(), 1);
+        let stop = StopFlag::new();
+        let (tx, rx) = mpsc::channel();
+        let mut new = app(tmp.path());
+        for p in new.pods.iter_mut().filter(|p| p.name == replaced) {
+            p.containers[0].env[0].1 = "changed".into();
+        }
+        let (pending, answers) = Pending::new(Request::Reload);
+        tx.send(Msg::Control(pending)).unwrap();
+        let replan = || Ok(new.clone());
+        let options = RunOptions {
+            detach: false,
+            rescue_helpers: false,
+            port_wait: None,
+            backoff: crate::play::crashloop::Backoff {
+                initial: std::time::Duration::from_millis(10),
+                max: std::time::Duration::from_millis(40),
+                reset_after: std::time::Duration::from_secs(600),
+                max_restarts: 3,
+            },
+            record_restarts: false,
+        };
+        let plan = app(tmp.path());
+        let err = crate::play::execute_with(
+            &fake,
+            &plan,
+            options,
+            Notifier::disabled(),
+            &stop,
+            &tx,
+            &rx,
+            Some(&replan),
+        )
+        .unwrap_err();
+        assert!(matches!(err, PlayError::CrashLoop(..)), "{err}");
+        let verdict: Vec<String> = answers.try_iter().collect();
+        assert!(
+            verdict.last().unwrap().contains("1 pod(s) replaced"),
+            "{verdict:?}"
+        );
+        let calls = fake.calls();
+        calls.iter().filter(|c| *c == "start front-httpd").count()
+    };
+    assert_eq!(starts("api"), 1 + 3, "the reload reset front's crash loop");
+    assert_eq!(starts("front"), 1 + 1 + 1 + 3, "a replaced container keeps its old loop");
+}

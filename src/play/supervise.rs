@@ -162,11 +162,22 @@ struct Restarts<'a> {
 }
 
 impl<'a> Restarts<'a> {
-    fn new(plan: &'a Plan, backoff: Backoff, now: Instant) -> Restarts<'a> {
+    /// `carried`: the loops of an earlier supervision of this app (before a reload), taken
+    /// over for the containers that still run; the others start afresh.
+    fn new(
+        plan: &'a Plan,
+        backoff: Backoff,
+        now: Instant,
+        carried: &mut BTreeMap<String, CrashLoop>,
+    ) -> Restarts<'a> {
         let members = members(plan);
         let loops = members
             .iter()
-            .map(|m| (m.plan.name.clone(), CrashLoop::new(now)))
+            .map(|m| {
+                let name = m.plan.name.clone();
+                let lp = carried.remove(&name).unwrap_or_else(|| CrashLoop::new(now));
+                (name, lp)
+            })
             .collect();
         Restarts {
             members,
@@ -451,15 +462,18 @@ fn on_liveness_failure(engine: &dyn Engine, plan: &Plan, name: &str) {
 }
 
 /// Runs until every container is done, a crash loop gives up, or a stop is requested. `tx` is
-/// the sender side of `rx` (the signal thread holds another).
+/// the sender side of `rx` (the signal thread holds another). `loops` carries the crash-loop
+/// state from one supervision of the app to the next (after a control request): what it holds
+/// for a planned container is taken over, and it holds every container's state on return.
 pub fn supervise(
     engine: &dyn Engine,
     plan: &Plan,
     settings: Settings,
     stop: &StopFlag,
-    tx: &Sender<Msg>,
-    rx: &Receiver<Msg>,
+    chan: (&Sender<Msg>, &Receiver<Msg>),
+    loops: &mut BTreeMap<String, CrashLoop>,
 ) -> Result<Outcome, PlayError> {
+    let (tx, rx) = chan;
     if stop.is_set() {
         return Ok(Outcome::Stopped);
     }
@@ -480,7 +494,7 @@ pub fn supervise(
                 }
             }
         }
-        let outcome = event_loop(engine, plan, settings, stop, tx, rx);
+        let outcome = event_loop(engine, plan, settings, stop, (tx, rx), loops);
         probes_done.set();
         outcome
     })
@@ -499,8 +513,8 @@ fn event_loop(
     plan: &Plan,
     settings: Settings,
     stop: &StopFlag,
-    tx: &Sender<Msg>,
-    rx: &Receiver<Msg>,
+    (tx, rx): (&Sender<Msg>, &Receiver<Msg>),
+    loops: &mut BTreeMap<String, CrashLoop>,
 ) -> Result<Outcome, PlayError> {
     // Without an event stream (events_logger=none, a broken events file) the app still runs:
     // supervision falls back to looking every FALLBACK_POLL.
@@ -512,7 +526,7 @@ fn event_loop(
         }
     };
     let mut watch_restarts = 0;
-    let mut restarts = Restarts::new(plan, settings.backoff, Instant::now());
+    let mut restarts = Restarts::new(plan, settings.backoff, Instant::now(), loops);
     let mut status = restarts.status(plan.pods.len());
     let mut recheck_at: Option<Instant> = None;
     // Containers may have died before the stream was listening: look once now.
@@ -586,6 +600,7 @@ fn event_loop(
     if let Some(mut w) = watch.take() {
         w.stop();
     }
+    *loops = std::mem::take(&mut restarts.loops);
     Ok(outcome)
 }
 
@@ -623,7 +638,7 @@ mod tests {
             ..Plan::default()
         };
         let t0 = Instant::now();
-        let mut r = Restarts::new(&plan, Backoff::kubelet(10), t0);
+        let mut r = Restarts::new(&plan, Backoff::kubelet(10), t0, &mut BTreeMap::new());
         assert_eq!(r.status(2), "running: 2 pod(s), 3 container(s)");
         let lp = r.loops.get_mut("web-app").unwrap();
         for _ in 0..6 {
