@@ -64,6 +64,11 @@ pub struct Plan {
     /// Host paths of `hostPath` volumes with their declared type, for apply to create
     /// (`DirectoryOrCreate`, `FileOrCreate`) or check (the others) before any container.
     pub host_paths: Vec<HostPathPlan>,
+    /// Pod name → where its workload's containers are written (`app.yaml:9:7`,
+    /// `Deployment/web`, `spec.template.spec.containers`), for messages about a pod that fails
+    /// after planning (a reload's replacement). Kept out of [`PodPlan`] so that it is no part of
+    /// the pod's spec digest.
+    pub pod_origins: BTreeMap<String, Origin>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

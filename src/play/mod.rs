@@ -122,6 +122,13 @@ pub enum PlayError {
     CrashLoop(supervise::GaveUp, String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// A pod that failed after planning, with where the YAML writes its workload's containers
+    /// (`app.yaml:9:7: Deployment/web: spec.template.spec.containers: `).
+    #[error("{origin}{source}")]
+    Located {
+        origin: String,
+        source: Box<PlayError>,
+    },
     /// A changed workload failed to start and its previous spec runs again.
     #[error("{workload}: the new spec failed, rolled back to the running one: {source}")]
     RolledBack {

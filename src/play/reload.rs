@@ -89,11 +89,11 @@ pub fn reload(
             Ok(()) => {}
             Err(Failure::RolledBack(e)) => {
                 restored.insert(name.clone());
-                failures.push(e);
+                failures.push(located(&new, &name, e));
             }
             Err(Failure::Lost(e)) => {
                 missing.insert(name.clone());
-                failures.push(e);
+                failures.push(located(&new, &name, e));
             }
         }
     }
@@ -110,6 +110,18 @@ pub fn reload(
         plan,
         result,
         touched,
+    }
+}
+
+/// `error` of pod `name`, starting with where `plan`'s YAML writes its workload's containers
+/// (as a start's errors do), when the plan knows.
+fn located(plan: &Plan, name: &str, error: PlayError) -> PlayError {
+    match plan.pod_origins.get(name) {
+        Some(origin) => PlayError::Located {
+            origin: origin.to_string(),
+            source: Box::new(error),
+        },
+        None => error,
     }
 }
 
@@ -145,7 +157,7 @@ pub fn replace_pods(ctx: &Context<'_>, plan: &Plan, names: &[String]) -> Result<
         let result =
             stop_and_remove(ctx.engine, pod).and_then(|()| start_pod(ctx, pod, plan, None));
         if let Err(e) = result {
-            failures.push(e);
+            failures.push(located(plan, &name, e));
         }
     }
     if failures.is_empty() {

@@ -359,5 +359,48 @@ fn a_reload_keeps_the_crash_loop_of_pods_it_leaves_alone() {
         calls.iter().filter(|c| *c == "start front-httpd").count()
     };
     assert_eq!(starts("api"), 1 + 3, "the reload reset front's crash loop");
-    assert_eq!(starts("front"), 1 + 1 + 1 + 3, "a replaced container keeps its old loop");
+    assert_eq!(
+        starts("front"),
+        1 + 1 + 1 + 3,
+        "a replaced container keeps its old loop"
+    );
+}
+
+/// Issue 12: a reload's failure is located like a start's: the file, line and column where the
+/// YAML writes the failing workload's containers, the object and the field path.
+#[test]
+fn a_failed_reload_names_where_the_yaml_writes_the_workload() {
+    let tmp = tempfile::tempdir().unwrap();
+    let yaml = |init: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: front}}\nspec:\n  selector: {{matchLabels: {{app: front}}}}\n  template:\n    metadata: {{labels: {{app: front}}}}\n    spec:\n      containers:\n      - {{name: httpd, image: localhost/busybox:latest}}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: api}}\nspec:\n  selector: {{matchLabels: {{app: api}}}}\n  template:\n    metadata: {{labels: {{app: api}}}}\n    spec:\n{init}      containers:\n      - {{name: httpd, image: localhost/busybox:latest}}\n"
+        )
+    };
+    let planned = |text: &str| {
+        let mut docs = crate::kube::Documents::default();
+        let path = tmp.path().join("app.yaml");
+        crate::kube::load_text(&mut docs, &path, text, false).unwrap();
+        let opts = crate::play::plan::PlanOptions {
+            runtime_dir: tmp.path().join("run"),
+            unit: Some("app.service".into()),
+            ..crate::play::plan::PlanOptions::default()
+        };
+        crate::play::plan::plan(&docs, &opts).unwrap()
+    };
+    let (fake, stop) = (Fake::new(), StopFlag::new());
+    let current = started(&fake, &stop, &planned(&yaml("")));
+    let new = planned(&yaml(
+        "      initContainers:\n      - {name: migrate, image: localhost/busybox:latest}\n",
+    ));
+    let migrate = new.pods[1].init_containers[0].name.clone();
+    fake.lock().exit_on_start.insert(migrate, 3);
+    let done = reload(&ctx(&fake, &stop), &current, &new, None);
+    let err = done.result.unwrap_err().to_string();
+    let want = format!(
+        "1 workload(s) failed:\n  {}:23:9: Deployment/api: spec.template.spec.containers: \
+         Deployment/api: the new spec failed, rolled back to the running one: Deployment/api: \
+         init container migrate exited with code 3",
+        tmp.path().join("app.yaml").display()
+    );
+    assert!(err.starts_with(&want), "{err}\nwant {want}");
 }

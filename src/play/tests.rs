@@ -79,6 +79,7 @@ fn plan(policy: RestartPolicy, dir: &std::path::Path) -> Plan {
         stop_timeout: 30,
         warnings: vec![],
         host_paths: vec![],
+        pod_origins: BTreeMap::new(),
     }
 }
 

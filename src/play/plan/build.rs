@@ -82,8 +82,15 @@ pub fn plan(docs: &Documents, opts: &PlanOptions) -> Result<Plan, PlanError> {
     let mut owners: Vec<usize> = Vec::new();
     // Pod name → index in `pods`: a set, so that N pods cost N·log N, not N².
     let mut by_name: BTreeMap<String, usize> = BTreeMap::new();
+    let mut pod_origins = BTreeMap::new();
     for (index, w) in workloads.iter().enumerate() {
         annotations::warn_unsupported(&mut ctx, w);
+        let field = w.path("containers");
+        let origin = Origin {
+            location: w.obj.location(&field),
+            object: w.obj.describe(),
+            field,
+        };
         if w.replicas == 0 {
             ctx.warn(w.obj, "spec.replicas", "replicas: 0, no pod is created");
         }
@@ -100,6 +107,7 @@ pub fn plan(docs: &Documents, opts: &PlanOptions) -> Result<Plan, PlanError> {
                 ));
             }
             by_name.insert(name.clone(), pods.len());
+            pod_origins.insert(name.clone(), origin.clone());
             pods.push(pod_plan(&mut ctx, w, &name, replica)?);
             owners.push(index);
         }
@@ -137,6 +145,7 @@ pub fn plan(docs: &Documents, opts: &PlanOptions) -> Result<Plan, PlanError> {
         stop_timeout: opts.stop_timeout,
         warnings: ctx.warnings,
         host_paths: ctx.host_paths,
+        pod_origins,
     })
 }
 
