@@ -345,6 +345,19 @@ fn variable_names_no_runtime_can_set_are_refused_where_written() {
     assert_eq!(e.replace(&dir, "/srv"), "/srv/shop/compose.yaml:4:15: services.web.env_file[0] (/srv/shop/raw.env): \"\" is not a valid variable name (empty, or holds =)");
 }
 
+/// Fuzz finding: `image: >` (a folded scalar with nothing in it) gave `image: ""`, which the
+/// executor refuses ("has no image"); now an error where it is written.
+#[test]
+fn an_empty_image_is_refused_where_written() {
+    for image in ["\"\"", "\" \"", ">\n"] {
+        let e = err(&format!("services:\n  web:\n    image: {image}\n"));
+        assert!(
+            e.starts_with("/srv/shop/compose.yaml:3:12: services.web.image: empty image name"),
+            "{image}: {e}"
+        );
+    }
+}
+
 #[test]
 fn missing_image_and_bad_values_are_errors() {
     assert_eq!(err("services:\n  web:\n    command: x\n"), "/srv/shop/compose.yaml:2:3: services.web: no image: name one with image:, or give build: to build it");
@@ -840,6 +853,72 @@ fn extends_same_file_and_other_file_keep_the_image() {
 }
 
 /// Issue 13: `a-b`, `a_b`, `A-B` and `!!!` all became `a-b` (or ""), and two were dropped.
+/// Fuzz findings: names distinct in compose that the YAML would merge, each refused by the
+/// executor's planner before: long service names whose pod names (`<app>-<name>`, cut to 63
+/// characters) are equal; a service whose pod is a replicated service's `<name>-pod-<i>`; two
+/// secrets that sanitize to one Secret (the second got the first's content).
+#[test]
+fn names_that_meet_past_the_app_prefix_are_distinct_or_refused() {
+    let long = "a".repeat(60);
+    let c = conv(&format!(
+        "services:\n  {long}-x: {{image: x}}\n  {long}-y: {{image: x}}\n  {long}_z: {{image: x}}\n"
+    ));
+    let names: Vec<String> = docs(&c)
+        .iter()
+        .map(|d| {
+            d["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    let cut = "a".repeat(56);
+    assert_eq!(
+        names,
+        [
+            format!("shop-{}", "a".repeat(58)),
+            format!("shop-{cut}"),
+            format!("shop-{cut}-2")
+        ]
+    );
+    let (tmp, file) = project(&format!(
+        "services:\n  {long}-x: {{image: x}}\n  {long}-y: {{image: x}}\n"
+    ));
+    std::fs::write(
+        &file,
+        format!("services:\n  {long}-x: {{image: x}}\n  {long}-y: {{image: x}}\n"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let name = "n".repeat(60);
+    let e = convert(&opts(&file, Some(&name)))
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    let e = e.replace(&tmp.path().display().to_string(), "/srv");
+    assert!(e.starts_with(&format!("/srv/shop/compose.yaml:3:3: services.{long}-y: the application name {name} leaves no room")), "{e}");
+
+    let e = err("services:\n  web: {image: x, scale: 2}\n  web-pod-1: {image: x}\n");
+    assert_eq!(e, "/srv/shop/compose.yaml:3:3: services.web-pod-1: its pod shop-web-pod-1 would also be a pod of service \"web\" (a Deployment's pods are <name>-pod-<i>); rename one");
+
+    let e = err("services:\n  web: {image: x, secrets: [a-b, a_b]}\nsecrets:\n  a-b: {content: one}\n  a_b: {content: two}\n");
+    assert_eq!(e, "/srv/shop/compose.yaml:2:34: services.web.secrets[1]: \"a_b\" and \"a-b\" would both be the Secret shop-a-b; rename one");
+
+    let e = err("services:\n  web: {image: x, volumes: [\"a-b:/a\", \"a_b:/b\"]}\nvolumes:\n  a-b: {}\n  a_b: {}\n");
+    assert_eq!(e, "/srv/shop/compose.yaml:5:3: volumes.a_b: volumes \"a-b\" and \"a_b\" would both be the volume shop-a-b; rename one, or give both name: shop-a-b to share it");
+    let e = err("services:\n  web: {image: x}\nvolumes:\n  data: {name: \"!!!\"}\n");
+    assert!(
+        e.starts_with("/srv/shop/compose.yaml:4:3: volumes.data: no volume name is left"),
+        "{e}"
+    );
+    // Two volumes named alike on purpose are one volume, as in compose: one claim.
+    let c = conv("services:\n  web: {image: x, volumes: [\"a:/a\", \"b:/b\"]}\nvolumes:\n  a: {name: shared}\n  b: {name: shared}\n");
+    let claims = docs(&c)
+        .iter()
+        .filter(|d| d["kind"] == "PersistentVolumeClaim")
+        .count();
+    assert_eq!(claims, 1);
+}
+
 #[test]
 fn colliding_names_get_distinct_names_and_keep_theirs_as_aliases() {
     let c = conv("services:\n  a-b: {image: x}\n  a_b: {image: x}\n  A-B: {image: x}\n  '!!!': {image: x}\n  plausible_db: {image: x}\n");

@@ -22,6 +22,9 @@ pub(super) struct Ctx<'a> {
     pub extra: Vec<Object>,
     /// Each host binding (IP, port, protocol) published so far, with the service that did.
     pub host_ports: BTreeMap<(String, u16, String), String>,
+    /// Each Secret/ConfigMap object (`Kind/name`) made so far, with the compose name it was made
+    /// from (two names that sanitize alike must not share one object).
+    pub data_sources: BTreeMap<String, String>,
 }
 
 impl Ctx<'_> {

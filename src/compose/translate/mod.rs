@@ -29,7 +29,7 @@ use ctx::Ctx;
 pub(crate) use env::split_shell;
 #[cfg(test)]
 pub(crate) use runtime::duration_secs;
-use service::convert_service;
+use service::{convert_service, ServiceDoc};
 use volumes::{declared_volumes, NamedVolume};
 
 /// Translates a loaded project.
@@ -43,6 +43,7 @@ pub fn project(project: &Project) -> Result<Converted, ComposeError> {
         used_volumes: BTreeSet::new(),
         extra: Vec::new(),
         host_ports: BTreeMap::new(),
+        data_sources: BTreeMap::new(),
     };
     let root = &project.root;
     let start = At::default();
@@ -101,7 +102,7 @@ pub fn project(project: &Project) -> Result<Converted, ComposeError> {
     if entries.is_empty() {
         return Err(ctx.invalid(services.line, "services", "no services defined"));
     }
-    let names = service_names(&mut ctx, &entries, &project.disabled)?;
+    let names = service_names(&mut ctx, &entries, &app)?;
     let shared = Shared {
         app: &app,
         named: &named,
@@ -116,6 +117,7 @@ pub fn project(project: &Project) -> Result<Converted, ComposeError> {
         deps.insert(converted.name.clone(), converted.depends_on.clone());
         docs.push(converted);
     }
+    refuse_colliding_pods(&ctx, &entries, &docs)?;
     health::check_completions(&mut ctx, &docs, &deps)?;
     let order = health::dependency_order(&mut ctx, &entries, &names, &deps)?;
     let first = project.files.first().cloned().unwrap_or_default();
@@ -123,11 +125,16 @@ pub fn project(project: &Project) -> Result<Converted, ComposeError> {
         "# Kubernetes YAML for {app}, converted from {} by quadplay convert.\n",
         file_name(&first)
     );
-    let mut objects: Vec<Object> = ctx
+    // Volumes given one name on purpose are one volume: one claim.
+    let claims: BTreeSet<&str> = ctx
         .used_volumes
         .iter()
         .filter_map(|vol| named.get(vol))
-        .map(|v| Object::Claim(PersistentVolumeClaim::new(&v.claim)))
+        .map(|v| v.claim.as_str())
+        .collect();
+    let mut objects: Vec<Object> = claims
+        .into_iter()
+        .map(|c| Object::Claim(PersistentVolumeClaim::new(c)))
         .collect();
     objects.append(&mut ctx.extra);
     for name in order {
@@ -166,26 +173,29 @@ struct Shared<'a> {
     disabled: &'a [String],
 }
 
-/// Gives every service a distinct DNS-1123 name: its own when valid, else the sanitized form,
-/// with `-2`, `-3`... when two services would collapse to one name (`a-b`, `a_b`, `A-B`), and
-/// `service-N` when nothing is left (`!!!`). Compose's own name stays reachable as a network
-/// alias. Nothing is dropped.
+/// Gives every service a distinct DNS-1123 name whose pod name (`<app>-<name>`, cut to 63
+/// characters) is distinct too: its own when valid, else the sanitized form, with `-2`, `-3`...
+/// when two services would collapse to one name (`a-b`, `a_b`, `A-B`, or long names that differ
+/// only past the 63rd character of the pod name), and `service-N` when nothing is left (`!!!`).
+/// Compose's own name stays reachable as a network alias. Nothing is dropped.
 fn service_names(
     ctx: &mut Ctx,
     entries: &[Entry],
-    _disabled: &[String],
+    app: &str,
 ) -> Result<BTreeMap<String, String>, ComposeError> {
-    let mut taken: BTreeSet<String> = entries
-        .iter()
-        .filter(|e| sanitize_name(&e.key) == e.key)
-        .map(|e| e.key.clone())
-        .collect();
+    let pod = |name: &str| sanitize_name(&format!("{app}-{name}"));
+    let mut pods = BTreeSet::new();
     let mut out = BTreeMap::new();
+    let mut rest = Vec::new();
     for (i, e) in entries.iter().enumerate() {
-        if sanitize_name(&e.key) == e.key {
+        if sanitize_name(&e.key) == e.key && pods.insert(pod(&e.key)) {
             out.insert(e.key.clone(), e.key.clone());
-            continue;
+        } else {
+            rest.push((i, e));
         }
+    }
+    for (i, e) in rest {
+        let key = format!("services.{}", e.key);
         let mut base = sanitize_name(&e.key);
         if base.is_empty() {
             base = format!("service-{}", i + 1);
@@ -193,14 +203,15 @@ fn service_names(
         let base: String = base.chars().take(56).collect();
         let mut name = base.trim_end_matches('-').to_string();
         let mut n = 2;
-        while taken.contains(&name) {
-            name = format!("{}-{n}", base.trim_end_matches('-'));
+        while !pods.insert(pod(&name)) {
+            name = suffixed(&base, app, n).ok_or_else(|| {
+                ctx.invalid(e.line, &key, format!("the application name {app} leaves no room for a distinct pod name (<app>-<service>, at most 63 characters): pass a shorter --name"))
+            })?;
             n += 1;
         }
-        taken.insert(name.clone());
         ctx.note(
             e.line,
-            &format!("services.{}", e.key),
+            &key,
             format!(
                 "named {name} in Kubernetes (a DNS-1123 name); {:?} stays reachable as a network alias",
                 e.key
@@ -209,6 +220,47 @@ fn service_names(
         out.insert(e.key.clone(), name);
     }
     Ok(out)
+}
+
+/// `base` cut so that `<app>-<base>-<n>` fits in 63 characters, then `-<n>`; None when no
+/// character of `base` fits.
+fn suffixed(base: &str, app: &str, n: usize) -> Option<String> {
+    let suffix = format!("-{n}");
+    let room = 63usize.checked_sub(app.len() + 1 + suffix.len())?;
+    let cut: String = base.chars().take(room).collect();
+    let cut = cut.trim_end_matches('-');
+    (!cut.is_empty()).then(|| format!("{cut}{suffix}"))
+}
+
+/// A replicated service's pods are `<app>-<name>-pod-<i>` (as the executor names a
+/// Deployment's pods), which another service's pod can be (`web` ×2 and `web-pod-1`): an error
+/// at the later service, where the executor would only refuse the whole YAML.
+fn refuse_colliding_pods(
+    ctx: &Ctx,
+    entries: &[Entry],
+    docs: &[ServiceDoc],
+) -> Result<(), ComposeError> {
+    let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+    for (e, d) in entries.iter().zip(docs) {
+        let pods: Vec<String> = match &d.doc {
+            Object::Deployment(x) => {
+                let name = x.metadata.name.clone().unwrap_or_default();
+                (0..x.spec.replicas)
+                    .map(|i| format!("{name}-pod-{i}"))
+                    .collect()
+            }
+            Object::Pod(x) => x.metadata.name.iter().cloned().collect(),
+            _ => Vec::new(),
+        };
+        for p in pods {
+            if let Some(other) = seen.insert(p.clone(), &e.key) {
+                return Err(ctx.invalid(e.line, &format!("services.{}", e.key), format!(
+                    "its pod {p} would also be a pod of service {other:?} (a Deployment's pods are <name>-pod-<i>); rename one"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn push_doc(out: &mut String, doc: &Object, path: &Path) -> Result<(), ComposeError> {

@@ -49,7 +49,21 @@ pub(super) fn mounts(ctx: &mut Ctx, s: &mut Svc, e: &Entry, key: &str) -> Result
         let external = decl
             .get("external")
             .is_some_and(|x| matches!(x.node, Node::Bool(true)));
+        if let Some(other) = ctx.data_sources.get(&format!("{}/{object}", kind(section))) {
+            if *other != source {
+                return Err(ctx.invalid(
+                    it.line,
+                    &k,
+                    format!(
+                        "{source:?} and {other:?} would both be the {} {object}; rename one",
+                        kind(section)
+                    ),
+                ));
+            }
+        }
         if !ctx.extra.iter().any(|d| d.is(kind(section), &object)) {
+            ctx.data_sources
+                .insert(format!("{}/{object}", kind(section)), source.clone());
             let decl_key = format!("{section}.{source}");
             if !external {
                 let data = value(ctx, &decl, &decl_key, &source)?;

@@ -352,7 +352,13 @@ fn annotations(s: &mut Svc) -> Strings {
 fn container_key(ctx: &mut Ctx, s: &mut Svc, e: &Entry, key: &str) -> Result<bool, ComposeError> {
     let (v, p) = (&e.value, &mut s.p);
     match e.key.as_str() {
-        "image" => p.image = Some(ctx.string(v, key)?),
+        "image" => {
+            let image = ctx.string(v, key)?;
+            if image.trim().is_empty() {
+                return Err(ctx.invalid(v.line, key, "empty image name"));
+            }
+            p.image = Some(image);
+        }
         "build" => p.build = Some(runtime::build_context(ctx, v, key)?),
         "pull_policy" => p.pull_policy = Some(runtime::pull_policy(ctx, v, key)?),
         // Compose's entrypoint replaces the image's ENTRYPOINT (Kubernetes' command); its command

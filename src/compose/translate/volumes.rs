@@ -24,17 +24,25 @@ pub(super) fn declared_volumes(
     app: &str,
 ) -> Result<BTreeMap<String, NamedVolume>, ComposeError> {
     let mut out = BTreeMap::new();
+    // Claim name → the volume that made it, and whether it was named on purpose (`name:` or
+    // `external:`: two such volumes with one name are one volume, as in compose).
+    let mut claims: BTreeMap<String, (String, bool)> = BTreeMap::new();
     for v in decl {
         let key = format!("volumes.{}", v.key);
         // Compose names volumes `<project>_<volume>`; a claim name must be DNS-1123, so `-`.
         let mut claim = sanitize_name(&format!("{app}-{}", v.key));
+        let mut named = false;
         for e in ctx.map(&v.value, &key)?.to_vec() {
             let k = format!("{key}.{}", e.key);
             match e.key.as_str() {
-                "name" => claim = sanitize_name(&ctx.string(&e.value, &k)?),
+                "name" => {
+                    claim = sanitize_name(&ctx.string(&e.value, &k)?);
+                    named = true;
+                }
                 "external" => {
                     if ctx.bool(&e.value, &k)? {
                         claim = sanitize_name(&v.key);
+                        named = true;
                     }
                 }
                 "driver" | "driver_opts" | "labels" => ctx.warn(
@@ -43,6 +51,21 @@ pub(super) fn declared_volumes(
                     "not supported; the volume is a plain local Podman volume",
                 ),
                 _ => ctx.warn(e.line, &k, "not supported; ignored"),
+            }
+        }
+        if claim.is_empty() {
+            return Err(ctx.invalid(v.line, &key, "no volume name is left once made a DNS-1123 name; give it a name: of letters and digits"));
+        }
+        match claims.get(&claim) {
+            Some((other, other_named)) if !(named && *other_named) => {
+                return Err(ctx.invalid(v.line, &key, format!(
+                    "volumes {other:?} and {:?} would both be the volume {claim}; rename one, or give both name: {claim} to share it",
+                    v.key
+                )));
+            }
+            Some(_) => {}
+            None => {
+                claims.insert(claim.clone(), (v.key.clone(), named));
             }
         }
         out.insert(v.key.clone(), NamedVolume { claim });
