@@ -290,3 +290,24 @@ fn credential_names_are_found_for_reading_before_planning() {
     ));
     assert_eq!(credential_names(&d.objects), ["db-password", "tls", "ca"]);
 }
+
+#[test]
+fn a_reload_after_a_credential_change_replaces_only_the_pods_using_it() {
+    use crate::play::diff::{diff, stamp};
+    let yaml = format!(
+        "{APP}---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: other\nspec:\n  containers:\n  - name: app\n    image: localhost/busybox:latest\n"
+    );
+    let running = |value: &[u8]| {
+        let mut p = plan(&docs(&yaml), &opts(&[("db-password", value)])).expect("plan");
+        stamp(&mut p);
+        p.pods
+            .into_iter()
+            .map(|p| (p.name, p.labels))
+            .collect::<crate::engine::PodLabels>()
+    };
+    let new = plan(&docs(&yaml), &opts(&[("db-password", b"rotated")])).expect("plan");
+    let d = diff(&running(VALUE), &new);
+    assert_eq!(d.replace, ["web"]);
+    assert_eq!(d.keep, ["other"]);
+    assert!(diff(&running(b"rotated"), &new).is_empty());
+}
