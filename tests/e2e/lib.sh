@@ -30,8 +30,8 @@ as_user() {
 # The calling (sub)shell into the cgroup setup.sh delegated to the user's manager (Debian 13 only).
 join_user_cgroup() {
   [ "$E2E_ENV" = debian13 ] || return 0
-  local d
-  for d in /sys/fs/cgroup/unified/"$E2E_USER".slice /sys/fs/cgroup/"$E2E_USER".slice /sys/fs/cgroup/systemd/"$E2E_USER".slice; do
+  local d s=${E2E_USER}_debian13.slice   # setup.sh's cgroup_dirs
+  for d in /sys/fs/cgroup/unified/"$s" /sys/fs/cgroup/"$s" /sys/fs/cgroup/systemd/"$s"; do
     [ -w "$d/cgroup.procs" ] && echo "$BASHPID" > "$d/cgroup.procs"
   done
   return 0

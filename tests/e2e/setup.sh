@@ -70,9 +70,13 @@ install_pkgs() {
   # The registry package starts a system service on real systems; here we run our own instance.
 }
 
+# The manager's cgroup: one per user *and* environment. The Debian 13 tree shares the host's cgroup
+# file system, and two managers of a user named alike (CI runs qtest in both) in one cgroup break each
+# other's units (status 219/CGROUP for every start, seen when Debian 12 ran after Debian 13).
 cgroup_dirs() {
-  if [ -d /sys/fs/cgroup/unified ]; then echo /sys/fs/cgroup/unified/"$user".slice; else echo /sys/fs/cgroup/"$user".slice; fi
-  [ -d /sys/fs/cgroup/systemd ] && echo /sys/fs/cgroup/systemd/"$user".slice
+  local slice=$user.slice; [ "$E2E_ENV" = debian13 ] && slice=${user}_debian13.slice
+  if [ -d /sys/fs/cgroup/unified ]; then echo /sys/fs/cgroup/unified/"$slice"; else echo /sys/fs/cgroup/"$slice"; fi
+  [ -d /sys/fs/cgroup/systemd ] && echo /sys/fs/cgroup/systemd/"$slice"
   return 0
 }
 
