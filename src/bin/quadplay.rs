@@ -122,8 +122,9 @@ fn convert(args: &ConvertArgs) -> Result<u8, Box<dyn std::error::Error>> {
         );
     }
     if args.check {
+        let relocate = |p: &str| conv.relocate(p);
         return Ok(quadplay::play::dryrun::check_converted(
-            &conv.name, &conv.yaml,
+            &conv.name, &conv.yaml, &relocate,
         )?);
     }
     match &args.output {

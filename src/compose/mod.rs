@@ -75,9 +75,69 @@ pub struct Converted {
     pub kube: String,
     pub warnings: Vec<String>,
     pub notes: Vec<String>,
+    /// Each Pod/Deployment (`Pod/shop-web`) → the compose service it was made from, for
+    /// messages about the YAML that should point back at the compose file (`convert --check`).
+    pub origins: std::collections::BTreeMap<String, ServiceOrigin>,
+}
+
+/// Where a compose service is written: its file, its key path (`services.web`) and line, and
+/// the line of each of its keys (`volumes`, `ports`, `image`, ...).
+#[derive(Debug, Clone, Default)]
+pub struct ServiceOrigin {
+    pub file: PathBuf,
+    pub key: String,
+    pub line: At,
+    pub keys: Vec<(String, At)>,
+}
+
+impl ServiceOrigin {
+    /// `compose.yaml:12:5: services.web.volumes: ` — the key of the service that produced a
+    /// field of its Kubernetes object (by the field's path), else the service itself.
+    pub fn locate(&self, field: &str) -> String {
+        let wanted = if field.contains("hostPath") || field.contains("volume") {
+            &["volumes", "secrets", "configs", "tmpfs"][..]
+        } else if field.contains("ports") || field.contains("hostPort") {
+            &["ports"][..]
+        } else if field.contains("image") {
+            &["image", "build"][..]
+        } else {
+            &[][..]
+        };
+        let found = wanted
+            .iter()
+            .find_map(|w| self.keys.iter().find(|(k, _)| k == w));
+        match found {
+            Some((k, at)) => format!("{}:{at}: {}.{k}: ", self.file.display(), self.key),
+            None => format!("{}:{}: {}: ", self.file.display(), self.line, self.key),
+        }
+    }
 }
 
 impl Converted {
+    /// `problem` (a message about the converted YAML) starting with the compose file, line
+    /// and key that produced it, when the message names one of the converted objects; the
+    /// message itself (with the converted YAML's own location) follows, so both are said.
+    pub fn relocate(&self, problem: &str) -> String {
+        for (object, origin) in &self.origins {
+            for end in [": ", "["] {
+                let Some(at) = problem.find(&format!("{object}{end}")) else {
+                    continue;
+                };
+                // `…: Pod/x: spec.volumes[0].hostPath.path: …`, or `Pod/x[0]: container c: image …`.
+                let rest = &problem[at + object.len()..];
+                let rest = rest.trim_start_matches(|c: char| c != ' ').trim_start();
+                let field = rest.split(": ").next().unwrap_or_default();
+                let field = if field.starts_with("spec.") {
+                    field
+                } else {
+                    rest
+                };
+                return format!("{}{problem}", origin.locate(field));
+            }
+        }
+        problem.to_string()
+    }
+
     /// The objects as one Kubernetes JSON `List` (what `--format json` prints).
     pub fn json(&self) -> String {
         let list = objects::List {

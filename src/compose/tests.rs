@@ -1335,3 +1335,52 @@ fn an_external_secret_becomes_a_reference_to_the_podman_secret() {
         ]
     );
 }
+
+/// Issue 9: `convert --check` problems point back at the compose file: the key of the service
+/// that produced the field (`volumes`, `ports`, `image`), else the service; the converted
+/// YAML's own location follows. A message naming no converted object is left as it is.
+#[test]
+fn check_problems_point_at_the_compose_key_that_made_the_field() {
+    let (tmp, file) = project("services:\n  web:\n    image: localhost/web:1\n    ports: [\"8080:80\"]\n    volumes: [\"./conf/app.conf:/etc/app.conf\"]\n  job:\n    image: localhost/job:1\n    scale: 2\n");
+    let c = convert(&opts(&file, None)).unwrap_or_else(|e| panic!("{e}"));
+    let yaml = tmp.path().join("shop.yaml");
+    std::fs::write(&yaml, &c.yaml).unwrap_or_else(|e| panic!("{e}"));
+    let docs =
+        crate::kube::load(std::slice::from_ref(&yaml), &[]).unwrap_or_else(|e| panic!("{e}"));
+    let plan = crate::play::plan::plan(&docs, &crate::play::plan::PlanOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    // The hostPath problem as `play --dry-run` states it, from the plan's own origin.
+    let hp = &plan.host_paths[0];
+    let problem = format!(
+        "{}hostPath {}: does not exist",
+        hp.origin,
+        hp.path.display()
+    );
+    let compose = file.display().to_string();
+    assert_eq!(
+        c.relocate(&problem),
+        format!("{compose}:5:5: services.web.volumes: {problem}")
+    );
+    let port = format!(
+        "{}: Pod/shop-web: spec.containers[0].ports[0].hostPort: host port 8080/tcp is in use",
+        yaml.display()
+    );
+    assert_eq!(
+        c.relocate(&port),
+        format!("{compose}:4:5: services.web.ports: {port}")
+    );
+    let image = "Deployment/shop-job[1]: container job: image localhost/job:1 is not present and its pull policy is Never";
+    assert_eq!(
+        c.relocate(image),
+        format!("{compose}:7:5: services.job.image: {image}")
+    );
+    let other = "Pod/shop-web: container web: probe failed";
+    assert_eq!(
+        c.relocate(other),
+        format!("{compose}:2:3: services.web: {other}")
+    );
+    assert_eq!(
+        c.relocate("network quadplay: gone"),
+        "network quadplay: gone"
+    );
+}

@@ -89,6 +89,7 @@ mod tests {
             kube: "[Kube]\nYaml=shop.yaml\n".into(),
             warnings: Vec::new(),
             notes: Vec::new(),
+            origins: Default::default(),
         }
     }
 

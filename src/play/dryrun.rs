@@ -20,6 +20,9 @@ pub struct Findings {
     pub notes: Vec<String>,
 }
 
+/// How a problem is printed: as found, or pointing back at what the YAML was made from.
+pub type Relocate<'a> = &'a dyn Fn(&str) -> String;
+
 /// Loads, plans and checks; prints the plan and the findings; the exit status.
 pub fn run(
     yaml: &[std::path::PathBuf],
@@ -28,6 +31,26 @@ pub fn run(
     strict: bool,
     engine: &dyn Engine,
     local: bool,
+) -> Result<u8, PlayError> {
+    let as_found = |p: &str| p.to_string();
+    run_relocated(
+        yaml,
+        configmaps,
+        options,
+        (strict, local),
+        engine,
+        &as_found,
+    )
+}
+
+/// [`run`], each problem printed through `relocate`.
+fn run_relocated(
+    yaml: &[std::path::PathBuf],
+    configmaps: &[std::path::PathBuf],
+    options: &PlanOptions,
+    (strict, local): (bool, bool),
+    engine: &dyn Engine,
+    relocate: Relocate<'_>,
 ) -> Result<u8, PlayError> {
     let docs = crate::kube::load(yaml, configmaps)?;
     let (options, unread) = super::credentials::options_for_dry_run(options, &docs);
@@ -51,7 +74,7 @@ pub fn run(
         println!("note: {n}");
     }
     for p in &findings.problems {
-        eprintln!("quadplay: dry run: {p}");
+        eprintln!("quadplay: dry run: {}", relocate(p));
     }
     if findings.problems.is_empty() {
         println!(
@@ -91,10 +114,11 @@ fn reload_subplan(plan: &Plan, diff: &super::diff::Diff) -> Plan {
 
 /// `quadplay convert --check`: the converted YAML checked as `play --dry-run` checks it, for the
 /// unit `<app>.service`. It is written as `<app>.yaml` (the name `convert -o` gives it) in a
-/// private temporary directory, removed after, so that a located problem reads
-/// `…/<app>.yaml:13:22: Pod/<app>-web: spec.volumes[0].hostPath.path: …`, with the line and
-/// column of `quadplay convert`'s own output.
-pub fn check_converted(app: &str, yaml: &str) -> Result<u8, PlayError> {
+/// private temporary directory, removed after; `relocate` puts the compose file's line first,
+/// so that a problem reads `compose.yaml:9:5: services.web.volumes: …/<app>.yaml:13:22:
+/// Pod/<app>-web: spec.volumes[0].hostPath.path: …` (both: where it was written, and the line
+/// and column of `quadplay convert`'s own output).
+pub fn check_converted(app: &str, yaml: &str, relocate: Relocate<'_>) -> Result<u8, PlayError> {
     let internal = |e: std::io::Error| PlayError::Internal(format!("temporary file: {e}"));
     let dir = private_dir().map_err(internal)?;
     let file = dir.join(format!("{app}.yaml"));
@@ -108,13 +132,13 @@ pub fn check_converted(app: &str, yaml: &str) -> Result<u8, PlayError> {
         };
         let engine = crate::engine::Podman::new(&[], &[])?;
         let local = !engine.is_remote();
-        run(
+        run_relocated(
             std::slice::from_ref(&file),
             &[],
             &options,
-            false,
+            (false, local),
             &engine,
-            local,
+            relocate,
         )
     });
     let _ = std::fs::remove_file(&file);

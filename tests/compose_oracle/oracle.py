@@ -130,8 +130,18 @@ def norm_quadplay(text, app, project_dir):
         if n["command"]:
             n["command"] = [unescape(w) for w in n["command"]]
         n["environment"] = {e["name"]: unescape(e["value"]) for e in c.get("env") or []}
+        notes = meta.get("annotations") or {}
+
+        def published(p):
+            """A replica's host port range (io.quadplay.replica-host-ports/<port>) as compose's
+            `published: "8081-8083"`, else the hostPort."""
+            ports = notes.get(f'io.quadplay.replica-host-ports/{p["containerPort"]}')
+            if ports:
+                ports = ports.split(",")
+                return f"{ports[0]}-{ports[-1]}"
+            return p.get("hostPort", "")
         n["ports"] = sorted(
-            f'{p.get("hostIP", "")}:{p.get("hostPort", "")}:{p["containerPort"]}/{p["protocol"]}'
+            f'{p.get("hostIP", "")}:{published(p)}:{p["containerPort"]}/{p["protocol"]}'
             for p in c.get("ports") or [])
         volumes = {v["name"]: v for v in spec.get("volumes") or []}
         mounts, secrets, configs = [], [], []
@@ -163,7 +173,6 @@ def norm_quadplay(text, app, project_dir):
             }
         else:
             n["healthcheck"] = None
-        notes = meta.get("annotations") or {}
         after = [a[len(app) + 1:] for a in notes.get("io.quadplay.after", "").split(",") if a]
         done = [a[len(app) + 1:] + " (completed)"
                 for a in notes.get("io.quadplay.after-completed", "").split(",") if a]

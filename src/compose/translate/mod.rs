@@ -118,6 +118,7 @@ pub fn project(project: &Project) -> Result<Converted, ComposeError> {
         docs.push(converted);
     }
     refuse_colliding_pods(&ctx, &entries, &docs)?;
+    let origins = service_origins(&ctx, &entries, &docs);
     health::check_completions(&mut ctx, &docs, &deps)?;
     let order = health::dependency_order(&mut ctx, &entries, &names, &deps)?;
     let first = project.files.first().cloned().unwrap_or_default();
@@ -153,7 +154,39 @@ pub fn project(project: &Project) -> Result<Converted, ComposeError> {
         kube,
         warnings: ctx.warnings,
         notes: ctx.notes,
+        origins,
     })
+}
+
+/// Each service's Pod/Deployment (`Pod/shop-web`) → where the service is written.
+fn service_origins(
+    ctx: &Ctx,
+    entries: &[Entry],
+    docs: &[ServiceDoc],
+) -> BTreeMap<String, super::ServiceOrigin> {
+    let mut out = BTreeMap::new();
+    for (e, d) in entries.iter().zip(docs) {
+        let object = match &d.doc {
+            Object::Deployment(x) => {
+                format!("Deployment/{}", x.metadata.name.clone().unwrap_or_default())
+            }
+            Object::Pod(x) => format!("Pod/{}", x.metadata.name.clone().unwrap_or_default()),
+            _ => continue,
+        };
+        let origin = super::ServiceOrigin {
+            file: ctx.path(e.line),
+            key: format!("services.{}", e.key),
+            line: e.line,
+            keys: e
+                .value
+                .entries()
+                .iter()
+                .map(|k| (k.key.clone(), k.line))
+                .collect(),
+        };
+        out.insert(object, origin);
+    }
+    out
 }
 
 fn file_name(p: &Path) -> String {
