@@ -178,13 +178,18 @@ pub(super) fn check_stop(ctx: &Context<'_>) -> Result<(), PlayError> {
 pub(super) fn check_podman_secrets(engine: &dyn Engine, plan: &Plan) -> Result<(), PlayError> {
     for r in &plan.podman_secrets {
         if !engine.secret_exists(&r.name)? {
-            return Err(PlayError::PodmanSecretMissing {
-                origin: r.origin.to_string(),
-                name: r.name.clone(),
-            });
+            return Err(missing_secret(r));
         }
     }
     Ok(())
+}
+
+/// The error for an existing Podman secret that does not exist (start and dry run alike).
+pub(super) fn missing_secret(r: &crate::plan::PodmanSecretRef) -> PlayError {
+    PlayError::PodmanSecretMissing {
+        origin: r.origin.to_string(),
+        name: r.name.clone(),
+    }
 }
 
 fn apply_steps(ctx: &Context<'_>, plan: &Plan, log: &UndoLog) -> Result<(), PlayError> {

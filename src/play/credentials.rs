@@ -38,11 +38,8 @@ pub fn read<'a>(dir: Option<&Path>, objects: impl IntoIterator<Item = &'a Object
 /// `options` with the credentials the documents name, read now: at every plan, so that a
 /// reload sees a credential's new value.
 pub fn options_for(options: &PlanOptions, docs: &Documents) -> PlanOptions {
-    let dir = std::env::var_os(CREDENTIALS_DIRECTORY)
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from);
     PlanOptions {
-        credentials: read(dir.as_deref(), &docs.objects),
+        credentials: read(from_environment().as_deref(), &docs.objects),
         ..options.clone()
     }
 }
@@ -70,11 +67,13 @@ pub fn options_for_dry_run(
     let note = (!unread.is_empty()).then(|| {
         let whence = match &creds.dir {
             Some(dir) => format!("not in {}", dir.display()),
-            None => "$CREDENTIALS_DIRECTORY is unset and the unit's credentials are not                      in $XDG_RUNTIME_DIR/credentials/"
+            None => "$CREDENTIALS_DIRECTORY is unset and the unit's credentials are not in \
+                     $XDG_RUNTIME_DIR/credentials/"
                 .to_string(),
         };
         format!(
-            "credential(s) {} not readable here ({whence}): planned without their values, so a              pod using one may show as replaced; the unit reads them at start",
+            "credential(s) {} not readable here ({whence}): planned without their values, so a \
+             pod using one may show as replaced; the unit reads them at start",
             unread.join(", ")
         )
     });
@@ -86,14 +85,21 @@ pub fn options_for_dry_run(
 /// start or reload reads `$CREDENTIALS_DIRECTORY` only: a directory systemd left behind must not
 /// stand in for a credential the unit no longer passes.
 fn directory(unit: Option<&str>) -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os(CREDENTIALS_DIRECTORY).filter(|d| !d.is_empty()) {
-        return Some(PathBuf::from(dir));
+    if let Some(dir) = from_environment() {
+        return Some(dir);
     }
     let unit = unit?;
     let dir = crate::engine::podman::runtime_dir()
         .join("credentials")
         .join(unit);
     dir.is_dir().then_some(dir)
+}
+
+/// `$CREDENTIALS_DIRECTORY`, if set and not empty.
+fn from_environment() -> Option<PathBuf> {
+    std::env::var_os(CREDENTIALS_DIRECTORY)
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
 }
 
 /// One credential's value, or why not (the path and the reason, never content).
@@ -160,5 +166,28 @@ mod tests {
         );
         let unset = read(None, &docs.objects);
         assert!(unset.values.is_empty() && unset.dir.is_none());
+    }
+
+    #[test]
+    fn a_dry_run_without_credentials_plans_them_empty_and_says_so_in_one_clean_line() {
+        if std::env::var_os(CREDENTIALS_DIRECTORY).is_some() {
+            return; // run under a unit that passes credentials: the unset case cannot be seen
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let yaml = dir.path().join("app.yaml");
+        std::fs::write(
+            &yaml,
+            "kind: Secret\nmetadata:\n  name: db\n  annotations:\n    io.quadplay.credentials: \"password=db-password\"\n",
+        )
+        .unwrap();
+        let docs = crate::kube::load(&[yaml], &[]).unwrap();
+        let (options, note) = options_for_dry_run(&PlanOptions::default(), &docs);
+        assert_eq!(options.credentials.values["db-password"], Ok(Vec::new()));
+        let note = note.expect("a note for the unread credential");
+        assert!(note.starts_with("credential(s) db-password not readable here ($CREDENTIALS_DIRECTORY is unset and the unit's credentials are not in $XDG_RUNTIME_DIR/credentials/): "), "{note}");
+        assert!(
+            !note.contains("  "),
+            "no run of spaces from a broken line continuation: {note}"
+        );
     }
 }

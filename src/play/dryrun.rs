@@ -197,10 +197,7 @@ fn podman_secrets(plan: &Plan, engine: &dyn Engine, f: &mut Findings) {
     for r in &plan.podman_secrets {
         match engine.secret_exists(&r.name) {
             Ok(true) => {}
-            Ok(false) => f.problems.push(format!(
-                "{}Podman secret `{}` does not exist (create it: `printf %s VALUE | podman secret create {} -`)",
-                r.origin, r.name, r.name
-            )),
+            Ok(false) => f.problems.push(super::apply::missing_secret(r).to_string()),
             Err(e) => f.problems.push(format!("{}{e}", r.origin)),
         }
     }

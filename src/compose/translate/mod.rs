@@ -168,9 +168,12 @@ fn service_origins(
     for (e, d) in entries.iter().zip(docs) {
         let object = match &d.doc {
             Object::Deployment(x) => {
-                format!("Deployment/{}", x.metadata.name.clone().unwrap_or_default())
+                format!(
+                    "Deployment/{}",
+                    x.metadata.name.as_deref().unwrap_or_default()
+                )
             }
-            Object::Pod(x) => format!("Pod/{}", x.metadata.name.clone().unwrap_or_default()),
+            Object::Pod(x) => format!("Pod/{}", x.metadata.name.as_deref().unwrap_or_default()),
             _ => continue,
         };
         let origin = super::ServiceOrigin {

@@ -105,16 +105,23 @@ pub(super) fn annotation_field(key: &str) -> String {
 fn pairs(obj: &Object, annotation: &str, text: &str) -> Result<Vec<(String, String)>, PlanError> {
     let field = annotation_field(annotation);
     let mut out = Vec::new();
-    for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-        let (key, name) = match entry.split_once('=') {
-            Some((k, n)) => (k.trim(), n.trim()),
-            None => (entry, entry),
-        };
+    for (key, name) in entries(text) {
         check_key(obj, &field, key)?;
         check_source_name(obj, &field, annotation, name)?;
         out.push((key.to_string(), name.to_string()));
     }
     Ok(out)
+}
+
+/// The `KEY=NAME` (or `KEY`) entries of a source annotation, unchecked.
+fn entries(text: &str) -> impl Iterator<Item = (&str, &str)> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(|entry| match entry.split_once('=') {
+            Some((k, n)) => (k.trim(), n.trim()),
+            None => (entry, entry),
+        })
 }
 
 /// A credential name is a file name in `$CREDENTIALS_DIRECTORY`; a Podman secret name goes into
@@ -246,8 +253,7 @@ pub fn credential_names<'a>(objects: impl IntoIterator<Item = &'a Object>) -> Ve
         let Some(text) = s.metadata.annotations.get(CREDENTIALS_ANNOTATION) else {
             continue;
         };
-        for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let name = entry.split_once('=').map_or(entry, |(_, n)| n).trim();
+        for (_, name) in entries(text) {
             if !names.iter().any(|n| n == name) {
                 names.push(name.to_string());
             }
